@@ -93,6 +93,12 @@ class LexiconColumns:
         self.values = pa.array([e.value for e in self.entries], pa.string())
         self.entry_ids = pa.array([e.entry_id for e in self.entries], pa.string())
 
+    def feature_column(self, name: str) -> pa.Array:
+        key = ("feature", name)
+        if key not in self._cache:
+            self._cache[key] = pa.array([e.features.get(name, "") for e in self.entries], pa.string())
+        return self._cache[key]
+
     def column(self, slot: Slot) -> pa.Array:
         key = slot.key
         col = self._cache.get(key)

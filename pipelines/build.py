@@ -1,0 +1,157 @@
+"""``biasbench build``: run the pipeline into a staging directory, validate, publish atomically.
+
+A release directory appears only when every file is written and the gate has
+passed: the pipeline writes into ``<out>/<benchmark>/.staging-*``, and the
+finished directory is renamed to ``<out>/<benchmark>/<version>`` in one step.
+A refused build is kept as ``.rejected-<version>`` for inspection, never where
+a release belongs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import apache_beam as beam
+import pyarrow as pa
+
+from pipelines.graph import SHARD_SUMMARIES, build_graph
+from pipelines.manifest import MANIFEST, build_manifest, input_hashes
+from pipelines.runners import pipeline_options
+from schemas.errors import BiasbenchError, ValidationFailed
+from schemas.records import row_schema
+
+CODE_VERSION = f"biasbench 0.1.0; pyarrow {pa.__version__}"
+
+
+@dataclass
+class BuildResult:
+    release_dir: str
+    configs: dict[str, dict]
+    seconds: dict[str, float] = field(default_factory=dict)
+    unchanged: bool = False
+    validation: dict = field(default_factory=dict)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _merge_lint(summaries: Sequence[dict]):
+    from validation.lint import LintResult
+
+    total = LintResult()
+    for s in summaries:
+        if s.get("lint"):
+            total = total.merge(LintResult.from_dict(s["lint"]))
+    return total
+
+
+def _config_info(spec, summaries: Sequence[dict]) -> dict[str, dict]:
+    info = {}
+    for c in spec.configs:
+        mine = sorted((s for s in summaries if s["config"] == c.name), key=lambda s: s["index"])
+        groups: dict[str, int] = {}
+        for s in mine:
+            for g, n in s["groups"].items():
+                groups[g] = groups.get(g, 0) + n
+        info[c.name] = {
+            "task": c.task, "axis": c.axis, "split": c.split, "fill_type": c.fill_type,
+            "rows": sum(s["rows"] for s in mine), "files": [s["path"] for s in mine],
+            "groups": {g.name: groups.get(g.name, 0) for g in c.groups},
+            "schema": [[f.name, str(f.type)] for f in row_schema(c.task, tuple(c.metadata_columns))],
+        }
+    return info
+
+
+def _same_release(existing_dir: str, staging_dir: str) -> bool:
+    try:
+        with open(os.path.join(existing_dir, MANIFEST)) as a, open(os.path.join(staging_dir, MANIFEST)) as b:
+            return json.load(a) == json.load(b)
+    except OSError:
+        return False
+
+
+def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address: str | None,
+                 beam_args: Sequence[str]) -> list[dict]:
+    with pipeline_options(runner, workers, dask_address, beam_args) as (beam_runner, options):
+        with beam.Pipeline(runner=beam_runner, options=options) as p:
+            build_graph(p, spec, staging_dir)
+    path = os.path.join(staging_dir, SHARD_SUMMARIES)
+    with open(path, encoding="utf-8") as f:
+        summaries = json.load(f)
+    os.remove(path)
+    return summaries
+
+
+def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict]) -> tuple[dict, dict]:
+    """Stats, validation, card and manifest into the staging dir; return (configs, report)."""
+    from pipelines.card import render_card
+    from transforms.stats import compute_stats, write_stats
+    from validation.gate import run_gate, write_validation
+
+    configs = _config_info(spec, summaries)
+    lint = _merge_lint(summaries)
+    stats = compute_stats(staging_dir, spec, lint.to_dict())
+    write_stats(staging_dir, stats)
+    report = run_gate(staging_dir, spec, lint, stats)
+    write_validation(staging_dir, report)
+    hashes = input_hashes(spec)
+    draft = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION)
+    with open(os.path.join(staging_dir, "README.md"), "w", encoding="utf-8") as f:
+        f.write(render_card(draft.to_dict(), spec, stats, report))
+    manifest = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION)
+    with open(os.path.join(staging_dir, MANIFEST), "w", encoding="utf-8") as f:
+        json.dump(manifest.to_dict(), f, indent=1, sort_keys=True)
+        f.write("\n")
+    return configs, report
+
+
+def build_release(spec, out_dir: str = "releases", version: str | None = None, runner: str = "direct",
+                  workers: int = 1, dask_address: str | None = None, beam_args: Sequence[str] = ()) -> BuildResult:
+    """Build ``spec`` into ``<out_dir>/<benchmark>/<version>`` and return where it is."""
+    version = version or spec.version
+    parent = os.path.join(out_dir, spec.benchmark)
+    final = os.path.join(parent, version)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".staging-{version}-", dir=parent)
+    seconds: dict[str, float] = {}
+    try:
+        t0 = time.perf_counter()
+        _say(f"[pipeline] {spec.benchmark} {version}: ingest → extract → filter → expand → write "
+             f"on the {runner} runner")
+        summaries = run_pipeline(spec, staging, runner, workers, dask_address, beam_args)
+        seconds["pipeline"] = time.perf_counter() - t0
+        rows = sum(s["rows"] for s in summaries)
+        _say(f"[pipeline] {rows:,} rows in {seconds['pipeline']:.1f}s ({rows / max(seconds['pipeline'], 1e-9):,.0f} rows/s)")
+        t1 = time.perf_counter()
+        _say("[validate] lint totals, Great Expectations suite, stats, card, manifest")
+        configs, report = finalize(spec, staging, version, summaries)
+        seconds["validate"] = time.perf_counter() - t1
+        if not report.get("passed"):
+            rejected = os.path.join(parent, f".rejected-{version}")
+            shutil.rmtree(rejected, ignore_errors=True)
+            os.replace(staging, rejected)
+            failed = [c for c in report.get("checks", []) if not c.get("passed")]
+            names = ", ".join(f"{c.get('name')}[{c.get('config', '')}]" for c in failed[:5])
+            raise ValidationFailed(f"validation failed ({len(failed)} checks: {names}); nothing released; "
+                                   f"report in {rejected}/validation.json")
+        unchanged = False
+        if os.path.exists(final):
+            if not _same_release(final, staging):
+                raise BiasbenchError(f"{final} already exists with different content; releases are immutable: "
+                                     f"build with --version X.Y.Z")
+            shutil.rmtree(staging)
+            unchanged = True
+        else:
+            os.replace(staging, final)
+        return BuildResult(final, configs, seconds, unchanged, report)
+    finally:
+        if os.path.exists(staging):
+            shutil.rmtree(staging, ignore_errors=True)

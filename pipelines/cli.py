@@ -1,0 +1,219 @@
+"""The ``biasbench`` command line.
+
+    biasbench build [SPEC] [--data-dir DIR] [--out DIR] [--version X.Y.Z] [--runner direct|dask|dataflow]
+    biasbench validate RELEASE
+    biasbench stats RELEASE
+    biasbench diff OLD NEW
+    biasbench publish RELEASE --repo-id ORG/NAME [--dry-run]
+    biasbench rebuild SPEC
+
+Every error is one line on stderr and a non-zero exit (2 for bad input or
+spec, 3 for a release refused by validation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import sys
+from typing import Sequence
+
+from schemas.errors import BiasbenchError, ValidationFailed
+from schemas.slots import SlotError
+
+EXIT_BAD_INPUT, EXIT_REFUSED = 2, 3
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+    return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, rows)])
+
+
+def _print_summary(result) -> None:
+    rows = []
+    for name, info in result.configs.items():
+        groups = " ".join(f"{g}={n:,}" for g, n in info["groups"].items())
+        rows.append([name, f"{info['rows']:,}", str(len(info["files"])), groups])
+    checks = result.validation.get("checks", [])
+    passed = sum(1 for c in checks if c.get("passed"))
+    print(_table(rows, ["config", "rows", "shards", "groups"]), file=sys.stderr)
+    timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())
+    print(f"validation: {passed}/{len(checks)} checks passed; {timing}", file=sys.stderr)
+    if result.unchanged:
+        print(f"{result.release_dir} already holds this exact release; nothing changed", file=sys.stderr)
+    print(result.release_dir)
+
+
+def cmd_build(args) -> int:
+    from pipelines.build import build_release
+    from pipelines.spec import load_spec
+
+    spec = load_spec(args.spec, data_dir=args.data_dir)
+    result = build_release(spec, out_dir=args.out, version=args.version, runner=args.runner,
+                           workers=args.workers, dask_address=args.dask_address, beam_args=args.beam_args)
+    _print_summary(result)
+    return 0
+
+
+def _latest_release(parent: str) -> str | None:
+    if not os.path.isdir(parent):
+        return None
+    versions = [v for v in os.listdir(parent) if re.fullmatch(r"\d+\.\d+\.\d+", v)]
+    if not versions:
+        return None
+    return os.path.join(parent, max(versions, key=lambda v: tuple(map(int, v.split(".")))))
+
+
+def cmd_rebuild(args) -> int:
+    """Cut a new version only when the spec or an input changed since the latest release."""
+    from pipelines.build import build_release
+    from pipelines.diff import diff_releases, format_diff
+    from pipelines.manifest import input_hashes
+    from pipelines.spec import load_spec
+
+    spec = load_spec(args.spec, data_dir=args.data_dir)
+    latest = _latest_release(os.path.join(args.out, spec.benchmark))
+    version = spec.version
+    if latest:
+        with open(os.path.join(latest, "manifest.json"), encoding="utf-8") as f:
+            old = json.load(f)
+        if old["spec_hash"] == spec.spec_hash and old["input_hashes"] == input_hashes(spec):
+            print(f"{latest} is up to date (same spec and inputs); no new version", file=sys.stderr)
+            print(latest)
+            return 0
+        major, minor, patch = map(int, old["version"].split("."))
+        version = {"major": f"{major + 1}.0.0", "minor": f"{major}.{minor + 1}.0",
+                   "patch": f"{major}.{minor}.{patch + 1}"}[args.bump]
+    result = build_release(spec, out_dir=args.out, version=version, runner=args.runner, workers=args.workers,
+                           dask_address=args.dask_address, beam_args=args.beam_args)
+    if latest:
+        print(format_diff(diff_releases(latest, result.release_dir)), file=sys.stderr)
+    _print_summary(result)
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from validation.gate import validate_release
+
+    report = validate_release(args.release)
+    failed = [c for c in report["checks"] if not c["passed"]]
+    for c in report["checks"]:
+        mark = "ok  " if c["passed"] else "FAIL"
+        print(f"{mark} {c['name']} {c.get('config', '')} {c.get('observed', '')}".rstrip())
+    print(f"{len(report['checks']) - len(failed)}/{len(report['checks'])} checks passed")
+    return 0 if not failed else EXIT_REFUSED
+
+
+def cmd_stats(args) -> int:
+    path = os.path.join(args.release, "stats.json")
+    if not os.path.exists(path):
+        raise BiasbenchError(f"{args.release}: no stats.json; is this a release directory?")
+    with open(path, encoding="utf-8") as f:
+        stats = json.load(f)
+    print(json.dumps(stats, indent=1, sort_keys=True) if args.json else _format_stats(stats))
+    return 0
+
+
+def _format_stats(stats: dict) -> str:
+    rows = []
+    for name, c in sorted(stats.get("configs", {}).items()):
+        groups = " ".join(f"{g}={n:,}" for g, n in c.get("groups", {}).items())
+        rows.append([name, f"{c.get('rows', 0):,}", f"{c.get('distinct_2', 0):.3f}", groups])
+    return _table(rows, ["config", "rows", "distinct-2", "groups"])
+
+
+def cmd_diff(args) -> int:
+    from pipelines.diff import diff_releases, format_diff
+
+    print(format_diff(diff_releases(args.old, args.new)))
+    return 0
+
+
+def cmd_publish(args) -> int:
+    from pipelines.publish import publish_release
+
+    result = publish_release(args.release, args.repo_id, dry_run=args.dry_run, private=args.private)
+    print(json.dumps(result, indent=1, sort_keys=True))
+    return 0
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help="folder the spec's relative data paths resolve against "
+                                      "(default: the spec's own folder)")
+    p.add_argument("--out", default="releases", help="where releases go (default: releases)")
+    p.add_argument("--runner", default="direct", choices=["direct", "dask", "dataflow"])
+    p.add_argument("--workers", type=int, default=1, help="local processes (direct) or Dask workers")
+    p.add_argument("--dask-address", help="scheduler of a running Dask cluster (default: start one locally)")
+    p.add_argument("--beam-arg", dest="beam_args", action="append", default=[],
+                   help="extra Beam pipeline flag, e.g. --beam-arg=--project=my-project (repeatable)")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="biasbench", description="Build, validate and publish bias benchmarks.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="build a release from a spec (default: the embedded demo)")
+    b.add_argument("spec", nargs="?", help="spec file or shipped spec name (calm, calm-v1, …)")
+    b.add_argument("--version", help="release version X.Y.Z (default: the spec's)")
+    _add_run_options(b)
+    b.set_defaults(func=cmd_build)
+    r = sub.add_parser("rebuild", help="build a new version only if the spec or inputs changed")
+    r.add_argument("spec")
+    r.add_argument("--bump", default="minor", choices=["major", "minor", "patch"])
+    _add_run_options(r)
+    r.set_defaults(func=cmd_rebuild)
+    v = sub.add_parser("validate", help="re-check a release on disk: checksums, schema, expectations")
+    v.add_argument("release")
+    v.set_defaults(func=cmd_validate)
+    s = sub.add_parser("stats", help="print a release's diversity and balance report")
+    s.add_argument("release")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_stats)
+    d = sub.add_parser("diff", help="what changed between two releases")
+    d.add_argument("old")
+    d.add_argument("new")
+    d.set_defaults(func=cmd_diff)
+    pb = sub.add_parser("publish", help="upload a validated release to the Hugging Face Hub and tag it")
+    pb.add_argument("release")
+    pb.add_argument("--repo-id", required=True)
+    pb.add_argument("--dry-run", action="store_true")
+    pb.add_argument("--private", action="store_true")
+    pb.set_defaults(func=cmd_publish)
+    return parser
+
+
+def _one_line(exc: BaseException) -> str:
+    """Beam wraps worker errors in long tracebacks; find our own message inside."""
+    text = str(exc)
+    for name in ("InputError", "SpecError", "SlotError", "ValidationFailed", "BiasbenchError", "ValueError",
+                 "KeyError"):
+        m = re.search(rf"{name}: (.+)", text)
+        if m and not isinstance(exc, BiasbenchError):
+            return m.group(1).strip().strip("'\"").split(" [while running")[0]
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.ERROR)
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    args = make_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValidationFailed as e:
+        print(f"biasbench: {e}", file=sys.stderr)
+        return EXIT_REFUSED
+    except (BiasbenchError, SlotError) as e:
+        print(f"biasbench: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as e:  # Beam re-raises worker errors wrapped; report the cause in one line
+        if os.environ.get("BIASBENCH_DEBUG"):
+            raise
+        print(f"biasbench: {_one_line(e)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

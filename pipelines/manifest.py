@@ -1,0 +1,105 @@
+"""The release manifest: what was built, from what, and every file with its checksum.
+
+Parquet bytes are identical only for one pyarrow version (the footer records
+it), so each config also gets a digest of its rows in a canonical form that
+does not depend on the file format: per column, the value lengths and the
+concatenated values, streamed in row order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Iterable, Mapping
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from schemas.ids import file_sha256
+from schemas.records import FileEntry, Manifest
+
+MANIFEST = "manifest.json"
+
+
+def _feed_column(chunk: pa.Array, lengths, values) -> None:
+    if pa.types.is_list(chunk.type):
+        lengths.update(np.asarray(pc.list_value_length(chunk).fill_null(-1), dtype=np.int64).tobytes())
+        _feed_column(pc.list_flatten(chunk), lengths, values)
+    elif pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type):
+        lengths.update(np.asarray(pc.utf8_length(chunk).fill_null(-1), dtype=np.int64).tobytes())
+        # the values' bytes straight from the Arrow buffers: no Python strings
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        _, offsets_buf, data_buf = chunk.buffers()
+        offsets = np.frombuffer(offsets_buf, dtype=width)[chunk.offset:chunk.offset + len(chunk) + 1]
+        if data_buf is not None and len(offsets):
+            values.update(memoryview(data_buf)[int(offsets[0]):int(offsets[-1])])
+    else:
+        values.update(repr(chunk.to_pylist()).encode("utf-8"))
+
+
+def canonical_rows_digest(paths: Iterable[str]) -> str:
+    """sha256 over the rows of the files, in order, independent of Parquet layout."""
+    files = list(paths)
+    if not files:
+        return hashlib.sha256(b"").hexdigest()
+    schema = pq.read_schema(files[0])
+    per_column = {name: (hashlib.sha256(), hashlib.sha256()) for name in schema.names}
+    for path in files:
+        pf = pq.ParquetFile(path)
+        for batch in pf.iter_batches(batch_size=65536):
+            for name in schema.names:
+                lengths, values = per_column[name]
+                _feed_column(batch.column(name), lengths, values)
+    total = hashlib.sha256()
+    for name in schema.names:
+        lengths, values = per_column[name]
+        total.update(f"{name}:{lengths.hexdigest()}:{values.hexdigest()}\n".encode())
+    return total.hexdigest()
+
+
+def file_entries(release_dir: str, exclude: Iterable[str] = (MANIFEST,)) -> list[FileEntry]:
+    """Every file of the release (sorted), with rows for Parquet files."""
+    skip = set(exclude)
+    out = []
+    for root, dirs, files in os.walk(release_dir):
+        dirs.sort()
+        for name in sorted(files):
+            full = os.path.join(root, name)
+            rel = os.path.relpath(full, release_dir).replace(os.sep, "/")
+            if rel in skip or name.startswith(".") or name.startswith("_"):
+                continue
+            rows = pq.ParquetFile(full).metadata.num_rows if name.endswith(".parquet") else 0
+            out.append(FileEntry(rel, rows, os.path.getsize(full), file_sha256(full)))
+    return out
+
+
+def build_manifest(release_dir: str, spec, version: str, configs: Mapping[str, dict],
+                   input_hashes: Mapping[str, str], code_version: str) -> Manifest:
+    files = tuple(file_entries(release_dir))
+    rows_sha = {}
+    for name, info in sorted(configs.items()):
+        rows_sha[name] = canonical_rows_digest(os.path.join(release_dir, f) for f in info["files"])
+    return Manifest(benchmark=spec.benchmark, version=version, spec_hash=spec.spec_hash,
+                    input_hashes=dict(sorted(input_hashes.items())), code_version=code_version,
+                    configs={k: configs[k] for k in sorted(configs)}, files=files, rows_sha256=rows_sha)
+
+
+def input_hashes(spec) -> dict[str, str]:
+    """sha256 of every input file the spec names (folders hash their sorted files)."""
+    paths = [s.path for s in spec.sources] + [t.path for t in spec.template_files] + [lx.path for lx in spec.lexicons if lx.path]
+    out = {}
+    for rel in paths:
+        path = spec.resolve(rel.split("!", 1)[0])
+        if os.path.isdir(path):
+            h = hashlib.sha256()
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    h.update(f"{os.path.relpath(os.path.join(root, name), path)}:"
+                             f"{file_sha256(os.path.join(root, name))}\n".encode())
+            out[rel] = h.hexdigest()
+        elif os.path.exists(path):
+            out[rel] = file_sha256(path)
+    return out

@@ -1,0 +1,61 @@
+"""Pipeline options for the three supported runners.
+
+- ``direct``: Beam's in-process FnApiRunner. The "DirectRunner" name first tries
+  to download the Prism binary, which fails offline, so it is never used here.
+  ``workers > 1`` runs bundles in that many local processes.
+- ``dask``: ``apache_beam.runners.dask`` on a ``dask.distributed`` cluster at
+  ``--dask-address``; with no address a local cluster of ``workers`` processes
+  is started on 127.0.0.1 for the run.
+- ``dataflow``: Google Cloud Dataflow; workers install this project through
+  ``--setup_file``. Needs ``[gcp]`` installed, a project, a region and a GCS
+  temp location (passed through as extra Beam flags).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Iterator, Sequence
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from schemas.errors import BiasbenchError
+
+RUNNERS = ("direct", "dask", "dataflow")
+
+
+def project_setup_file() -> str:
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
+
+
+@contextlib.contextmanager
+def pipeline_options(runner: str = "direct", workers: int = 1, dask_address: str | None = None,
+                     extra_args: Sequence[str] = ()) -> Iterator[tuple[object, PipelineOptions]]:
+    """Yield ``(runner instance or name, options)``; tears down a cluster it started."""
+    if runner not in RUNNERS:
+        raise BiasbenchError(f"--runner {runner}: expected one of {', '.join(RUNNERS)}")
+    args = list(extra_args)
+    if runner == "direct":
+        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+        if workers > 1:
+            args += ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
+        yield FnApiRunner(), PipelineOptions(args)
+    elif runner == "dask":
+        try:
+            from apache_beam.runners.dask.dask_runner import DaskRunner
+            import distributed
+        except ImportError as e:
+            raise BiasbenchError(f"--runner dask needs the dask extra: pip install 'biasbench[dask]' ({e})") from None
+        if dask_address:
+            yield DaskRunner(), PipelineOptions(args + [f"--dask_client_address={dask_address}"])
+        else:
+            with distributed.LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
+                                          host="127.0.0.1", dashboard_address=None) as cluster:
+                yield DaskRunner(), PipelineOptions(args + [f"--dask_client_address={cluster.scheduler_address}"])
+    else:
+        try:
+            import apache_beam.runners.dataflow  # noqa: F401 - needs apache-beam[gcp]
+        except ImportError as e:
+            raise BiasbenchError(f"--runner dataflow needs apache-beam[gcp]: pip install 'biasbench[gcp]' ({e})")
+        yield "DataflowRunner", PipelineOptions(args + [f"--setup_file={project_setup_file()}"])

@@ -1,0 +1,253 @@
+"""Expansion: templates × lexicons → BenchmarkRow record batches, one block at a time.
+
+The planner (``plan_config``) turns a config's templates and lexicon into an
+ordered list of :class:`Block` s — one per template × group — and cuts that
+list into shards of contiguous blocks. ``render_block`` turns one block into an
+Arrow record batch with vectorised rendering (``transforms.render``), so a
+block of 10,000 rows costs a few Arrow kernel calls, not 10,000 Python loops.
+
+>>> from schemas.records import LexiconEntry, Template
+>>> t = Template.create(task="sentiment", fields={"sentence": "{person} loved {person.poss} job."}, answer="positive")
+>>> lex = [LexiconEntry("names", "gender", "female", "Ana", pronoun_set="she")]
+>>> ctx = LexiconContext({"names": lex})
+>>> b = Block(config="sentiment_gender", template=t, group="female", group_index=0, selection=[0])
+>>> render_block(b, ConfigLayout("sentiment", "gender", "names"), ctx).column("sentence").to_pylist()
+['Ana loved her job.']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas.records import TASK_FIELDS, LexiconEntry, Template, row_schema
+from schemas.slots import SlotError, parse_slots
+from transforms.designs import select_block, select_sequential
+from transforms.render import LexiconColumns, render_column
+
+
+@dataclass(frozen=True)
+class ConfigLayout:
+    """What a block needs to know of its config (a picklable subset of ConfigSpec)."""
+
+    task: str
+    axis: str
+    lexicon: str
+    referents: Mapping[str, str] = field(default_factory=dict)  # referent -> lexicon, when not `lexicon`
+    fill_type: str = "implicit"
+    metadata_columns: tuple[str, ...] = ()
+    name: str = ""
+
+    @property
+    def schema(self) -> pa.Schema:
+        return row_schema(self.task, self.metadata_columns)
+
+    def lexicon_of(self, referent: str) -> str:
+        return self.referents.get(referent, self.lexicon)
+
+
+@dataclass
+class Block:
+    """One template × group of one config, with its fillers chosen (or to be chosen)."""
+
+    config: str
+    template: Template
+    group: str
+    group_index: int
+    selection: Sequence[int] | None = None  # positions in the group's entries; None: choose in the worker
+    source_group: str = ""
+    count: int | None = None
+    sample: bool = True
+    rows: int = 0
+
+    @property
+    def lexicon_group(self) -> str:
+        return self.source_group or self.group
+
+
+class LexiconContext:
+    """Lexicon entries grouped for expansion, with Arrow renderings cached per group.
+
+    Entries of a (lexicon, axis, group) keep their lexicon file order: that order
+    is what ``take N, never sampled`` and sequential sampling index into.
+    """
+
+    def __init__(self, lexicons: Mapping[str, Sequence[LexiconEntry]], article_overrides=None):
+        self.lexicons = {name: list(entries) for name, entries in lexicons.items()}
+        self.article_overrides = dict(article_overrides or {})
+        self._groups: dict[tuple, LexiconColumns] = {}
+
+    def group(self, lexicon: str, axis: str | None, group: str | None) -> LexiconColumns:
+        key = (lexicon, axis, group)
+        cols = self._groups.get(key)
+        if cols is None:
+            if lexicon not in self.lexicons:
+                raise KeyError(f"lexicon {lexicon!r} is not loaded")
+            entries = [e for e in self.lexicons[lexicon]
+                       if (axis is None or e.axis == axis) and (group is None or e.group == group)]
+            if not entries:
+                where = f"axis {axis!r}, group {group!r}" if group is not None else "any group"
+                raise ValueError(f"lexicon {lexicon!r} has no entries for {where}")
+            cols = LexiconColumns(entries, self.article_overrides)
+            self._groups[key] = cols
+        return cols
+
+    def feature_names(self, lexicon: str) -> set[str]:
+        return {k for e in self.lexicons.get(lexicon, ()) for k in e.features}
+
+
+def check_template(template: Template, layout: ConfigLayout, ctx: LexiconContext) -> None:
+    """Every slot parses and every referent is filled by a lexicon the config binds."""
+    features = set()
+    for ref_lexicon in {layout.lexicon, *layout.referents.values()}:
+        features |= ctx.feature_names(ref_lexicon)
+    for field_name, text in template.slot_texts():
+        parse_slots(text, template_id=template.template_id, field=field_name, extra_attrs=features)
+    missing = set(TASK_FIELDS[template.task]) - set(template.fields)
+    if missing:
+        raise SlotError(template.template_id, sorted(missing)[0], f"task {template.task!r} needs this field")
+    if not template.referents:
+        raise SlotError(template.template_id, "fields", "no slot: the template has nobody to fill")
+
+
+def plan_config(layout: ConfigLayout, groups, design, templates: Sequence[Template], ctx: LexiconContext,
+                *, seed: int, rows_per_shard: int) -> list[list[Block]]:
+    """Blocks of one config in release order (template order, then group order), cut into shards.
+
+    ``groups`` are GroupSpec-like (name, source_group, count, sample); ``design``
+    is DesignSpec-like (strategy, per_group, seed).
+    """
+    templates = sorted(templates, key=lambda t: (t.ordinal, t.template_id))
+    design_seed = seed if design.seed is None else design.seed
+    blocks: list[Block] = []
+    for template in templates:
+        check_template(template, layout, ctx)
+        for gi, g in enumerate(groups):
+            size = len(ctx.group(layout.lexicon, layout.axis, g.source_group).entries)
+            count = g.count if g.count is not None else design.per_group
+            if design.strategy == "all" and g.count is None:
+                count = None
+            n = size if count is None else count
+            if n > size:
+                raise ValueError(f"config {layout.name!r}: group {g.name!r} needs {n} fillers per template "
+                                 f"but lexicon {layout.lexicon!r} has {size}")
+            blocks.append(Block(layout.name, template, g.name, gi, None, g.source_group, count, g.sample, n))
+    if design.strategy == "sequential":
+        sizes = [(len(ctx.group(layout.lexicon, layout.axis, b.lexicon_group).entries), b.count, b.sample)
+                 for b in blocks]
+        for block, selection in zip(blocks, select_sequential(sizes, design_seed)):
+            block.selection = selection
+    return cut_shards(blocks, rows_per_shard)
+
+
+def cut_shards(blocks: Sequence[Block], rows_per_shard: int) -> list[list[Block]]:
+    """Contiguous runs of whole blocks of about ``rows_per_shard`` rows (at least one shard)."""
+    shards: list[list[Block]] = [[]]
+    rows = 0
+    for block in blocks:
+        if shards[-1] and rows + block.rows > rows_per_shard:
+            shards.append([])
+            rows = 0
+        shards[-1].append(block)
+        rows += block.rows
+    return shards
+
+
+def block_selection(block: Block, strategy: str, seed: int, group_size: int) -> list[int]:
+    if block.selection is not None:
+        return list(block.selection)
+    return select_block(strategy=strategy, group_size=group_size, count=block.count, seed=seed,
+                        key=(block.config, block.template.template_id, block.group), sample=block.sample)
+
+
+@lru_cache(maxsize=64)
+def _set_suffixes(n: int) -> pa.Array:
+    """"00000" … for the k-th row of a block: rows with the same k across groups form a set."""
+    return pa.array([f"{k:05d}" for k in range(n)], pa.string())
+
+
+def _list_column(option_columns: list[pa.Array], n: int) -> pa.Array:
+    """Per-row lists [opt0[i], opt1[i], …] from one column per option."""
+    m = len(option_columns)
+    if m == 0:
+        return pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], pa.string()))
+    values = pa.concat_arrays([c if isinstance(c, pa.Array) else c.combine_chunks() for c in option_columns])
+    order = (np.arange(m)[None, :] * n + np.arange(n)[:, None]).ravel()
+    offsets = pa.array(np.arange(0, n * m + 1, m, dtype=np.int32))
+    return pa.ListArray.from_arrays(offsets, values.take(pa.array(order)))
+
+
+def render_block(block: Block, layout: ConfigLayout, ctx: LexiconContext, *, strategy: str = "all",
+                 seed: int = 0) -> pa.RecordBatch:
+    """The rows of one block as a record batch in ``layout.schema`` column order."""
+    template = block.template
+    primary = ctx.group(layout.lexicon, layout.axis, block.lexicon_group)
+    selection = np.asarray(block_selection(block, strategy, seed, len(primary.entries)), dtype=np.int64)
+    n = len(selection)
+    referents = template.referents
+    columns: dict[str, LexiconColumns] = {}
+    indices: dict[str, pa.Array] = {}
+    same_lexicon_rank = 0
+    for ref in referents:
+        lexicon = layout.lexicon_of(ref)
+        if lexicon == layout.lexicon:
+            # further people from the same group are other entries of the block's pool, kept distinct
+            columns[ref] = primary
+            pool = selection if same_lexicon_rank == 0 else np.roll(selection, -same_lexicon_rank)
+            if same_lexicon_rank and n > 0 and len(set(selection.tolist())) < 2:
+                raise ValueError(f"template {template.template_id}: {len(referents)} people need at least "
+                                 f"2 fillers in group {block.group!r}")
+            indices[ref] = pa.array(pool)
+            same_lexicon_rank += 1
+        else:
+            other = ctx.group(lexicon, None, None)
+            columns[ref] = other
+            indices[ref] = pa.array(np.arange(n) % len(other.entries))
+    first_ref = next(r for r in referents if layout.lexicon_of(r) == layout.lexicon)
+    primary_idx = indices[first_ref]
+
+    def const(value: str) -> pa.Array:
+        return pa.array([value], pa.string()).take(pa.array(np.zeros(n, dtype=np.int64)))
+
+    def render(text: str, field_name: str) -> pa.Array:
+        parsed = parse_slots(text, template_id=template.template_id, field=field_name)
+        return render_column(parsed, indices, columns, n)
+
+    ids = [const(template.template_id), const("-"), primary.entry_ids.take(primary_idx)]
+    for ref in referents:
+        if ref != first_ref:
+            ids += [const("-"), columns[ref].entry_ids.take(indices[ref])]
+    out: dict[str, pa.Array] = {
+        "example_id": pc.binary_join_element_wise(*ids, ""),
+        "template_id": const(template.template_id),
+        "counterfactual_set_id": pc.binary_join_element_wise(
+            const(template.template_id), _set_suffixes(n), "-"),
+        "task": const(template.task),
+        "source_dataset": const(template.source_dataset),
+        "axis": const(layout.axis),
+        "group": const(block.group),
+        "filler": primary.values.take(primary_idx),
+        "fill_type": const(layout.fill_type),
+    }
+    for name in TASK_FIELDS[template.task]:
+        out[name] = render(template.fields[name], name)
+    out["answer"] = render(template.answer, "answer")
+    out["options"] = _list_column([render(o, f"options[{i}]") for i, o in enumerate(template.options)], n)
+    for name in layout.metadata_columns:
+        if name in template.metadata:
+            out[name] = const(template.metadata[name])
+        else:
+            out[name] = primary.feature_column(name).take(primary_idx)
+    schema = layout.schema
+    return pa.RecordBatch.from_arrays([out[f.name] for f in schema], schema=schema)
+
+
+def expand_blocks(blocks: Iterable[Block], layout: ConfigLayout, ctx: LexiconContext, *, strategy: str,
+                  seed: int) -> Iterable[pa.RecordBatch]:
+    for block in blocks:
+        yield render_block(block, layout, ctx, strategy=strategy, seed=seed)

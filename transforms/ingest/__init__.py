@@ -1,0 +1,26 @@
+"""Ingest: one reader per source format, and the ``IngestSources`` PTransform.
+
+Formats: ``jsonl``, ``json``, ``csv``, ``tsv``, ``parquet``, ``xml``, ``text``.
+A path may name a zip member (``archive.zip!inner/file.jsonl``). Bad input raises
+:class:`schemas.errors.InputError` naming the file and line.
+
+>>> from pipelines.spec import SourceSpec
+>>> sorted(READERS)
+['csv', 'json', 'jsonl', 'parquet', 'text', 'tsv', 'xml']
+"""
+
+from transforms.ingest.base import (READER_OPTIONS, READERS, get_path, make_record, open_binary, open_text,
+                                    record_position, register_reader)
+from transforms.ingest import delimited, jsonfile, jsonl, parquet, text, xmlfile  # noqa: F401  (register)
+from transforms.ingest.registry import read_source
+
+__all__ = ["READERS", "READER_OPTIONS", "register_reader", "read_source", "record_position", "get_path",
+           "make_record", "open_binary", "open_text", "IngestSources"]
+
+
+def __getattr__(name):
+    # Beam is imported only by code that builds a pipeline, not by readers used in tools
+    if name == "IngestSources":
+        from transforms.ingest.beam import IngestSources
+        return IngestSources
+    raise AttributeError(name)

@@ -1,0 +1,205 @@
+"""The reader registry and what every reader shares: opening paths, records, errors.
+
+A reader is ``fn(spec, path) -> Iterator[SourceRecord]``, registered by format
+name. Paths may be local, a URL Beam's filesystems know (``gs://…``), or a zip
+member written ``archive.zip!inner/file.jsonl``.
+
+>>> @register_reader("upper-lines")
+... def _read_upper(spec, path):
+...     with open_text(path) as f:
+...         for n, line in enumerate(f, 1):
+...             yield make_record(spec, path, "line", n, {"text": line.upper().rstrip()})
+>>> "upper-lines" in READERS
+True
+>>> _ = READERS.pop("upper-lines")
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import zipfile
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Mapping
+
+from schemas.errors import InputError
+from schemas.records import SourceRecord
+
+Reader = Callable[..., Iterator[SourceRecord]]
+
+#: format name -> reader. Other modules add formats with ``@register_reader``.
+READERS: dict[str, Reader] = {}
+#: format name -> the ``SourceSpec.options`` keys its reader understands
+READER_OPTIONS: dict[str, frozenset[str]] = {}
+#: options every format understands (applied by ``read_source`` after the reader)
+COMMON_OPTIONS = frozenset({"explode", "limit", "encoding"})
+
+ZIP_SEP = "!"
+_POSITION = re.compile(r", (?:line|record|row) (\d+)(?:, item \d+)?$")
+
+
+def register_reader(name: str, options: tuple[str, ...] = ()) -> Callable[[Reader], Reader]:
+    """Register ``fn(spec, path)`` as the reader of format ``name``.
+
+    ``options`` lists the ``SourceSpec.options`` keys it reads, so a misspelt option
+    is an error instead of being ignored. Registering a second reader under one name is an error.
+    """
+    def deco(fn: Reader) -> Reader:
+        if name in READERS and READERS[name] is not fn:
+            raise ValueError(f"a reader for format {name!r} is already registered ({READERS[name].__module__})")
+        READERS[name] = fn
+        READER_OPTIONS[name] = frozenset(options) | COMMON_OPTIONS
+        return fn
+    return deco
+
+
+def split_zip(path: str) -> tuple[str, str | None]:
+    """``"a.zip!dir/f.jsonl"`` -> ``("a.zip", "dir/f.jsonl")``; other paths -> ``(path, None)``."""
+    if ZIP_SEP in path:
+        archive, member = path.split(ZIP_SEP, 1)
+        if archive.lower().endswith(".zip"):
+            return archive, member
+    return path, None
+
+
+@contextmanager
+def open_binary(path: str) -> Iterator[io.BufferedIOBase]:
+    """Open a local path, a Beam filesystem URL or a zip member for binary reading."""
+    archive, member = split_zip(path)
+    try:
+        if member is not None:
+            with _open_plain(archive) as raw:
+                # zipfile needs a seekable stream; remote files are read into memory first
+                stream = raw if raw.seekable() else io.BytesIO(raw.read())
+                with zipfile.ZipFile(stream) as zf:
+                    try:
+                        handle = zf.open(member)
+                    except KeyError:
+                        names = ", ".join(sorted(zf.namelist())[:10])
+                        raise InputError(f"{path}: no member {member!r} in {archive} (it has: {names})") from None
+                    with handle:
+                        yield handle
+        else:
+            with _open_plain(path) as f:
+                yield f
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except zipfile.BadZipFile as e:
+        raise InputError(f"{path}: not a zip archive: {e}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a file") from None
+
+
+def _open_plain(path: str):
+    if "://" in path:
+        # only remote paths need Beam's filesystems; local reads stay dependency-free
+        from apache_beam.io.filesystems import FileSystems
+        return FileSystems.open(path)
+    return open(path, "rb")
+
+
+@contextmanager
+def open_text(path: str, encoding: str = "utf-8-sig", newline: str | None = None) -> Iterator[io.TextIOBase]:
+    """Open ``path`` (see :func:`open_binary`) as text; a BOM is dropped by default."""
+    with open_binary(path) as raw:
+        yield io.TextIOWrapper(raw, encoding=encoding, newline=newline)
+
+
+def iter_lines(path: str, encoding: str = "utf-8-sig") -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` per line, without the line end; bad bytes name their line."""
+    with open_binary(path) as raw:
+        for n, data in enumerate(raw, 1):
+            try:
+                text = data.decode(encoding if n == 1 else encoding.replace("-sig", ""))
+            except UnicodeDecodeError as e:
+                raise InputError(f"{path}, line {n}: not valid {encoding} text: {e.reason}") from None
+            yield n, text.rstrip("\r\n")
+
+
+def make_record(spec, path: str, unit: str, position: int, fields: Mapping[str, Any],
+                record_id: str | None = None) -> SourceRecord:
+    """A SourceRecord whose id is ``spec.id_field``'s value, else ``record_id``, else the position.
+
+    ``unit`` ("line", "record", "row") and ``position`` make the record's location,
+    ``"data/qa.jsonl, line 12"``, which errors and provenance quote.
+    """
+    location = f"{path}, {unit} {position}"
+    if spec.id_field:
+        value = get_path(fields, spec.id_field)
+        if value is None or value == "":
+            raise InputError(f"{location}: no value for id field {spec.id_field!r}")
+        rid = str(value)
+    else:
+        rid = record_id if record_id is not None else str(position)
+    return SourceRecord(source_dataset=spec.name, source_split=spec.split, record_id=rid, fields=dict(fields),
+                        source_license=spec.license, location=location)
+
+
+def record_position(record: SourceRecord | Mapping[str, Any]) -> int:
+    """The record's position in its file (the number in its location), 0 when unknown.
+
+    Exploded children share their parent's position (their ids still differ).
+
+    >>> record_position({"location": "qa.jsonl, line 12"}), record_position({"location": "d.json, record 3, item 1"})
+    (12, 3)
+    """
+    location = record["location"] if isinstance(record, Mapping) else record.location
+    m = _POSITION.search(location or "")
+    return int(m.group(1)) if m else 0
+
+
+def get_path(data: Any, path: str) -> Any:
+    """Look up ``path`` in nested dicts/lists: an exact key first, then dotted steps.
+
+    >>> get_path({"a": {"b": [10, 20]}, "x.y": 1}, "a.b.1"), get_path({"x.y": 1}, "x.y")
+    (20, 1)
+    """
+    if isinstance(data, Mapping) and path in data:
+        return data[path]
+    if isinstance(data, (list, tuple)) and path.isdigit():
+        i = int(path)
+        return data[i] if i < len(data) else None
+    parts = path.split(".")
+    # the longest key prefix that exists wins, so keys containing dots still resolve
+    for cut in range(len(parts) - 1, 0, -1):
+        head, rest = ".".join(parts[:cut]), ".".join(parts[cut:])
+        if isinstance(data, Mapping) and head in data:
+            return get_path(data[head], rest)
+        if isinstance(data, (list, tuple)) and head.isdigit() and int(head) < len(data):
+            return get_path(data[int(head)], rest)
+    return None
+
+
+def explode(records: Iterator[SourceRecord], field: str) -> Iterator[SourceRecord]:
+    """One record per item of the list at ``field``; item keys become ``<last segment>.<key>``.
+
+    Used for corpora that nest many questions under one passage (DROP, DuoRC, MCScript):
+    the parent's other fields repeat in every child, and the child id is ``<parent id>.<i>``.
+    """
+    prefix = field.rsplit(".", 1)[-1]
+    for rec in records:
+        items = get_path(rec.fields, field)
+        if items is None:
+            raise InputError(f"{rec.location}: no field {field!r} to explode")
+        if isinstance(items, Mapping):
+            items = [items]  # one child element in XML, one item in JSON
+        if not isinstance(items, (list, tuple)):
+            raise InputError(f"{rec.location}: field {field!r} to explode is not a list")
+        top = field.split(".", 1)[0]
+        base = {k: v for k, v in rec.fields.items() if k != top and k != field}
+        for i, item in enumerate(items):
+            child = dict(base)
+            if isinstance(item, Mapping):
+                child.update({f"{prefix}.{k}": v for k, v in item.items()})
+            else:
+                child[prefix] = item
+            yield SourceRecord(rec.source_dataset, rec.source_split, f"{rec.record_id}.{i}", child,
+                               rec.source_license, f"{rec.location}, item {i}")
+
+
+def check_exists(path: str) -> None:
+    """Fail early, naming the path, when a local source is missing."""
+    archive, _ = split_zip(path)
+    if "://" not in archive and not os.path.exists(archive):
+        raise InputError(f"{path}: no such file")

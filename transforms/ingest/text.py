@@ -1,0 +1,22 @@
+"""Plain text: one record per non-blank line, in the field ``text`` (option ``field``).
+
+>>> # sentences.txt: "Mary was late.\\nShe said sorry."
+>>> # read_source(SourceSpec("s", "text", "sentences.txt"), path)  -> {"text": "Mary was late."}, …
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from schemas.records import SourceRecord
+from transforms.ingest.base import iter_lines, make_record, register_reader
+
+
+@register_reader("text", options=("field", "keep_blank"))
+def read_text(spec, path: str) -> Iterator[SourceRecord]:
+    """Lines as records; positions are (1-based) line numbers."""
+    field = spec.options.get("field", "text")
+    keep_blank = bool(spec.options.get("keep_blank", False))
+    for n, line in iter_lines(path, spec.options.get("encoding", "utf-8-sig")):
+        if line.strip() or keep_blank:
+            yield make_record(spec, path, "line", n, {field: line})

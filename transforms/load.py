@@ -1,0 +1,54 @@
+"""Reading already-templated files and lexicons into the pipeline.
+
+Both are small next to the rows they expand into, so each file is read by one
+worker; the registries in ``transforms.importers`` and ``transforms.lexicons``
+decide how a format is parsed.
+"""
+
+from __future__ import annotations
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from transforms.importers import import_templates
+from transforms.lexicons import load_lexicon
+
+
+def _import_file(item):
+    spec, path = item
+    counter = Metrics.counter("import", spec.format)
+    for template in import_templates(spec, path):
+        counter.inc()
+        yield template.to_dict()
+
+
+def _load_all(items) -> dict[str, list[dict]]:
+    """{lexicon name: [entry dicts in lexicon order]}: one element, used as a side input."""
+    out = {}
+    for spec, path in items:
+        if spec.name in out:
+            raise ValueError(f"lexicon {spec.name!r} is defined twice")
+        out[spec.name] = [e.to_dict() for e in load_lexicon(spec, path)]
+    return out
+
+
+class ImportTemplateFiles(beam.PTransform):
+    """``[(TemplateFileSpec, path)]`` → Template dicts."""
+
+    def __init__(self, files):
+        super().__init__()
+        self.files = list(files)
+
+    def expand(self, pbegin):
+        return pbegin | beam.Create(self.files, reshuffle=False) | beam.FlatMap(_import_file)
+
+
+class LoadLexicons(beam.PTransform):
+    """``[(LexiconSpec, path)]`` → one dict of every lexicon's entries."""
+
+    def __init__(self, lexicons):
+        super().__init__()
+        self.lexicons = list(lexicons)
+
+    def expand(self, pbegin):
+        return pbegin | beam.Create([self.lexicons], reshuffle=False) | beam.Map(_load_all)

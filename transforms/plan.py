@@ -1,0 +1,58 @@
+"""Planning a release: the templates and lexicons in, the shard tasks out.
+
+Runs once per build over the (small) list of templates: it orders them, checks
+every slot against the lexicons, draws sequential samples where a config asks
+for them, and cuts each config's blocks into shards of contiguous rows.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping, Sequence
+
+from schemas.records import LexiconEntry, Template
+from transforms.expand import ConfigLayout, LexiconContext, plan_config
+from transforms.shards import ShardTask
+
+
+def layout_of(config) -> ConfigLayout:
+    return ConfigLayout(task=config.task, axis=config.axis, lexicon=config.lexicon,
+                        referents=dict(config.referents), fill_type=config.fill_type,
+                        metadata_columns=tuple(config.metadata_columns), name=config.name)
+
+
+def templates_for(config, templates: Iterable[Template]) -> list[Template]:
+    """The templates of the config's task that pass its ``template_filter``."""
+    chosen = []
+    for t in templates:
+        if t.task != config.task:
+            continue
+        ok = True
+        for key, allowed in config.template_filter.items():
+            value = getattr(t, key, None) if key != "metadata" else None
+            if value is None:
+                value = t.metadata.get(key, "")
+            if value not in allowed:
+                ok = False
+                break
+        if ok:
+            chosen.append(t)
+    return chosen
+
+
+def plan_release(spec, templates: Sequence[Template], lexicons: Mapping[str, Sequence[LexiconEntry]]) -> list[ShardTask]:
+    """Every shard task of the release, config by config in spec order."""
+    ctx = LexiconContext(lexicons, spec.article_overrides)
+    tasks: list[ShardTask] = []
+    for config in spec.configs:
+        layout = layout_of(config)
+        chosen = templates_for(config, templates)
+        if not chosen:
+            raise ValueError(f"config {config.name!r}: no template of task {config.task!r} passed extraction "
+                             f"and filtering")
+        shards = plan_config(layout, config.groups, config.design, chosen, ctx,
+                             seed=spec.seed, rows_per_shard=spec.release.rows_per_shard)
+        seed = spec.seed if config.design.seed is None else config.design.seed
+        for i, blocks in enumerate(shards):
+            tasks.append(ShardTask(layout, blocks, i, len(shards), config.split, config.design.strategy, seed,
+                                   spec.release.row_group_size))
+    return tasks
