@@ -21,7 +21,7 @@ build: $(STAMP)
 	$(VENV)/bin/biasbench build
 
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q tests
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q tests pipelines transforms schemas validation
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

@@ -6,7 +6,7 @@ A template field is text with typed slots in braces:
 ``{person}``               the referent's filler (a name, a descriptor phrase)
 ``{person.subj}``          a pronoun case: subj, obj, poss, poss_pron, refl
 ``{person.plural}``        an attribute of the filler (``plural`` or a feature)
-``{person:was}``           a verb agreeing with the referent ("they were")
+``{person:was}``           a verb agreeing with its subject: "they were", "Alex was"
 ``{person:boy/girl/kid}``  a word chosen by pronoun set (male/female/neutral)
 ``{a:person}``             the filler with "a"/"an" chosen by pronunciation
 ``{{`` ``}}``              literal braces
@@ -56,11 +56,14 @@ class Slot:
     kind: str  # one of SLOT_KINDS
     arg: str = ""  # pronoun case, attribute, verb, or "w1/w2/w3"
     capitalize: bool = False
+    # verbs only: what their subject is: the pronoun ("they were"), the filler
+    # itself ("Alex was", singular unless the entry is plural) or its plural form
+    subject: str = ""
 
     @property
-    def key(self) -> tuple[str, str, bool]:
+    def key(self) -> tuple[str, str, bool, str]:
         """What the rendered string depends on besides the filler."""
-        return (self.kind, self.arg, self.capitalize)
+        return (self.kind, self.arg, self.capitalize, self.subject)
 
 
 Piece = Union[str, Slot]
@@ -100,6 +103,19 @@ def _slot_from_body(body: str, template_id: str, field: str, capitalize: bool, e
     return Slot(ref, "filler", "", capitalize)
 
 
+def _verb_subject(pieces: list, referent: str) -> str:
+    """The nearest earlier slot of the same referent decides what the verb agrees with."""
+    for piece in reversed(pieces):
+        if isinstance(piece, Slot) and piece.referent == referent:
+            if piece.kind == "pronoun" and piece.arg == "subj":
+                return "pronoun"
+            if piece.kind == "attr" and piece.arg == "plural":
+                return "plural"
+            if piece.kind in ("filler", "article"):
+                return "filler"
+    return "pronoun"
+
+
 @lru_cache(maxsize=65536)
 def _parse_cached(text: str, template_id: str, field: str, extra_attrs: frozenset) -> ParsedText:
     pieces: list[Piece] = []
@@ -127,7 +143,10 @@ def _parse_cached(text: str, template_id: str, field: str, extra_attrs: frozense
             if literal:
                 pieces.append(literal)
             buf = []
-            pieces.append(_slot_from_body(text[i + 1:end], template_id, field, at_start, extra_attrs))
+            slot = _slot_from_body(text[i + 1:end], template_id, field, at_start, extra_attrs)
+            if slot.kind == "verb":
+                slot = Slot(slot.referent, "verb", slot.arg, slot.capitalize, _verb_subject(pieces, slot.referent))
+            pieces.append(slot)
             i = end + 1
         else:
             buf.append(ch)

@@ -43,8 +43,14 @@ def render_slot(slot: Slot, entry: LexiconEntry, article_overrides: Mapping[str,
     elif kind == "pronoun":
         text = pronoun_set_of(entry).case(slot.arg)
     elif kind == "verb":
-        pset = pronoun_set_of(entry)
-        text = agree_verb(slot.arg, plural=pset.plural_verbs or entry.features.get("number") == "plural")
+        plural_entry = entry.features.get("number") == "plural"
+        if slot.subject == "plural":
+            plural = True
+        elif slot.subject == "filler":
+            plural = plural_entry
+        else:
+            plural = pronoun_set_of(entry).plural_verbs or plural_entry
+        text = agree_verb(slot.arg, plural=plural)
     elif kind == "choice":
         text = slot.arg.split("/")[pronoun_set_of(entry).choice_index]
     elif kind == "attr":

