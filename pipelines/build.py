@@ -21,7 +21,8 @@ from typing import Sequence
 import apache_beam as beam
 import pyarrow as pa
 
-from pipelines.graph import SHARD_SUMMARIES, build_graph
+from pipelines.graph import (SHARD_SUMMARIES, load_phase1, plan_shards, shard_graph, template_graph,
+                             write_catalogues)
 from pipelines.manifest import MANIFEST, build_manifest, input_hashes
 from pipelines.runners import pipeline_options
 from schemas.errors import BiasbenchError, ValidationFailed
@@ -79,10 +80,26 @@ def _same_release(existing_dir: str, staging_dir: str) -> bool:
 
 
 def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address: str | None,
-                 beam_args: Sequence[str]) -> list[dict]:
-    with pipeline_options(runner, workers, dask_address, beam_args) as (beam_runner, options):
-        with beam.Pipeline(runner=beam_runner, options=options) as p:
-            build_graph(p, spec, staging_dir)
+                 beam_args: Sequence[str], seconds: dict[str, float] | None = None) -> list[dict]:
+    """Phase 1 (templates), plan, phase 2 (shards); return the shard summaries."""
+    seconds = {} if seconds is None else seconds
+    with pipeline_options(runner, workers, dask_address, beam_args) as (make_runner, options):
+        t0 = time.perf_counter()
+        with beam.Pipeline(runner=make_runner(), options=options) as p:
+            template_graph(p, spec, staging_dir)
+        templates, lexicons, rejected = load_phase1(staging_dir)
+        seconds["templates"] = time.perf_counter() - t0
+        _say(f"[templates] {len(templates):,} templates ({rejected:,} source records rejected by extraction), "
+             f"{sum(map(len, lexicons.values())):,} lexicon entries in {seconds['templates']:.1f}s")
+        t1 = time.perf_counter()
+        write_catalogues(spec, templates, lexicons, staging_dir)
+        tasks = plan_shards(spec, templates, lexicons)
+        seconds["plan"] = time.perf_counter() - t1
+        _say(f"[plan] {len(tasks)} shards, {sum(t.rows for t in tasks):,} rows planned")
+        t2 = time.perf_counter()
+        with beam.Pipeline(runner=make_runner(), options=options) as p:
+            shard_graph(p, tasks, lexicons, spec, staging_dir)
+        seconds["expand"] = time.perf_counter() - t2
     path = os.path.join(staging_dir, SHARD_SUMMARIES)
     with open(path, encoding="utf-8") as f:
         summaries = json.load(f)
@@ -123,24 +140,22 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
     staging = tempfile.mkdtemp(prefix=f".staging-{version}-", dir=parent)
     seconds: dict[str, float] = {}
     try:
-        t0 = time.perf_counter()
-        _say(f"[pipeline] {spec.benchmark} {version}: ingest → extract → filter → expand → write "
+        _say(f"[pipeline] {spec.benchmark} {version}: ingest → extract → filter → plan → expand → write "
              f"on the {runner} runner")
-        summaries = run_pipeline(spec, staging, runner, workers, dask_address, beam_args)
-        seconds["pipeline"] = time.perf_counter() - t0
+        summaries = run_pipeline(spec, staging, runner, workers, dask_address, beam_args, seconds)
         rows = sum(s["rows"] for s in summaries)
-        _say(f"[pipeline] {rows:,} rows in {seconds['pipeline']:.1f}s ({rows / max(seconds['pipeline'], 1e-9):,.0f} rows/s)")
+        _say(f"[expand] {rows:,} rows in {seconds['expand']:.1f}s ({rows / max(seconds['expand'], 1e-9):,.0f} rows/s)")
         t1 = time.perf_counter()
         _say("[validate] lint totals, Great Expectations suite, stats, card, manifest")
         configs, report = finalize(spec, staging, version, summaries)
         seconds["validate"] = time.perf_counter() - t1
         if not report.get("passed"):
+            from validation.gate import failed_summary
+
             rejected = os.path.join(parent, f".rejected-{version}")
             shutil.rmtree(rejected, ignore_errors=True)
             os.replace(staging, rejected)
-            failed = [c for c in report.get("checks", []) if not c.get("passed")]
-            names = ", ".join(f"{c.get('name')}[{c.get('config', '')}]" for c in failed[:5])
-            raise ValidationFailed(f"validation failed ({len(failed)} checks: {names}); nothing released; "
+            raise ValidationFailed(f"{failed_summary(report)}; nothing released; "
                                    f"report in {rejected}/validation.json")
         unchanged = False
         if os.path.exists(final):

@@ -134,10 +134,10 @@ def cmd_diff(args) -> int:
 
 
 def cmd_publish(args) -> int:
-    from pipelines.publish import publish_release
+    from pipelines.publish import format_plan, publish_release
 
     result = publish_release(args.release, args.repo_id, dry_run=args.dry_run, private=args.private)
-    print(json.dumps(result, indent=1, sort_keys=True))
+    print(format_plan(result), end="")
     return 0
 
 

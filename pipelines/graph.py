@@ -3,10 +3,13 @@
     sources ─Ingest─► records ─Extract─► candidates ┐
     template files ─Import──────────────────────────┴─Flatten─► Filter ─► Dedup ─► templates
     lexicon files ─Load─► lexicons
-    templates + lexicons ─Plan─► shard tasks ─Expand+Lint+Write─► shard summaries
+    ── phase 1 ends: templates and lexicons in the staging directory ──
+    templates + lexicons ─Plan─► shard tasks              (pure function, once)
+    shard tasks ─Expand+Lint+Write─► Parquet shards, shard summaries   (phase 2)
 
-Everything the driver needs afterwards (templates.parquet, lexicons.parquet,
-the shard summaries) is written into the staging directory by the pipeline.
+Planning sits between two pipelines so that each shard task enters phase 2
+through ``Create``: every runner (Dask included, whose bags keep the partitions
+of their source) can then spread shards over its workers.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ import os
 import apache_beam as beam
 
 from schemas.records import LexiconEntry, Template, lexicons_table, templates_table
-from transforms.extract import ExtractTemplates
-from transforms.filter import DedupTemplates, FilterTemplates
+from transforms.extract import REJECTED, TEMPLATES, ExtractTemplates
+from transforms.filter import KEPT, DedupTemplates, FilterTemplates
 from transforms.ingest import IngestSources
 from transforms.load import ImportTemplateFiles, LoadLexicons
 from transforms.plan import plan_release, templates_for
@@ -26,52 +29,80 @@ from transforms.shards import ExpandAndWriteShards
 from transforms.write import write_table
 
 SHARD_SUMMARIES = "_shards.json"
+TEMPLATES_DUMP = "_templates.json"
+LEXICONS_DUMP = "_lexicons.json"
+REJECTED_DUMP = "_rejected.json"
 
 
-def _write_catalogues(template_dicts, lexicons, spec, staging_dir):
-    """templates.parquet and lexicons.parquet: exactly what the rows were built from."""
-    templates = sorted((Template.from_dict(t) for t in template_dicts), key=lambda t: (t.ordinal, t.template_id))
-    used = {t.template_id: t for c in spec.configs for t in templates_for(c, templates)}
-    write_table(os.path.join(staging_dir, "templates.parquet"),
-                templates_table([t for t in templates if t.template_id in used]))
-    used_lexicons = sorted({c.lexicon for c in spec.configs} | {v for c in spec.configs for v in c.referents.values()})
-    entries = [LexiconEntry.from_dict(e) for name in used_lexicons for e in lexicons[name]]
-    write_table(os.path.join(staging_dir, "lexicons.parquet"), lexicons_table(entries))
-    return len(used), len(entries)
+def _dump(value, staging_dir: str, name: str, sort_key=None) -> None:
+    if sort_key is not None:
+        value = sorted(value, key=sort_key)
+    with open(os.path.join(staging_dir, name), "w", encoding="utf-8") as f:
+        json.dump(value, f, sort_keys=True)
 
 
-def _plan(template_dicts, lexicons, spec):
-    templates = [Template.from_dict(t) for t in template_dicts]
-    entries = {name: [LexiconEntry.from_dict(e) for e in rows] for name, rows in lexicons.items()}
-    return plan_release(spec, templates, entries)
+def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
+    """Phase 1: sources and template files to the final template list; lexicons loaded.
 
-
-def _write_summaries(summaries, staging_dir):
-    summaries = sorted(summaries, key=lambda s: (s["config"], s["index"]))
-    with open(os.path.join(staging_dir, SHARD_SUMMARIES), "w", encoding="utf-8") as f:
-        json.dump(summaries, f, indent=1, sort_keys=True)
-
-
-def build_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
-    """Add every stage of ``spec``'s build to pipeline ``p``."""
+    Writes ``_templates.json`` and ``_lexicons.json`` into the staging directory.
+    """
     parts = []
     if spec.sources:
         records = p | "Ingest" >> IngestSources([(s, spec.resolve(s.path)) for s in spec.sources])
-        parts.append(records | "Extract" >> ExtractTemplates(spec.extract))
+        extracted = records | "Extract" >> ExtractTemplates(spec.extract)
+        parts.append(extracted[TEMPLATES])
+        _ = (extracted[REJECTED] | "CountRejected" >> beam.combiners.Count.Globally()
+             | "DumpRejected" >> beam.Map(_dump, staging_dir, REJECTED_DUMP))
     if spec.template_files:
         parts.append(p | "ImportTemplates" >> ImportTemplateFiles(
             [(t, spec.resolve(t.path)) for t in spec.template_files]))
     if not parts:
         raise ValueError("the spec has neither 'sources' with 'extract' rules nor 'template_files'")
-    templates = (parts | "AllCandidates" >> beam.Flatten()
-                 | "Filter" >> FilterTemplates(spec.filters)
-                 | "Dedup" >> DedupTemplates())
-    lexicons = p | "LoadLexicons" >> LoadLexicons([(lx, spec.resolve(lx.path) if lx.path else "")
-                                                   for lx in spec.lexicons])
-    all_templates = templates | "CollectTemplates" >> beam.combiners.ToList()
-    _ = all_templates | "WriteCatalogues" >> beam.Map(
-        _write_catalogues, lexicons=beam.pvalue.AsSingleton(lexicons), spec=spec, staging_dir=staging_dir)
-    tasks = all_templates | "Plan" >> beam.FlatMap(_plan, lexicons=beam.pvalue.AsSingleton(lexicons), spec=spec)
-    summaries = tasks | "ExpandLintWrite" >> ExpandAndWriteShards(staging_dir, lexicons, spec.article_overrides)
+    filtered = parts | "AllCandidates" >> beam.Flatten() | "Filter" >> FilterTemplates(spec.filters)
+    templates = filtered[KEPT] | "Dedup" >> DedupTemplates()
+    _ = (templates | "CollectTemplates" >> beam.combiners.ToList()
+         | "DumpTemplates" >> beam.Map(_dump, staging_dir, TEMPLATES_DUMP,
+                                       sort_key=lambda t: (t["ordinal"], t["template_id"])))
+    _ = (p | "LoadLexicons" >> LoadLexicons([(lx, spec.resolve(lx.path) if lx.path else "") for lx in spec.lexicons])
+         | "DumpLexicons" >> beam.Map(_dump, staging_dir, LEXICONS_DUMP))
+
+
+def shard_graph(p: beam.Pipeline, tasks, lexicons: dict, spec, staging_dir: str) -> None:
+    """Phase 2: one element per shard task; expand, lint and write; summaries to ``_shards.json``."""
+    lexicon_side = p | "Lexicons" >> beam.Create([lexicons], reshuffle=False)
+    summaries = (p | "ShardTasks" >> beam.Create(tasks, reshuffle=False)
+                 | "ExpandLintWrite" >> ExpandAndWriteShards(staging_dir, lexicon_side, spec.article_overrides))
     _ = (summaries | "CollectSummaries" >> beam.combiners.ToList()
-         | "WriteSummaries" >> beam.Map(_write_summaries, staging_dir=staging_dir))
+         | "DumpSummaries" >> beam.Map(_dump, staging_dir, SHARD_SUMMARIES,
+                                       sort_key=lambda s: (s["config"], s["index"])))
+
+
+def load_phase1(staging_dir: str) -> tuple[list[Template], dict[str, list[dict]], int]:
+    """Read back and remove what phase 1 left: templates, lexicons, records extraction rejected."""
+    def take(name, default=None):
+        path = os.path.join(staging_dir, name)
+        if not os.path.exists(path):
+            return default
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f)
+        os.remove(path)
+        return value
+
+    templates = [Template.from_dict(t) for t in take(TEMPLATES_DUMP)]
+    return templates, take(LEXICONS_DUMP), take(REJECTED_DUMP, 0)
+
+
+def write_catalogues(spec, templates: list[Template], lexicons: dict[str, list[dict]], staging_dir: str) -> None:
+    """templates.parquet and lexicons.parquet: exactly what the rows were built from."""
+    used = {t.template_id for c in spec.configs for t in templates_for(c, templates)}
+    write_table(os.path.join(staging_dir, "templates.parquet"),
+                templates_table([t for t in templates if t.template_id in used]))
+    names = sorted({c.lexicon for c in spec.configs} | {v for c in spec.configs for v in c.referents.values()})
+    entries = [LexiconEntry.from_dict(e) for name in names for e in lexicons[name]]
+    write_table(os.path.join(staging_dir, "lexicons.parquet"), lexicons_table(entries))
+
+
+def plan_shards(spec, templates: list[Template], lexicons: dict[str, list[dict]]):
+    """The shard tasks (a pure function of spec, templates and lexicons: same on every run)."""
+    entries = {name: [LexiconEntry.from_dict(e) for e in rows] for name, rows in lexicons.items()}
+    return plan_release(spec, templates, entries)

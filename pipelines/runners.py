@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -30,8 +30,8 @@ def project_setup_file() -> str:
 
 @contextlib.contextmanager
 def pipeline_options(runner: str = "direct", workers: int = 1, dask_address: str | None = None,
-                     extra_args: Sequence[str] = ()) -> Iterator[tuple[object, PipelineOptions]]:
-    """Yield ``(runner instance or name, options)``; tears down a cluster it started."""
+                     extra_args: Sequence[str] = ()) -> Iterator[tuple[Callable[[], object], PipelineOptions]]:
+    """Yield ``(runner factory, options)`` for one or more pipelines; tears down a cluster it started."""
     if runner not in RUNNERS:
         raise BiasbenchError(f"--runner {runner}: expected one of {', '.join(RUNNERS)}")
     args = list(extra_args)
@@ -40,22 +40,24 @@ def pipeline_options(runner: str = "direct", workers: int = 1, dask_address: str
 
         if workers > 1:
             args += ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
-        yield FnApiRunner(), PipelineOptions(args)
+        yield FnApiRunner, PipelineOptions(args)
     elif runner == "dask":
         try:
             from apache_beam.runners.dask.dask_runner import DaskRunner
             import distributed
         except ImportError as e:
             raise BiasbenchError(f"--runner dask needs the dask extra: pip install 'biasbench[dask]' ({e})") from None
+        # one shard task per bag partition, so shards spread over the workers
+        args += ["--dask_partition_size=1"]
         if dask_address:
-            yield DaskRunner(), PipelineOptions(args + [f"--dask_client_address={dask_address}"])
+            yield DaskRunner, PipelineOptions(args + [f"--dask_client_address={dask_address}"])
         else:
             with distributed.LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
                                           host="127.0.0.1", dashboard_address=None) as cluster:
-                yield DaskRunner(), PipelineOptions(args + [f"--dask_client_address={cluster.scheduler_address}"])
+                yield DaskRunner, PipelineOptions(args + [f"--dask_client_address={cluster.scheduler_address}"])
     else:
         try:
             import apache_beam.runners.dataflow  # noqa: F401 - needs apache-beam[gcp]
         except ImportError as e:
             raise BiasbenchError(f"--runner dataflow needs apache-beam[gcp]: pip install 'biasbench[gcp]' ({e})")
-        yield "DataflowRunner", PipelineOptions(args + [f"--setup_file={project_setup_file()}"])
+        yield (lambda: "DataflowRunner"), PipelineOptions(args + [f"--setup_file={project_setup_file()}"])

@@ -120,6 +120,10 @@ class DesignSpec:
     strategy: Literal["all", "sample", "sequential"] = "all"
     per_group: int | None = None
     seed: int | None = None  # default: the spec's seed
+    # ``sample`` only: balance each block across the values of this entry feature (e.g. "gender"),
+    # restricted to ``strata`` when given (entries with other values are never drawn)
+    stratify: str = ""
+    strata: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -13,6 +13,7 @@ dicts (``to_dict``/``from_dict``) so that any runner can pickle them cheaply.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
 from typing import Any, Mapping
 
 import pyarrow as pa
@@ -132,7 +133,7 @@ class LexiconEntry:
     source: str = ""
     license: str = ""
 
-    @property
+    @cached_property  # computed once per entry object (a blake2b of its content)
     def entry_id(self) -> str:
         return stable_id("e", self.lexicon, self.axis, self.group, self.value, dict(self.features))
 

@@ -9,6 +9,7 @@ A template field is text with typed slots in braces:
 ``{person:was}``           a verb agreeing with its subject: "they were", "Alex was"
 ``{person:boy/girl/kid}``  a word chosen by pronoun set (male/female/neutral)
 ``{a:person}``             the filler with "a"/"an" chosen by pronunciation
+``{=person:he/she/they}``  ``=``: rendered verbatim, never capitalised
 ``{{`` ``}}``              literal braces
 =========================  ==================================================
 
@@ -79,6 +80,8 @@ class ParsedText:
 
 
 def _slot_from_body(body: str, template_id: str, field: str, capitalize: bool, extra_attrs) -> Slot:
+    if body.startswith("="):  # {=person:he/she/they}: verbatim, never capitalised (exact re-creations)
+        return _slot_from_body(body[1:], template_id, field, False, extra_attrs)
     m = _BODY.match(body.strip())
     if not m:
         raise SlotError(template_id, field, f"malformed slot {{{body}}}")

@@ -22,7 +22,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.spec import BenchmarkSpec, ConfigSpec, GroupSpec, LexiconSpec, ReleaseSpec, SourceSpec, ValidationSpec
-from schemas.ids import digest, file_sha256, stable_id
+from pipelines.manifest import canonical_rows_digest
+from schemas.ids import file_sha256, stable_id
 from schemas.records import FileEntry, LexiconEntry, Manifest, Template, lexicons_table, row_schema, templates_table
 
 FILLERS = {
@@ -123,9 +124,9 @@ def build_release(root: str | os.PathLike, *, spec: BenchmarkSpec | None = None,
         rel = f"data/{c.name}/test-00000-of-00001.parquet"
         _write(table, root / rel)
         configs[c.name] = {"task": c.task, "axis": c.axis, "rows": table.num_rows, "files": [rel],
-                           "groups": [g.name for g in c.groups],
+                           "groups": {g.name: sum(r["group"] == g.name for r in rows) for g in c.groups},
                            "schema": [f"{f.name}:{f.type}" for f in table.schema]}
-        rows_sha[c.name] = digest(rows, size=32)
+        rows_sha[c.name] = canonical_rows_digest([str(root / rel)])
     _write(templates_table(templates), root / "templates.parquet")
     _write(lexicons_table(lex), root / "lexicons.parquet")
     for rel in [*(f"data/{c}/test-00000-of-00001.parquet" for c in configs), "templates.parquet", "lexicons.parquet"]:

@@ -51,3 +51,37 @@ def select_sequential(blocks: Sequence[tuple[int, int | None, bool]], seed: int)
         # random.sample picks by position, so sampling positions equals sampling the values
         out.append(rng.sample(range(group_size), n) if sample else list(range(n)))
     return out
+
+
+def select_stratified(*, strata: Sequence[Sequence[int]], count: int, seed: int, key: Sequence[str]) -> list[int]:
+    """``count`` positions balanced across strata (e.g. a race group's male and female names).
+
+    Each stratum gives ``count // len(strata)`` positions (the first ``count % len(strata)``
+    strata one more); a stratum with fewer entries gives all it has and the others make up
+    the difference. Drawn with an RNG seeded by ``(seed, key)``, then shuffled so rows do
+    not come sorted by stratum. Order-independent like ``sample``.
+
+    >>> sorted(select_stratified(strata=[[0, 1, 2], [3, 4, 5]], count=4, seed=1, key=("c", "t", "g")))[:1]
+    [0]
+    """
+    if not strata:
+        raise ValueError(f"block {'/'.join(key)}: no strata to balance")
+    rng = random.Random(stable_seed(seed, *key, "stratified"))
+    if count > sum(len(p) for p in strata):
+        raise ValueError(f"block {'/'.join(key)} needs {count} fillers but its strata hold {sum(map(len, strata))}")
+    # equal shares; a stratum too small for its share gives all it has and the others make up the rest
+    quota = [0] * len(strata)
+    left = count
+    open_ = [i for i in range(len(strata)) if strata[i]]
+    while left and open_:
+        base, extra = divmod(left, len(open_))
+        for j, i in enumerate(list(open_)):
+            take = min(base + (1 if j < extra else 0), len(strata[i]) - quota[i])
+            quota[i] += take
+            left -= take
+        open_ = [i for i in open_ if quota[i] < len(strata[i])]
+    chosen: list[int] = []
+    for i, positions in enumerate(strata):
+        chosen += rng.sample(list(positions), quota[i])
+    rng.shuffle(chosen)
+    return chosen

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from schemas.records import TASK_FIELDS, LexiconEntry, Template, row_schema
 from schemas.slots import SlotError, parse_slots
 from transforms.designs import select_block, select_sequential
+from transforms.designs import select_stratified
 from transforms.render import LexiconColumns, render_column
 
 
@@ -64,6 +65,7 @@ class Block:
     count: int | None = None
     sample: bool = True
     rows: int = 0
+    strata: tuple[tuple[int, ...], ...] = ()  # design.stratify: the group's positions per stratum
 
     @property
     def lexicon_group(self) -> str:
@@ -82,7 +84,9 @@ class LexiconContext:
         self.article_overrides = dict(article_overrides or {})
         self._groups: dict[tuple, LexiconColumns] = {}
 
-    def group(self, lexicon: str, axis: str | None, group: str | None) -> LexiconColumns:
+    def group(self, lexicon: str, axis: str | None, group: str | None, where: str = "") -> LexiconColumns:
+        if where:  # a template's ``filler_where``: the group's entries that match it, in the same order
+            return self._filtered(lexicon, axis, group, where)
         key = (lexicon, axis, group)
         cols = self._groups.get(key)
         if cols is None:
@@ -97,8 +101,52 @@ class LexiconContext:
             self._groups[key] = cols
         return cols
 
+    def _filtered(self, lexicon: str, axis: str | None, group: str | None, where: str) -> LexiconColumns:
+        key = (lexicon, axis, group, where)
+        cols = self._groups.get(key)
+        if cols is None:
+            conditions = parse_filler_where(where)
+            entries = [e for e in self.group(lexicon, axis, group).entries if entry_matches(e, conditions)]
+            cols = LexiconColumns(entries, self.article_overrides)  # may be empty: the block is skipped
+            self._groups[key] = cols
+        return cols
+
     def feature_names(self, lexicon: str) -> set[str]:
-        return {k for e in self.lexicons.get(lexicon, ()) for k in e.features}
+        cache = self.__dict__.setdefault("_feature_names", {})  # once per lexicon, not once per template
+        if lexicon not in cache:
+            cache[lexicon] = frozenset(k for e in self.lexicons.get(lexicon, ()) for k in e.features)
+        return set(cache[lexicon])
+
+
+#: Template metadata restricting which entries of a group may fill the template, e.g.
+#: ``noun!=(none)`` or ``noun_phrase_type=descriptor_noun|noun; preference!=dispreferred``:
+#: conditions separated by ";", each ``feature=v1|v2`` (one of) or ``feature!=v1|v2`` (none of),
+#: on an entry's features or its own fields (pronoun_set, preference, country …).
+FILLER_WHERE = "filler_where"
+
+
+def filler_where(template: Template) -> str:
+    return template.metadata.get(FILLER_WHERE, "") if template.metadata else ""
+
+
+@lru_cache(maxsize=1024)
+def parse_filler_where(where: str) -> tuple[tuple[str, bool, frozenset], ...]:
+    out = []
+    for cond in filter(None, (c.strip() for c in where.split(";"))):
+        negate = "!=" in cond
+        name, _, values = cond.partition("!=" if negate else "=")
+        if not name.strip() or not _:
+            raise ValueError(f"{FILLER_WHERE} {where!r}: condition {cond!r} is not feature=v1|v2 or feature!=v1|v2")
+        out.append((name.strip(), negate, frozenset(v.strip() for v in values.split("|"))))
+    return tuple(out)
+
+
+def entry_matches(entry: LexiconEntry, conditions) -> bool:
+    for name, negate, values in conditions:
+        value = entry.features.get(name) if name in entry.features else getattr(entry, name, "")
+        if (str(value) in values) == negate:
+            return False
+    return True
 
 
 def check_template(template: Template, layout: ConfigLayout, ctx: LexiconContext) -> None:
@@ -128,7 +176,7 @@ def plan_config(layout: ConfigLayout, groups, design, templates: Sequence[Templa
     for template in templates:
         check_template(template, layout, ctx)
         for gi, g in enumerate(groups):
-            size = len(ctx.group(layout.lexicon, layout.axis, g.source_group).entries)
+            size = len(ctx.group(layout.lexicon, layout.axis, g.source_group, filler_where(template)).entries)
             count = g.count if g.count is not None else design.per_group
             if design.strategy == "all" and g.count is None:
                 count = None
@@ -136,13 +184,36 @@ def plan_config(layout: ConfigLayout, groups, design, templates: Sequence[Templa
             if n > size:
                 raise ValueError(f"config {layout.name!r}: group {g.name!r} needs {n} fillers per template "
                                  f"but lexicon {layout.lexicon!r} has {size}")
+            if n == 0 and filler_where(template):
+                continue  # no entry of this group may fill this template
             blocks.append(Block(layout.name, template, g.name, gi, None, g.source_group, count, g.sample, n))
     if design.strategy == "sequential":
-        sizes = [(len(ctx.group(layout.lexicon, layout.axis, b.lexicon_group).entries), b.count, b.sample)
+        sizes = [(len(ctx.group(layout.lexicon, layout.axis, b.lexicon_group, filler_where(b.template)).entries),
+                  b.count, b.sample)
                  for b in blocks]
         for block, selection in zip(blocks, select_sequential(sizes, design_seed)):
             block.selection = selection
+    if getattr(design, "stratify", ""):
+        assign_strata(blocks, layout, ctx, design)
     return cut_shards(blocks, rows_per_shard)
+
+
+def assign_strata(blocks: Sequence[Block], layout: ConfigLayout, ctx: LexiconContext, design) -> None:
+    """``design.stratify``: each sampled block's group positions split by the entries' feature value."""
+    if design.strategy != "sample":
+        raise ValueError(f"config {layout.name!r}: design.stratify needs strategy 'sample', not {design.strategy!r}")
+    cache: dict[tuple, tuple] = {}
+    for block in blocks:
+        if not block.sample:
+            continue
+        where = filler_where(block.template)
+        key = (block.lexicon_group, where)
+        if key not in cache:
+            entries = ctx.group(layout.lexicon, layout.axis, block.lexicon_group, where).entries
+            values = list(design.strata) or sorted({e.features.get(design.stratify, "") for e in entries})
+            cache[key] = tuple(tuple(i for i, e in enumerate(entries) if e.features.get(design.stratify, "") == v)
+                               for v in values)
+        block.strata = cache[key]
 
 
 def cut_shards(blocks: Sequence[Block], rows_per_shard: int) -> list[list[Block]]:
@@ -161,6 +232,9 @@ def cut_shards(blocks: Sequence[Block], rows_per_shard: int) -> list[list[Block]
 def block_selection(block: Block, strategy: str, seed: int, group_size: int) -> list[int]:
     if block.selection is not None:
         return list(block.selection)
+    if block.strata:
+        return select_stratified(strata=block.strata, count=block.count if block.count is not None else group_size,
+                                 seed=seed, key=(block.config, block.template.template_id, block.group))
     return select_block(strategy=strategy, group_size=group_size, count=block.count, seed=seed,
                         key=(block.config, block.template.template_id, block.group), sample=block.sample)
 
@@ -186,7 +260,7 @@ def render_block(block: Block, layout: ConfigLayout, ctx: LexiconContext, *, str
                  seed: int = 0) -> pa.RecordBatch:
     """The rows of one block as a record batch in ``layout.schema`` column order."""
     template = block.template
-    primary = ctx.group(layout.lexicon, layout.axis, block.lexicon_group)
+    primary = ctx.group(layout.lexicon, layout.axis, block.lexicon_group, filler_where(template))
     selection = np.asarray(block_selection(block, strategy, seed, len(primary.entries)), dtype=np.int64)
     n = len(selection)
     referents = template.referents
@@ -212,7 +286,7 @@ def render_block(block: Block, layout: ConfigLayout, ctx: LexiconContext, *, str
     primary_idx = indices[first_ref]
 
     def const(value: str) -> pa.Array:
-        return pa.array([value], pa.string()).take(pa.array(np.zeros(n, dtype=np.int64)))
+        return pa.repeat(pa.scalar(value, pa.string()), n)
 
     def render(text: str, field_name: str) -> pa.Array:
         parsed = parse_slots(text, template_id=template.template_id, field=field_name)

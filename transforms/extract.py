@@ -386,13 +386,29 @@ def _subject_verbs(pron) -> list:
         prev = doc[pron.i - 1]
         if _agrees_3sg(prev) and head.i in (prev.i, prev.head.i) and not found:
             found.append(prev)
-    # conjoined verbs sharing the subject ("she sings and dances")
-    if found and found[0].i == head.i:
+    # conjoined verbs sharing the subject ("she sings and dances", "she waters them and has picked")
+    if head.pos_ in ("VERB", "AUX") or head.tag_.startswith("VB"):
         for conj in head.conjuncts:
-            if conj.i > head.i and conj.tag_ in ("VBZ", "NNS") and conj.lower_.endswith("s") \
-                    and not any(c.dep_.startswith("nsubj") for c in conj.children):
-                # the small model sometimes tags a conjoined -s verb as NNS ("sings and dances")
+            if conj.i < head.i or any(c.dep_.startswith("nsubj") for c in conj.children):
+                continue
+            auxes = [c for c in conj.children if c.dep_ in ("aux", "auxpass") and c.i < conj.i]
+            if auxes:
+                found.extend(a for a in auxes[:1] if _agrees_3sg(a))
+            elif _agrees_3sg(conj) or (conj.tag_ == "NNS" and conj.lower_.endswith("s")):
+                # the small model sometimes tags a conjoined -s verb as a plural noun ("and dances")
                 found.append(conj)
+        # the small parser often hangs "… and works from home" on a noun: take a subject-less
+        # 3rd-person verb right after a conjunction in the same sentence
+        sent_end = head.sent.end
+        for tok in doc[head.i + 1:sent_end]:
+            if tok.dep_.startswith("nsubj") or tok.dep_ in ("mark", "relcl", "ccomp", "advcl"):
+                break  # a new clause with its own subject
+            if tok.dep_ == "conj" and tok.tag_ == "VBZ" and not any(c.dep_.startswith("nsubj") for c in tok.children):
+                k = tok.i - 1
+                while k > head.i and doc[k].tag_ == "RB":
+                    k -= 1
+                if doc[k].tag_ == "CC" and all(f.i != tok.i for f in found):
+                    found.append(tok)
     return found
 
 
@@ -494,6 +510,12 @@ def person_mentions(record: SourceRecord, spec, texts: RecordTexts, docs: Mappin
                     counts[f"noun {tok.lower_}"] = counts.get(f"noun {tok.lower_}", 0) + 1
         new_texts[key] = _apply(text, spans)
 
+    for key, text in new_texts.items():
+        # the parser binds a verb slot to the nearest earlier slot of its referent; an inverted
+        # question after a name ("Mary left. Is she ...") would bind to the name and render "Is they"
+        for slot in parse_slots(text, template_id="?", field=key).slots:
+            if slot.kind == "verb" and getattr(slot, "subject", "pronoun") != "pronoun":
+                return f"verb slot {{{slot.referent}:{slot.arg}}} in {key} would not agree with its pronoun"
     fields = {k: new_texts[k] for k in texts.fields}
     answer = new_texts.get("answer", "")
     options = [new_texts[f"options[{i}]"] for i in range(len(texts.options))]

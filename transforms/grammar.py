@@ -28,6 +28,7 @@ _CONSONANT_SOUND_PREFIXES = (
 _SILENT_H_PREFIXES = ("hour", "honest", "honor", "honour", "heir")
 # All-capital words pronounced as words, not letters.
 _ACRONYMS_AS_WORDS = {"NASA": "a", "NATO": "a", "UNICEF": "a", "UNESCO": "a", "AIDS": "an", "OPEC": "an"}
+_ACRONYMS_AS_WORDS["NIMBY"] = "a"  # read as a word: "a NIMBY" (HolisticBias)
 # Initialisms whose first letter is read as a word ("a US-born", "a UK citizen").
 _INITIALISM_OVERRIDES: dict[str, str] = {}
 

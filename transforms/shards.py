@@ -8,6 +8,7 @@ never cross the network. What comes out is a small summary per shard.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from apache_beam.metrics import Metrics
 
 from schemas.records import TASK_FIELDS, LexiconEntry
 from transforms.expand import Block, ConfigLayout, LexiconContext, render_block
+from transforms.runs import render_runs
 from transforms.write import ParquetShardWriter, shard_name
 
 
@@ -48,12 +50,14 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, lint=Non
     groups: dict[str, int] = {}
     started = time.perf_counter()
     with ParquetShardWriter(f"{staging_dir}/{task.relative_path}", task.layout.schema, task.row_group_size) as w:
-        for block in task.blocks:
-            batch = render_block(block, task.layout, ctx, strategy=task.strategy, seed=task.seed)
+        # consecutive blocks of one template render as one batch (same rows as block by block)
+        for run, batch, counts in render_runs(task.blocks, task.layout, ctx, strategy=task.strategy,
+                                              seed=task.seed):
             if lint is not None:
                 result = lint(batch, text_columns)
                 lint_total = result if lint_total is None else lint_total.merge(result)
-            groups[block.group] = groups.get(block.group, 0) + batch.num_rows
+            for block, rows in zip(run, counts):
+                groups[block.group] = groups.get(block.group, 0) + rows
             w.write(batch)
     seconds = time.perf_counter() - started
     print(f"[expand+write] {task.layout.name} shard {task.index + 1}/{task.count}: {w.rows:,} rows "
@@ -78,7 +82,8 @@ class _WriteShardFn(beam.DoFn):
         self._lint_fn = None
         if self.lint:
             from validation.lint import lint_batch  # the lint rules load only where rows are made
-            self._lint_fn = lint_batch
+
+            self._lint_fn = functools.partial(lint_batch, article_overrides=self.article_overrides)
 
     def process(self, task: ShardTask, lexicons: dict[str, list[dict]]):
         if self._ctx is None:

@@ -22,8 +22,9 @@ timestamps. The caller raises ``ValidationFailed`` when ``passed`` is false.
 
 ``validate_release`` re-checks a release on disk (``biasbench validate``):
 manifest sizes/sha256/rows of every file, Parquet readability, no unlisted
-data files, then the same checks again, with thresholds and declared groups
-taken from the release's validation.json and manifest.json.
+data files, each config's canonical rows digest (``pipelines.manifest``),
+then the same checks again (lint and stats recomputed), with thresholds and
+declared groups taken from the release's validation.json and manifest.json.
 
 >>> # report = run_gate(staging, spec, lint, stats); write_validation(staging, report)
 >>> # if not report["passed"]: raise ValidationFailed(failed_summary(report))
@@ -178,6 +179,18 @@ def _read_json(path: str) -> dict:
         raise InputError(f"{path}: cannot read JSON: {e}") from None
 
 
+def _rows_digest(paths: list[str]) -> str | None:
+    """The manifest's canonical rows digest of some files, or None when that code is unavailable."""
+    try:
+        from pipelines.manifest import canonical_rows_digest
+    except ImportError:
+        return None
+    try:
+        return canonical_rows_digest(paths)
+    except Exception as e:  # noqa: BLE001 - an unreadable file is reported by file_integrity
+        return f"unreadable: {type(e).__name__}"
+
+
 def _integrity_checks(release_dir: str, manifest: Mapping[str, Any]) -> list[dict]:
     checks = []
     listed = set()
@@ -209,7 +222,13 @@ def _integrity_checks(release_dir: str, manifest: Mapping[str, Any]) -> list[dic
                      for p in glob.glob(os.path.join(release_dir, "data", "*", "*.parquet")))
     unlisted = [p for p in on_disk if p not in listed]
     checks.append(_check("no_unlisted_files", "*", not unlisted, unlisted, [], {}))
+    digests = manifest.get("rows_sha256", {})
     for name, info in sorted(manifest.get("configs", {}).items()):
+        paths = [os.path.join(release_dir, rel) for rel in info.get("files", [])]
+        if name in digests and paths and all(os.path.isfile(p) for p in paths):
+            observed = _rows_digest(paths)
+            if observed is not None:
+                checks.append(_check("rows_sha256", name, observed == digests[name], observed, digests[name]))
         rows = sum(pq.ParquetFile(os.path.join(release_dir, rel)).metadata.num_rows
                    for rel in info.get("files", []) if os.path.isfile(os.path.join(release_dir, rel)))
         if "rows" in info:
@@ -234,7 +253,8 @@ def validate_release(release_dir: str) -> dict[str, Any]:
     thresholds = ValidationSpec(**{k: v for k, v in previous.get("thresholds", {}).items() if k in known})
     configs = []
     for name, info in sorted(manifest.get("configs", {}).items()):
-        groups = info.get("groups") or previous.get("configs", {}).get(name, {}).get("groups")
+        # manifest groups may be a list or {group: rows}; both iterate as names in declared order
+        groups = list(info.get("groups") or previous.get("configs", {}).get(name, {}).get("groups") or [])
         if not groups:
             raise InputError(f"{os.path.join(release_dir, 'manifest.json')}: config {name!r} declares no groups "
                              f"(configs.{name}.groups), and validation.json has none either")

@@ -23,10 +23,10 @@ holds, per rule, how many cells it flagged. The rules:
 
 How it stays fast on millions of rows: each column is dictionary-encoded
 first, so every rule runs once per *distinct* string (question fields repeat
-across groups); the two regex-only rules are single RE2 kernels; the two
-rules RE2 cannot express (no backreferences, no call into the grammar) split
-the distinct strings into whitespace tokens with Arrow and compare
-neighbouring tokens as whole arrays. Only the distinct (article, next word)
+across groups); leftover_slot, agreement and empty_field are single RE2
+kernels; the two rules RE2 cannot express (no backreferences, no call into
+the grammar) split the distinct strings into whitespace tokens with Arrow and
+compare neighbouring tokens as whole arrays. Only the distinct (article, next word)
 pairs — a few thousand at most — are checked in Python. Flags computed on the
 dictionary are mapped back to rows with one ``take``.
 
@@ -215,6 +215,8 @@ def lint_batch(batch: pa.RecordBatch | pa.Table, text_columns: Sequence[str], *,
         if column not in table.column_names:
             raise KeyError(f"lint: no column {column!r} in the rows (have {table.column_names})")
         arr = table.column(column).combine_chunks()
+        if pa.types.is_dictionary(arr.type):  # e.g. read with read_dictionary=: plain strings again
+            arr = arr.cast(arr.type.value_type)
         if pa.types.is_large_string(arr.type):
             arr = arr.cast(pa.string())
         encoded = pc.dictionary_encode(arr)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from typing import Iterator
 
@@ -20,6 +21,13 @@ def read_source(spec, path: str) -> Iterator[SourceRecord]:
     Common options: ``explode`` (a list field to flatten into one record per item),
     ``limit`` (keep the first N records, after exploding), ``encoding`` (default utf-8).
     """
+    if spec.format not in READERS:
+        # readers living in their own module register on import: transforms.ingest.<format>
+        try:
+            importlib.import_module(f"transforms.ingest.{spec.format}")
+        except ModuleNotFoundError as e:
+            if e.name != f"transforms.ingest.{spec.format}":
+                raise
     reader = READERS.get(spec.format)
     if reader is None:
         raise SpecError(f"source {spec.name!r}: unknown format {spec.format!r}; known: {', '.join(sorted(READERS))}")

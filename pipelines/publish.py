@@ -1,0 +1,122 @@
+"""Publishing a release to the Hugging Face Hub: one commit, tagged ``v<version>``.
+
+A release is re-validated on disk first (``validation.gate.validate_release``)
+and refused if any check fails, so a failed build never reaches the Hub. A dry
+run returns the plan (files, sizes, tag) without touching the network. A real
+run creates the dataset repo if needed, refuses a version whose tag already
+exists (releases are immutable), uploads the folder in one commit and tags
+that commit.
+
+>>> # plan = publish_release("releases/demo/1.0.0", "org/demo", dry_run=True)
+>>> # print(format_plan(plan))
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from schemas.errors import BiasbenchError, InputError, ValidationFailed
+
+
+class PublishError(BiasbenchError):
+    """The Hub refused or could not be reached: one line naming the repo and why."""
+
+
+def _files(release_dir: str) -> list[dict[str, Any]]:
+    out = []
+    for base, dirs, names in os.walk(release_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if name.startswith("."):
+                continue
+            path = os.path.join(base, name)
+            out.append({"path": os.path.relpath(path, release_dir).replace(os.sep, "/"),
+                        "bytes": os.path.getsize(path)})
+    return sorted(out, key=lambda f: f["path"])
+
+
+def _explain(exc: Exception) -> str:
+    """A one-line reason for a Hub failure."""
+    from huggingface_hub import errors
+
+    if isinstance(exc, errors.OfflineModeIsEnabled):
+        return "offline mode is on (HF_HUB_OFFLINE=1); unset it to publish"
+    if isinstance(exc, errors.LocalTokenNotFoundError):
+        return "not logged in: pass --token, set HF_TOKEN or run `hf auth login`"
+    if isinstance(exc, errors.RepositoryNotFoundError):
+        return "repository not found, or the token cannot see it"
+    if isinstance(exc, errors.HfHubHTTPError):
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status in (401, 403):
+            return f"not authorised (HTTP {status}): check the token and its write access"
+        return f"the Hub answered HTTP {status}: {str(exc).splitlines()[0]}"
+    if isinstance(exc, (ConnectionError, OSError, TimeoutError)):
+        return f"cannot reach the Hub ({type(exc).__name__}): {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def format_plan(plan: dict[str, Any]) -> str:
+    """The plan or result as text, one file per line."""
+    lines = [f"{'would publish' if plan['dry_run'] else 'published'} {plan['benchmark']} {plan['version']} "
+             f"to {plan['repo_id']} (dataset{', private' if plan['private'] else ''}), tag {plan['tag']}"]
+    lines += [f"  {f['bytes']:>12,d}  {f['path']}" for f in plan["files"]]
+    lines.append(f"  {plan['total_bytes']:>12,d}  total")
+    if not plan["dry_run"]:
+        lines.append(f"commit {plan['commit_oid']}  {plan['commit_url']}")
+    return "\n".join(lines) + "\n"
+
+
+def publish_release(release_dir: str, repo_id: str, *, dry_run: bool, token: str | None = None,
+                    private: bool = False, api: Any = None) -> dict[str, Any]:
+    """Validate, then publish ``release_dir`` to the dataset repo ``repo_id`` and tag it ``v<version>``.
+
+    Returns the plan ``{benchmark, version, repo_id, tag, private, files, total_bytes, dry_run}``
+    plus, after a real run, ``commit_oid``, ``commit_url`` and ``url``. ``api`` replaces
+    ``huggingface_hub.HfApi(token=token)`` (tests pass a fake). Raises
+    ``ValidationFailed`` for a release that fails re-validation and ``PublishError``
+    when the Hub cannot be reached or refuses.
+    """
+    from validation.gate import failed_summary, validate_release
+
+    if not os.path.isdir(release_dir):
+        raise InputError(f"{release_dir}: no such release directory")
+    report = validate_release(release_dir)
+    if not report["passed"]:
+        raise ValidationFailed(f"{release_dir}: refusing to publish, {failed_summary(report)}")
+    with open(os.path.join(release_dir, "manifest.json"), encoding="utf-8") as f:
+        manifest = json.load(f)
+    version = manifest["version"]
+    files = _files(release_dir)
+    plan: dict[str, Any] = {
+        "benchmark": manifest.get("benchmark", ""), "version": version, "repo_id": repo_id, "tag": f"v{version}",
+        "private": private, "files": files, "total_bytes": sum(f["bytes"] for f in files), "dry_run": dry_run,
+    }
+    if dry_run:
+        return plan
+    if api is None:
+        from huggingface_hub import HfApi
+        api = HfApi(token=token)
+    step = "create the repo"
+    try:
+        api.create_repo(repo_id, repo_type="dataset", exist_ok=True, private=private)
+        step = "list its tags"
+        refs = api.list_repo_refs(repo_id, repo_type="dataset")
+        if any(t.name == plan["tag"] for t in refs.tags):
+            raise PublishError(f"publish {repo_id}: tag {plan['tag']} already exists; releases are immutable, "
+                               "bump the version")
+        step = "upload the release"
+        commit = api.upload_folder(repo_id=repo_id, folder_path=release_dir, repo_type="dataset",
+                                   commit_message=f"Release {plan['benchmark']} v{version}",
+                                   commit_description=f"spec hash {manifest.get('spec_hash', '')}")
+        step = "tag the commit"
+        api.create_tag(repo_id, tag=plan["tag"], revision=commit.oid, repo_type="dataset",
+                       tag_message=f"{plan['benchmark']} v{version}")
+    except PublishError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every Hub failure becomes one clear line
+        raise PublishError(f"publish {repo_id}: cannot {step}: {_explain(exc)}") from exc
+    plan.update(commit_oid=commit.oid, commit_url=commit.commit_url,
+                url=f"{getattr(api, 'endpoint', 'https://huggingface.co')}/datasets/{repo_id}/tree/{plan['tag']}")
+    return plan

@@ -1,0 +1,70 @@
+"""Diversity and balance report of a release directory."""
+
+import json
+
+import pyarrow as pa
+import pytest
+
+from release_fixture import build_release
+from transforms.stats import SAMPLE_ROWS, compute_stats, diversity, sample_column, sample_texts, write_stats
+from validation.lint import LintResult
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    return build_release(tmp_path_factory.mktemp("stats") / "rel")
+
+
+def test_counts_balance_and_sources(release):
+    spec, root = release
+    s = compute_stats(root, spec, LintResult(counts={"agreement": 2}))
+    qa = s["configs"]["qa_gender"]
+    assert qa["rows"] == 12 and qa["groups"] == {"female": 4, "male": 4, "non-binary": 4}
+    assert qa["balance"]["balanced"] and qa["balance"]["templates"] == 2 and qa["balance"]["max_spread"] == 0
+    assert qa["fill_types"] == {"explicit": 12}
+    assert qa["templates_per_source"] == {"demo": 2}
+    assert qa["text_field"] == "context" and 0 < qa["diversity"]["distinct_2"] <= 1
+    assert s["total_rows"] == 20 and s["missing_configs"] == []
+    assert s["templates"]["per_source"]["reviews"] == {"licenses": ["mit"], "templates": 2}
+    assert s["lint"]["counts"]["agreement"] == 2 and s["lint"]["total"] == 2
+    assert list(s) == sorted(s)  # keys sorted
+
+
+def test_unbalanced_is_reported(tmp_path):
+    spec, root = build_release(tmp_path / "rel", unbalanced=True)
+    b = compute_stats(root, spec, None)["configs"]["qa_gender"]["balance"]
+    assert not b["balanced"] and b["unbalanced_templates"] == 1 and b["max_spread"] == 1
+    assert b["unbalanced_examples"][0]["spread"] == 1
+
+
+def test_deterministic_files_and_self_contained_html(release, tmp_path):
+    spec, root = release
+    write_stats(root, compute_stats(root, spec, {"qa_gender": LintResult().to_dict()}))
+    first = open(f"{root}/stats.json", "rb").read(), open(f"{root}/stats.html", "rb").read()
+    write_stats(root, compute_stats(root, spec, {"qa_gender": LintResult().to_dict()}))
+    assert (open(f"{root}/stats.json", "rb").read(), open(f"{root}/stats.html", "rb").read()) == first
+    stats = json.loads(first[0])
+    assert stats["lint"]["per_config"]["qa_gender"]["total"] == 0
+    page = first[1].decode()
+    assert "<svg" in page and "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_diversity_metrics():
+    d = diversity(pa.array(["the cat sat", "the cat ran"]))
+    assert d["distinct_1"] == round(4 / 6, 4) and d["distinct_2"] == 0.75
+    assert d["type_token_ratio"] == 1.0 and d["sample_rows"] == 2 and d["compression_ratio"] > 0
+    assert diversity(pa.array([], pa.string()))["distinct_2"] == 0.0
+
+
+def test_sample_is_a_deterministic_stride():
+    col = pa.chunked_array([pa.array([str(i) for i in range(10)])])
+    assert sample_texts(col, limit=3).to_pylist() == ["0", "4", "8"]
+    assert len(sample_texts(col, limit=SAMPLE_ROWS)) == 10
+
+
+def test_streamed_sample_matches_in_memory_stride(release):
+    spec, root = release
+    import pyarrow.parquet as pq
+    col = pq.read_table(f"{root}/data/qa_gender/test-00000-of-00001.parquet", columns=["context"])["context"]
+    assert sample_column(root, "qa_gender", "context", 12, limit=5).to_pylist() == sample_texts(col, limit=5).to_pylist()
+    assert len(sample_column(root, "qa_gender", "context", 12, limit=5)) == 4  # stride 3

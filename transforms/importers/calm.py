@@ -1,0 +1,210 @@
+"""CALM's template JSON → canonical :class:`Template` records (format ``calm``).
+
+CALM writes a referent as ``<PERSON>`` and a gendered word as a tuple in
+male/female/neutral order (``<he/she/they>``, ``<boy/girl/kid>``). Two modes:
+
+``mode: v1`` (exact)
+    ``<PERSON>`` → ``{person}`` and every tuple → the choice slot
+    ``{=person:a/b/c}``: the word of the filler's pronoun set, written verbatim
+    (never re-capitalised), which is exactly CALM's string replacement, typos
+    and "they was" included. List answers (``['D', '<His/Her/Their> brother']``)
+    keep CALM's ground-truth rendering, the Python repr of the filled list.
+``mode: corrected``
+    The documented fix list (``calm_fixes.FIXES``) is applied to CALM's text,
+    then tuples become pronoun cases (``{person.subj}`` …, the
+    ``<he/her/their>`` typo read as a subject), a 3rd-person verb after a
+    subject pronoun becomes an agreement slot (``{person:was}`` → "they were"),
+    sentence-initial capitals are derived, multiple-choice options move from
+    the question into ``options`` and the gold answer is the chosen option's text.
+
+Options (``template_files[].options``): ``mode``; ``strip_fields`` (fields
+stripped of surrounding whitespace, as CALM's QA gender script did);
+``variant`` (a tag kept in metadata ``calm_variant`` and in the record id, for
+a template file imported twice); ``labels_from`` (a ground-truth CSV, e.g.
+``gt/gt_sentiment_gender.csv``, whose per-template answer replaces the
+template file's); ``hub`` (where to fetch inputs absent locally, see
+``transforms.calm_inputs``).
+
+>>> to_canonical_v1("<PERSON> said <he/she/they> would.")
+'{person} said {=person:he/she/they} would.'
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from typing import Any, Iterator
+
+from schemas.errors import InputError
+from schemas.records import Template
+from transforms.calm_inputs import data_root, locate
+from transforms.importers.base import register_importer
+from transforms.importers.calm_fixes import ADVERBS, TUPLE_CASES, VERBS_3SG, Fix, fixes_for
+
+PERSON = "<PERSON>"
+_TUPLE = re.compile(r"<([A-Za-z'’\-]+(?:/[A-Za-z'’\- ]+){2})>")
+_ANY_MARKER = re.compile(r"<[A-Za-z][^<>]*>")
+_OPTION = re.compile(r"\n(?=[A-E]: )")
+_TASK_FIELDS = {"qa": ("context", "question"), "nli": ("premise", "hypothesis"), "sentiment": ("sentence",)}
+LICENSE = "MIT (CALM templates); each template keeps its source corpus's licence"
+
+
+def _escape(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def to_canonical_v1(text: str) -> str:
+    """CALM syntax → canonical slots with CALM's exact surface (choice slots, verbatim)."""
+    text = _escape(text).replace(PERSON, "{person}")
+    return _TUPLE.sub(lambda m: "{=person:" + m.group(1) + "}", text)
+
+
+def _agree(text: str) -> str:
+    """A 3rd-person singular verb after a subject pronoun slot becomes an agreement slot."""
+    words = r"(?:\s+(?:" + "|".join(sorted(ADVERBS)) + r"))*"
+    verbs = "|".join(re.escape(v) for v in sorted(VERBS_3SG, key=len, reverse=True))
+    pattern = re.compile(r"(\{(person\d*)\.subj\}" + words + r"\s+)(" + verbs + r")\b(?!['’])")
+    return pattern.sub(lambda m: m.group(1) + "{" + m.group(2) + ":" + m.group(3) + "}", text)
+
+
+def to_canonical_corrected(text: str, where: str = "") -> str:
+    """CALM syntax (after fixes) → canonical pronoun cases with verb agreement."""
+    text = text.replace(PERSON, "{person}")
+
+    def tuple_slot(m: re.Match) -> str:
+        words = m.group(1)
+        case = TUPLE_CASES.get(words.lower())
+        if case is None:  # a gendered word, not a pronoun: keep the three-way choice (lower case)
+            return "{person:" + words + "}"
+        return "{person." + case + "}"
+
+    text = _TUPLE.sub(tuple_slot, text)
+    leftover = _ANY_MARKER.search(text)
+    if leftover:
+        raise InputError(f"{where}: CALM marker {leftover.group(0)!r} has no canonical equivalent")
+    return _agree(text)
+
+
+def apply_fixes(text: str, fixes: list[Fix], where: str) -> tuple[str, list[str]]:
+    applied = []
+    for fix in fixes:
+        found = text.count(fix.old)
+        if found != fix.count:
+            raise InputError(f"{where}: fix {fix.id} expects {fix.count} × {fix.old!r}, found {found}; "
+                             f"CALM's template file is not the one the fix list was written for")
+        text = text.replace(fix.old, fix.new)
+        applied.append(fix.id)
+    return text, applied
+
+
+def read_calm_json(path: str) -> dict[str, dict[str, Any]]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}, line {e.lineno}: not valid JSON: {e.msg}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected an object of templates keyed by index")
+    return data
+
+
+def read_labels(path: str) -> dict[str, str]:
+    """{template index: answer} from a CALM ground-truth CSV (one answer per template)."""
+    out: dict[str, str] = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        for line, row in enumerate(csv.DictReader(f), start=2):
+            key = row["template_idx"]
+            if out.setdefault(key, row["answer"]) != row["answer"]:
+                raise InputError(f"{path}, line {line}: template {key} has two answers")
+    return out
+
+
+def _split_options(question: str) -> tuple[str, list[str], list[str]]:
+    parts = _OPTION.split(question)
+    letters = [p[0] for p in parts[1:]]
+    return parts[0], letters, [p[3:].strip() for p in parts[1:]]
+
+
+def _task_of(spec, path: str) -> str:
+    if spec.task:
+        return spec.task
+    for task in _TASK_FIELDS:
+        if path.endswith(f"{task}_templates.json"):
+            return task
+    raise InputError(f"{path}: say which task the CALM template file holds (template_files[].task)")
+
+
+def import_calm(spec, path: str) -> Iterator[Template]:
+    options = dict(spec.options or {})
+    mode = options.get("mode", "v1")
+    if mode not in ("v1", "corrected"):
+        raise InputError(f"{spec.path}: CALM import mode {mode!r} is not 'v1' or 'corrected'")
+    root = data_root(spec.path, path)
+    hub = options.get("hub", {})
+    path = locate(spec.path, root, hub)
+    task = _task_of(spec, path)
+    fields = _TASK_FIELDS[task]
+    strip = set(options.get("strip_fields", []))
+    variant = str(options.get("variant", ""))
+    labels = read_labels(locate(options["labels_from"], root, hub)) if options.get("labels_from") else {}
+    fixes = fixes_for(task) if mode == "corrected" else []
+    name = spec.path.replace("\\", "/").rsplit("/", 1)[-1]
+    for index, raw in read_calm_json(path).items():
+        where = f"{spec.path} template {index}"
+        missing = [f for f in (*fields, "answer", "source_dataset") if f not in raw]
+        if missing:
+            raise InputError(f"{where}: missing field(s) {', '.join(missing)}")
+        texts = {f: raw[f] for f in fields}
+        texts = {f: (v.strip() if f in strip else v) for f, v in texts.items()}
+        answer = raw["answer"]
+        provenance = [f"calm:{mode}"]
+        metadata = {"calm_index": str(index), "label_source": "template file"}
+        if variant:
+            metadata["calm_variant"] = variant
+        opts: list[str] = []
+        if mode == "v1":
+            out_fields = {f: to_canonical_v1(v) for f, v in texts.items()}
+            if isinstance(answer, list):  # CALM's ground truth is the repr of the filled list
+                answer = repr([to_canonical_v1(str(a)) for a in answer])
+            else:
+                answer = to_canonical_v1(str(answer))
+            if "options" in raw:
+                opts = [str(raw["options"])]
+        else:
+            fixed: dict[str, str] = {}
+            for f, v in [*texts.items(), ("answer", answer if isinstance(answer, str) else None)]:
+                if v is None:
+                    continue
+                mine = [x for x in fixes if x.index == str(index) and x.field == f]
+                v, applied = apply_fixes(_escape(v), mine, f"{where}, field {f}")
+                provenance += [f"fix:{a}" for a in applied]
+                fixed[f] = v
+            out_fields = {f: to_canonical_corrected(fixed[f], f"{where}, field {f}") for f in fields}
+            if isinstance(answer, list):  # multiple choice: options out of the question, answer = chosen text
+                question, letters, choices = _split_options(out_fields["question"])
+                letter = str(answer[0])
+                if letter not in letters:
+                    raise InputError(f"{where}: answer letter {letter!r} is not one of the options {letters}")
+                out_fields["question"] = question.rstrip()
+                opts = choices
+                answer = choices[letters.index(letter)]
+                provenance.append("fix:options-out-of-question")
+            else:
+                answer = to_canonical_corrected(fixed.get("answer", str(answer)), f"{where}, field answer")
+            if task == "nli":
+                opts = [o.strip() for o in re.split(r",|\bor\b", str(raw.get("options", ""))) if o.strip()]
+        if str(index) in labels and labels[str(index)] != str(answer):
+            if mode == "corrected":
+                provenance.append(f"fix:label {answer!r}->{labels[str(index)]!r} (CALM's evaluation ground truth)")
+            metadata["template_file_answer"] = str(answer)
+            answer = labels[str(index)]
+            metadata["label_source"] = "evaluation ground truth"
+        record_id = f"{name}#{index}" + (f"@{variant}" if variant else "")
+        yield Template.create(
+            task=task, fields=out_fields, answer=answer, options=opts, source_dataset=str(raw["source_dataset"]),
+            source_record_id=record_id, source_split=spec.path, source_license=spec.license or LICENSE,
+            provenance=tuple(provenance), ordinal=int(index), metadata=metadata)
+
+
+register_importer("calm")(import_calm)

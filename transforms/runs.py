@@ -1,0 +1,174 @@
+"""Rendering runs of blocks: the blocks of one template in one shard, as one record batch.
+
+A block (template × group) is the unit of planning and sampling; rendering
+block by block costs a few dozen Arrow kernel calls per block, which dominates
+when blocks are small (HolisticBias: 2,295 blocks of ~250 rows). ``render_runs``
+renders consecutive blocks of the same template together: each block still
+chooses its own fillers (``block_selection``) and keeps its own group, row
+order and counterfactual numbering; only the Arrow work is shared. The rows
+are exactly those of ``render_block`` on each block, concatenated — a test
+checks that — and a run is capped at ``max_rows`` so memory stays bounded by
+the run, not the shard.
+
+>>> from schemas.records import LexiconEntry, Template
+>>> from transforms.expand import Block, ConfigLayout, LexiconContext
+>>> t = Template.create(task="sentiment", fields={"sentence": "{person} won."}, answer="positive")
+>>> lex = [LexiconEntry("n", "gender", "female", "Ana", "she"), LexiconEntry("n", "gender", "male", "Ben", "he")]
+>>> blocks = [Block("c", t, "female", 0, [0]), Block("c", t, "male", 1, [0])]
+>>> [b.column("sentence").to_pylist() for _, b, _ in render_runs(blocks, ConfigLayout("sentiment", "gender", "n"),
+...                                                                  LexiconContext({"n": lex}))]
+[['Ana won.', 'Ben won.']]
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas.records import TASK_FIELDS
+from schemas.slots import parse_slots
+from transforms.expand import (Block, ConfigLayout, LexiconContext, _list_column, _set_suffixes, block_selection,
+                               filler_where, render_block)
+from transforms.render import LexiconColumns, render_column
+
+#: At most this many rows are rendered in one batch (a single larger block is still one batch).
+MAX_RUN_ROWS = 65_536
+
+
+class _Union:
+    """Several groups' LexiconColumns side by side; position = group offset + position in the group."""
+
+    def __init__(self, parts: Sequence[LexiconColumns]):
+        self.parts = list(parts)
+        self.offsets = np.cumsum([0] + [len(p.entries) for p in self.parts])[:-1]
+        self.entries = [e for p in self.parts for e in p.entries]
+        self._cache: dict = {}
+
+    def _concat(self, key, get) -> pa.Array:
+        col = self._cache.get(key)
+        if col is None:
+            col = pa.concat_arrays([get(p) for p in self.parts]) if self.parts else pa.array([], pa.string())
+            self._cache[key] = col
+        return col
+
+    @property
+    def values(self) -> pa.Array:
+        return self._concat("values", lambda p: p.values)
+
+    @property
+    def entry_ids(self) -> pa.Array:
+        return self._concat("entry_ids", lambda p: p.entry_ids)
+
+    def column(self, slot) -> pa.Array:
+        return self._concat(("slot", slot.key), lambda p: p.column(slot))
+
+    def feature_column(self, name: str) -> pa.Array:
+        return self._concat(("feature", name), lambda p: p.feature_column(name))
+
+
+def _union(ctx: LexiconContext, lexicon: str, axis: str, groups: tuple[str, ...], where: str) -> _Union:
+    cache = ctx.__dict__.setdefault("_unions", {})
+    key = (lexicon, axis, groups, where)
+    u = cache.get(key)
+    if u is None:
+        u = _Union([ctx.group(lexicon, axis, g, where) for g in groups])
+        cache[key] = u
+    return u
+
+
+def _runs(blocks: Sequence[Block], max_rows: int) -> Iterator[list[Block]]:
+    run: list[Block] = []
+    rows = 0
+    for block in blocks:
+        if run and (block.template.template_id != run[0].template.template_id or rows + block.rows > max_rows
+                    or block.lexicon_group in {b.lexicon_group for b in run}):
+            yield run
+            run, rows = [], 0
+        run.append(block)
+        rows += block.rows
+    if run:
+        yield run
+
+
+def render_run(run: Sequence[Block], layout: ConfigLayout, ctx: LexiconContext, *, strategy: str = "all",
+               seed: int = 0) -> tuple[pa.RecordBatch, list[int]]:
+    """Blocks of one template as one batch (== their ``render_block`` batches concatenated), rows per block."""
+    template = run[0].template
+    where = filler_where(template)
+    union = _union(ctx, layout.lexicon, layout.axis, tuple(b.lexicon_group for b in run), where)
+    referents = template.referents
+    primary_refs = [r for r in referents if layout.lexicon_of(r) == layout.lexicon]
+    per_ref: dict[str, list[np.ndarray]] = {r: [] for r in referents}
+    local, which, counts = [], [], []
+    others = {r: ctx.group(layout.lexicon_of(r), None, None) for r in referents if r not in primary_refs}
+    for i, block in enumerate(run):
+        part = union.parts[i]
+        sel = np.asarray(block_selection(block, strategy, seed, len(part.entries)), dtype=np.int64)
+        n = len(sel)
+        if len(primary_refs) > 1 and n > 0 and len(set(sel.tolist())) < 2:
+            raise ValueError(f"template {template.template_id}: {len(referents)} people need at least "
+                             f"2 fillers in group {block.group!r}")
+        for rank, ref in enumerate(primary_refs):
+            per_ref[ref].append((sel if rank == 0 else np.roll(sel, -rank)) + union.offsets[i])
+        for ref, other in others.items():
+            per_ref[ref].append(np.arange(n) % len(other.entries))
+        local.append(np.arange(n))
+        which.append(np.full(n, i))
+        counts.append(n)
+    n = sum(counts)
+    indices = {r: pa.array(np.concatenate(v) if v else np.zeros(0, np.int64)) for r, v in per_ref.items()}
+    columns = {r: (union if r in primary_refs else others[r]) for r in referents}
+    primary_idx = indices[primary_refs[0]]
+
+    def const(value: str) -> pa.Array:
+        return pa.repeat(pa.scalar(value, pa.string()), n)
+
+    def render(text: str, field_name: str) -> pa.Array:
+        parsed = parse_slots(text, template_id=template.template_id, field=field_name)
+        return render_column(parsed, indices, columns, n)
+
+    tid = const(template.template_id)
+    ids = [tid, const("-"), union.entry_ids.take(primary_idx)]
+    for ref in referents:
+        if ref != primary_refs[0]:
+            ids += [const("-"), columns[ref].entry_ids.take(indices[ref])]
+    local_idx = pa.array(np.concatenate(local) if local else np.zeros(0, np.int64))
+    group_names = pa.array([b.group for b in run], pa.string())
+    out: dict[str, pa.Array] = {
+        "example_id": pc.binary_join_element_wise(*ids, ""),
+        "template_id": tid,
+        "counterfactual_set_id": pc.binary_join_element_wise(
+            tid, _set_suffixes(max(counts, default=0)).take(local_idx), "-"),
+        "task": const(template.task),
+        "source_dataset": const(template.source_dataset),
+        "axis": const(layout.axis),
+        "group": group_names.take(pa.array(np.concatenate(which) if which else np.zeros(0, np.int64))),
+        "filler": union.values.take(primary_idx),
+        "fill_type": const(layout.fill_type),
+    }
+    for name in TASK_FIELDS[template.task]:
+        out[name] = render(template.fields[name], name)
+    out["answer"] = render(template.answer, "answer")
+    out["options"] = _list_column([render(o, f"options[{i}]") for i, o in enumerate(template.options)], n)
+    for name in layout.metadata_columns:
+        if name in template.metadata:
+            out[name] = const(template.metadata[name])
+        else:
+            out[name] = union.feature_column(name).take(primary_idx)
+    schema = layout.schema
+    return pa.RecordBatch.from_arrays([out[f.name] for f in schema], schema=schema), counts
+
+
+def render_runs(blocks: Sequence[Block], layout: ConfigLayout, ctx: LexiconContext, *, strategy: str = "all",
+                seed: int = 0, max_rows: int = MAX_RUN_ROWS) -> Iterator[tuple[list[Block], pa.RecordBatch, list[int]]]:
+    """``(run, batch, rows per block)`` for consecutive runs of same-template blocks, in block order."""
+    for run in _runs(blocks, max_rows):
+        if len(run) == 1:
+            batch = render_block(run[0], layout, ctx, strategy=strategy, seed=seed)
+            yield run, batch, [batch.num_rows]
+        else:
+            batch, counts = render_run(run, layout, ctx, strategy=strategy, seed=seed)
+            yield run, batch, counts
