@@ -59,7 +59,7 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
     if not parts:
         raise ValueError("the spec has neither 'sources' with 'extract' rules nor 'template_files'")
     filtered = parts | "AllCandidates" >> beam.Flatten() | "Filter" >> FilterTemplates(spec.filters)
-    templates = filtered[KEPT] | "Dedup" >> DedupTemplates()
+    templates = filtered[KEPT] | "Dedup" >> DedupTemplates(spec.filters.dedup)
     _ = (templates | "CollectTemplates" >> beam.combiners.ToList()
          | "DumpTemplates" >> beam.Map(_dump, staging_dir, TEMPLATES_DUMP,
                                        sort_key=lambda t: (t["ordinal"], t["template_id"])))

@@ -43,7 +43,7 @@ def pipeline_options(runner: str = "direct", workers: int = 1, dask_address: str
         yield FnApiRunner, PipelineOptions(args)
     elif runner == "dask":
         try:
-            from apache_beam.runners.dask.dask_runner import DaskRunner
+            from pipelines.dask_runner import DaskRunner
             import distributed
         except ImportError as e:
             raise BiasbenchError(f"--runner dask needs the dask extra: pip install 'biasbench[dask]' ({e})") from None

@@ -61,8 +61,9 @@ def select_stratified(*, strata: Sequence[Sequence[int]], count: int, seed: int,
     the difference. Drawn with an RNG seeded by ``(seed, key)``, then shuffled so rows do
     not come sorted by stratum. Order-independent like ``sample``.
 
-    >>> sorted(select_stratified(strata=[[0, 1, 2], [3, 4, 5]], count=4, seed=1, key=("c", "t", "g")))[:1]
-    [0]
+    >>> picked = select_stratified(strata=[[0, 1, 2], [3, 4, 5]], count=4, seed=1, key=("c", "t", "g"))
+    >>> sum(p < 3 for p in picked), sum(p >= 3 for p in picked)
+    (2, 2)
     """
     if not strata:
         raise ValueError(f"block {'/'.join(key)}: no strata to balance")

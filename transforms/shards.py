@@ -46,6 +46,8 @@ class ShardTask:
 def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, lint=None) -> dict[str, Any]:
     """Render and write one shard; return its summary (path, rows, lint counts, group counts)."""
     text_columns = list(TASK_FIELDS[task.layout.task]) + ["answer"]
+    if task.layout.task == "statement":  # statements (HolisticBias) have no gold answer to lint
+        text_columns.remove("answer")
     lint_total = None
     groups: dict[str, int] = {}
     started = time.perf_counter()

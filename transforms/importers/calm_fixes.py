@@ -76,6 +76,8 @@ FIXES: tuple[Fix, ...] = (
     # --- text typos
     Fix("qa8-word-order", "qa", "8", "context", "<his/her/their> Tim friend", "<his/her/their> friend Tim", "typo",
         "word order ('his Tim friend' → 'his friend Tim')"),
+    Fix("qa21-repetition", "qa", "21", "context", "Nope nope nope.", "Nope, nope, nope.", "typo",
+        "the tweet's emphatic repetition is punctuated so it is not read as a doubled word"),
     Fix("sentiment8-article", "sentiment", "8", "sentence", "an devastating", "a devastating", "typo",
         "article ('an devastating' → 'a devastating')"),
     Fix("sentiment12-article", "sentiment", "12", "sentence", "an devastating", "a devastating", "typo",

@@ -17,7 +17,6 @@ True
 from __future__ import annotations
 
 import io
-import os
 import re
 import zipfile
 from contextlib import contextmanager
@@ -196,10 +195,3 @@ def explode(records: Iterator[SourceRecord], field: str) -> Iterator[SourceRecor
                 child[prefix] = item
             yield SourceRecord(rec.source_dataset, rec.source_split, f"{rec.record_id}.{i}", child,
                                rec.source_license, f"{rec.location}, item {i}")
-
-
-def check_exists(path: str) -> None:
-    """Fail early, naming the path, when a local source is missing."""
-    archive, _ = split_zip(path)
-    if "://" not in archive and not os.path.exists(archive):
-        raise InputError(f"{path}: no such file")

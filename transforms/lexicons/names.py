@@ -119,8 +119,7 @@ def gender_entries(ssa: dict[str, NameStats], *, top_n: int, min_count: int, min
     eligible = [s for s in ssa.values() if s.total >= min_count]
     for group in ("male", "female"):
         pool = [s for s in eligible if gender_of(s, min_gender_share) == group]
-        count = (lambda s: s.male) if group == "male" else (lambda s: s.female)
-        chosen[group] = sorted(pool, key=lambda s: (-count(s), s.name))[:top_n]
+        chosen[group] = sorted(pool, key=lambda s: (-s.total, s.name))[:top_n]
     pool = [s for s in ssa.values() if s.total >= nonbinary_min_count and gender_of(s, min_gender_share) == "unisex"]
     chosen["non-binary"] = sorted(pool, key=lambda s: (abs(s.male_share - 0.5), -s.total, s.name))[:top_n]
     out = []

@@ -1,0 +1,84 @@
+"""calm-v1 equals CALM's published release, row by row and in order, and its gold answers equal CALM's gt/.
+
+The release is built once per module through the CLI (the real pipeline: import,
+filter, plan, expand, lint, write, validate); every test reads its Parquet files.
+"""
+
+import csv
+import json
+import os
+
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.cli import main
+from tests.conftest import CALM_DIR, PROJECT
+
+CONFIGS = [(task, axis) for axis in ("gender", "race") for task in ("qa", "nli", "sentiment")]
+TEXT = {"qa": ("context", "question"), "nli": ("premise", "hypothesis"), "sentiment": ("sentence",)}
+
+
+@pytest.fixture(scope="module")
+def v1_release(tmp_path_factory):
+    if not CALM_DIR.is_dir():
+        pytest.skip(f"{CALM_DIR} is absent: CALM's published data is read in place from ../shared")
+    out = tmp_path_factory.mktemp("calm-v1")
+    assert main(["build", str(PROJECT / "configs" / "calm-v1.yaml"), "--data-dir", str(CALM_DIR),
+                 "--out", str(out)]) == 0
+    return out / "calm-v1" / "1.0.0"
+
+
+def _rows(release, config):
+    files = sorted((release / "data" / config).glob("*.parquet"))
+    return [r for f in files for r in pq.read_table(f).to_pylist()]
+
+
+@pytest.mark.parametrize("task,axis", CONFIGS)
+def test_rows_equal_published_jsonl(v1_release, task, axis):
+    rows = _rows(v1_release, f"{task}_{axis}")
+    with open(CALM_DIR / "release" / f"{axis}_datasets" / f"{task}_{axis}_dataset.jsonl", encoding="utf-8") as f:
+        published = [json.loads(line) for line in f]
+    assert len(rows) == len(published)
+    for i, (row, pub) in enumerate(zip(rows, published)):
+        mine = {k: row[k] for k in TEXT[task]} | {"source_dataset": row["source_dataset"], axis: row["group"]}
+        theirs = {k: pub[k] for k in TEXT[task]} | {"source_dataset": pub["source_dataset"], axis: pub[axis]}
+        assert mine == theirs, f"{task}_{axis} line {i + 1}"
+        if task == "nli":
+            assert row["options"] == [pub["options"]]
+
+
+@pytest.mark.parametrize("task,axis", CONFIGS)
+def test_gold_answers_equal_ground_truth(v1_release, task, axis):
+    rows = _rows(v1_release, f"{task}_{axis}")
+    with open(CALM_DIR / "gt" / f"gt_{task}_{axis}.csv", newline="", encoding="utf-8") as f:
+        gt = list(csv.DictReader(f))
+    assert len(rows) == len(gt)
+    for row, g in zip(rows, gt):
+        assert (row["answer"], row["group"], row["source_dataset"]) == (g["answer"], g[axis], g["source_dataset"]), \
+            f"gt_{task}_{axis}.csv idx {g['idx']}"
+
+
+def test_total_rows_and_group_counts(v1_release):
+    manifest = json.loads((v1_release / "manifest.json").read_text())
+    configs = manifest["configs"]
+    assert sum(c["rows"] for c in configs.values()) == 78_400
+    assert sum(configs[f"{t}_gender"]["rows"] for t in TEXT) == 33_600
+    assert sum(configs[f"{t}_race"]["rows"] for t in TEXT) == 44_800
+    for name, c in configs.items():
+        assert len(set(c["groups"].values())) == 1, name  # 50 per group per template
+
+
+def test_card_says_what_calm_is(v1_release):
+    card = (v1_release / "README.md").read_text()
+    for needle in ("Comprehensive Assessment of Language Model bias", "MIT", "Scoring bias", "they was"):
+        assert needle in card, needle
+
+
+def test_hub_fallback_fails_offline_with_clear_error(tmp_path, capsys, monkeypatch):
+    """Without --data-dir and offline (HF_HUB_OFFLINE=1), the build stops with one line naming both places."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    code = main(["build", str(PROJECT / "configs" / "calm-v1.yaml"), "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2
+    assert "CALM input" in err and "not found at" in err and "not fetched from" in err, err
+    assert os.path.join("configs", "") in err or "configs/" in err
