@@ -156,7 +156,23 @@ def _parse_cached(text: str, template_id: str, field: str, extra_attrs: frozense
             i += 1
     if buf:
         pieces.append("".join(buf))
-    return ParsedText(tuple(pieces))
+    return ParsedText(tuple(_bind_inverted_verbs(pieces)))
+
+
+def _bind_inverted_verbs(pieces: list) -> list:
+    """In a question the subject follows its verb ("Is she …?"): a verb slot directly
+    before ``{ref.subj}`` agrees with that pronoun ("Are they …?")."""
+    out = list(pieces)
+    for i, piece in enumerate(out):
+        if not (isinstance(piece, Slot) and piece.kind == "verb"):
+            continue
+        j = i + 1
+        if j < len(out) and isinstance(out[j], str) and not out[j].strip():
+            j += 1
+        nxt = out[j] if j < len(out) else None
+        if isinstance(nxt, Slot) and nxt.referent == piece.referent and nxt.kind == "pronoun" and nxt.arg == "subj":
+            out[i] = Slot(piece.referent, "verb", piece.arg, piece.capitalize, "pronoun")
+    return out
 
 
 def parse_slots(text: str, *, template_id: str = "?", field: str = "?", extra_attrs=()) -> ParsedText:

@@ -34,6 +34,12 @@ def test_agreement_binds_to_the_referent_not_the_name():
                        {"person": entry("Alex", "they")}) == "They do it; they carry it."
 
 
+def test_inverted_question_verb_agrees_with_the_following_pronoun():
+    text = "{person} left early. {person:is} {person.subj} unwell, or {person:does} {person.subj} dislike it?"
+    assert render_text(text, {"person": entry("Sam", "they")}) == "Sam left early. Are they unwell, or do they dislike it?"
+    assert render_text(text, {"person": entry("Ana", "she")}) == "Ana left early. Is she unwell, or does she dislike it?"
+
+
 def test_choice_slot_picks_by_pronoun_set():
     assert render_text("a {person:boy/girl/kid}", {"person": entry("Ana", "she")}) == "a girl"
     assert render_text("a {person:boy/girl/kid}", {"person": entry("Sam", "they")}) == "a kid"

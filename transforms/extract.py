@@ -511,8 +511,8 @@ def person_mentions(record: SourceRecord, spec, texts: RecordTexts, docs: Mappin
         new_texts[key] = _apply(text, spans)
 
     for key, text in new_texts.items():
-        # the parser binds a verb slot to the nearest earlier slot of its referent; an inverted
-        # question after a name ("Mary left. Is she ...") would bind to the name and render "Is they"
+        # a verb slot made here agrees with a subject pronoun; a safety net for any the parser
+        # binds to the name instead (it binds to the subject before it, or right after it)
         for slot in parse_slots(text, template_id="?", field=key).slots:
             if slot.kind == "verb" and getattr(slot, "subject", "pronoun") != "pronoun":
                 return f"verb slot {{{slot.referent}:{slot.arg}}} in {key} would not agree with its pronoun"
