@@ -26,21 +26,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from schemas.errors import InputError
+from pipelines.manifest import read_release_json
 
 #: Ids listed per kind of change (all are counted).
 MAX_EXAMPLES = 5
 
 
 def _manifest(release_dir: str) -> dict[str, Any]:
-    path = os.path.join(release_dir, "manifest.json")
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except FileNotFoundError:
-        raise InputError(f"{path}: missing; not a biasbench release?") from None
-    except (OSError, json.JSONDecodeError) as e:
-        raise InputError(f"{path}: cannot read: {e}") from None
+    return read_release_json(os.path.join(release_dir, "manifest.json"))
 
 
 def _configs(release_dir: str) -> list[str]:

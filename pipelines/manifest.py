@@ -9,6 +9,7 @@ concatenated values, streamed in row order.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from typing import Iterable, Mapping
 
@@ -17,10 +18,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from schemas.errors import InputError
 from schemas.ids import file_sha256
 from schemas.records import FileEntry, Manifest
 
 MANIFEST = "manifest.json"
+
+
+def read_release_json(path: str) -> dict:
+    """A release's JSON file (manifest, validation); a clear InputError when absent or broken."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise InputError(f"{path}: missing; not a biasbench release?") from None
+    except (OSError, json.JSONDecodeError) as e:
+        raise InputError(f"{path}: cannot read JSON: {e}") from None
 
 
 def _feed_column(chunk: pa.Array, lengths, values) -> None:

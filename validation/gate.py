@@ -40,6 +40,7 @@ from typing import Any, Mapping, Sequence
 
 import pyarrow.parquet as pq
 
+from pipelines.manifest import canonical_rows_digest, read_release_json
 from schemas.errors import InputError
 from schemas.ids import file_sha256
 from validation.lint import LintResult, lint_release
@@ -169,22 +170,8 @@ def write_validation(release_dir: str, report: Mapping[str, Any]) -> str:
     return path
 
 
-def _read_json(path: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except FileNotFoundError:
-        raise InputError(f"{path}: missing; not a biasbench release?") from None
-    except (OSError, json.JSONDecodeError) as e:
-        raise InputError(f"{path}: cannot read JSON: {e}") from None
-
-
 def _rows_digest(paths: list[str]) -> str | None:
-    """The manifest's canonical rows digest of some files, or None when that code is unavailable."""
-    try:
-        from pipelines.manifest import canonical_rows_digest
-    except ImportError:
-        return None
+    """The manifest's canonical rows digest of some files."""
     try:
         return canonical_rows_digest(paths)
     except Exception as e:  # noqa: BLE001 - an unreadable file is reported by file_integrity
@@ -246,9 +233,9 @@ def validate_release(release_dir: str) -> dict[str, Any]:
     from pipelines.spec import ValidationSpec
     from transforms.stats import config_stats
 
-    manifest = _read_json(os.path.join(release_dir, "manifest.json"))
+    manifest = read_release_json(os.path.join(release_dir, "manifest.json"))
     vpath = os.path.join(release_dir, "validation.json")
-    previous = _read_json(vpath) if os.path.exists(vpath) else {}
+    previous = read_release_json(vpath) if os.path.exists(vpath) else {}
     known = {f.name for f in fields(ValidationSpec)}
     thresholds = ValidationSpec(**{k: v for k, v in previous.get("thresholds", {}).items() if k in known})
     configs = []

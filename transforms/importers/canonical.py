@@ -13,7 +13,6 @@ so a typo such as ``{person.subjj}`` fails here, naming the template and field.
 
 from __future__ import annotations
 
-import json
 from dataclasses import fields as dc_fields
 from typing import Iterator
 
@@ -21,7 +20,7 @@ from schemas.errors import InputError
 from schemas.records import TASK_FIELDS, Template
 from schemas.slots import SlotError, parse_slots
 from transforms.importers.base import register_importer
-from transforms.ingest.base import iter_lines
+from transforms.ingest.base import iter_json_objects
 
 _KEYS = {f.name for f in dc_fields(Template)}
 
@@ -58,16 +57,8 @@ def template_from_dict(data: dict, spec, where: str) -> Template:
 @register_importer("canonical")
 def import_canonical(spec, path: str) -> Iterator[Template]:
     """Templates of a canonical JSON Lines file; blank lines are skipped."""
-    for n, line in iter_lines(path):
-        if not line.strip():
-            continue
+    for n, data in iter_json_objects(path):
         where = f"{path}, line {n}"
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{where}: not valid JSON: {e.msg} (column {e.colno})") from None
-        if not isinstance(data, dict):
-            raise InputError(f"{where}: expected a JSON object, got {type(data).__name__}")
         data.setdefault("ordinal", n)
         t = template_from_dict(data, spec, where)
         for name, text in t.slot_texts():

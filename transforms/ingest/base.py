@@ -16,6 +16,8 @@ True
 
 from __future__ import annotations
 
+import json
+
 import io
 import re
 import zipfile
@@ -114,6 +116,23 @@ def iter_lines(path: str, encoding: str = "utf-8-sig") -> Iterator[tuple[int, st
             except UnicodeDecodeError as e:
                 raise InputError(f"{path}, line {n}: not valid {encoding} text: {e.reason}") from None
             yield n, text.rstrip("\r\n")
+
+
+def iter_json_objects(path: str, encoding: str = "utf-8-sig") -> Iterator[tuple[int, dict]]:
+    """``(line number, object)`` per non-blank line of a JSON Lines file.
+
+    A line that is not JSON, or not an object, is an InputError naming file and line.
+    """
+    for n, line in iter_lines(path, encoding):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{path}, line {n}: not valid JSON: {e.msg} (column {e.colno})") from None
+        if not isinstance(obj, dict):
+            raise InputError(f"{path}, line {n}: expected a JSON object, got {type(obj).__name__}")
+        yield n, obj
 
 
 def make_record(spec, path: str, unit: str, position: int, fields: Mapping[str, Any],

@@ -9,13 +9,12 @@ lexicon inside a benchmark. A known ``entry_id`` column is ignored (it is derive
 
 from __future__ import annotations
 
-import json
 from dataclasses import fields as dc_fields
 
 from schemas.errors import InputError
 from schemas.pronouns import PRONOUN_SETS
 from schemas.records import LexiconEntry
-from transforms.ingest.base import iter_lines
+from transforms.ingest.base import iter_json_objects
 from transforms.lexicons.base import register_lexicon_loader
 
 _KEYS = {f.name for f in dc_fields(LexiconEntry)} | {"entry_id"}
@@ -48,16 +47,8 @@ def load_jsonl(spec, path: str) -> list[LexiconEntry]:
     """Entries in file order; the same (axis, group, value) twice is an error naming both lines."""
     entries: list[LexiconEntry] = []
     seen: dict[tuple[str, str, str], int] = {}
-    for n, line in iter_lines(path):
-        if not line.strip():
-            continue
+    for n, data in iter_json_objects(path):
         where = f"{path}, line {n}"
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{where}: not valid JSON: {e.msg} (column {e.colno})") from None
-        if not isinstance(data, dict):
-            raise InputError(f"{where}: expected a JSON object, got {type(data).__name__}")
         entry = entry_from_dict(data, spec.name, where)
         key = (entry.axis, entry.group, entry.value)
         if key in seen:
