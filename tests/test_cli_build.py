@@ -3,7 +3,6 @@ rebuilds byte-identically on every runner, and bad input fails in one line with
 no release left behind."""
 
 import json
-import os
 from pathlib import Path
 
 import pytest

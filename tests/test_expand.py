@@ -1,6 +1,5 @@
 """Expansion: planning, block rendering, sampling designs, deterministic shard files."""
 
-import json
 import random
 
 import apache_beam as beam

@@ -1,6 +1,5 @@
 """Lexicon loading (errors name file and line) and the first-name builder on the real SSA/CALM data."""
 
-import json
 from pathlib import Path
 
 import pytest
