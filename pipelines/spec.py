@@ -134,22 +134,34 @@ class ConfigSpec:
     task: str
     axis: str
     lexicon: str
-    groups: list[GroupSpec]
+    groups: list[GroupSpec] = field(default_factory=list)
     design: DesignSpec = field(default_factory=DesignSpec)
     fill_type: Literal["explicit", "implicit"] = "implicit"
     referents: dict[str, str] = field(default_factory=dict)  # referent -> lexicon, when not `lexicon`
     template_filter: dict[str, list[str]] = field(default_factory=dict)  # template key -> allowed values
     metadata_columns: list[str] = field(default_factory=list)  # template metadata / entry features copied
     split: str = "test"
+    # every group of the lexicon's entries on `axis`, in lexicon order, instead of listing `groups`
+    # (resolved by transforms.plan once the lexicons are loaded: ``resolve_groups``)
+    groups_from_lexicon: bool = False
 
     def __post_init__(self):
         if self.task not in TASK_FIELDS:
             raise ValueError(f"task {self.task!r} is not one of {', '.join(TASK_FIELDS)}")
+        if self.groups_from_lexicon:
+            if self.groups:
+                raise ValueError(f"config {self.name!r}: list 'groups' or set 'groups_from_lexicon', not both")
+            return
         names = [g.name for g in self.groups]
         if not names:
             raise ValueError(f"config {self.name!r} has no groups")
         if len(set(names)) != len(names):
             raise ValueError(f"config {self.name!r} lists a group twice")
+
+    def resolve_groups(self, lexicon_groups) -> None:
+        """``groups_from_lexicon``: one group per distinct lexicon group, in the order given."""
+        if self.groups_from_lexicon:
+            self.groups = [GroupSpec(name=g) for g in dict.fromkeys(lexicon_groups)]
 
 
 @dataclass

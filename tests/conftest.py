@@ -32,3 +32,14 @@ def holistic_dir() -> Path:
     if not HOLISTIC_DIR.is_dir():
         pytest.skip(f"{HOLISTIC_DIR} is absent: HolisticBias v1.1 is read in place from ../shared")
     return HOLISTIC_DIR
+
+
+@pytest.fixture(scope="session")
+def default_release(tmp_path_factory) -> Path:
+    """The embedded default, built once per test session through the CLI."""
+    from pipelines.cli import main
+
+    out = tmp_path_factory.mktemp("default-releases")
+    assert main(["build", "--out", str(out)]) == 0
+    (release,) = [p for p in (out / "biasbench-demo").iterdir() if not p.name.startswith(".")]
+    return release

@@ -25,15 +25,6 @@ def data_files(release: Path) -> dict[str, str]:
     return {f["path"]: f["sha256"] for f in manifest["files"] if f["path"].endswith(".parquet")}
 
 
-@pytest.fixture(scope="module")
-def default_release(tmp_path_factory):
-    out = tmp_path_factory.mktemp("releases")
-    code = main(["build", "--out", str(out)])
-    assert code == 0
-    (release,) = [p for p in (out / "biasbench-demo").iterdir() if not p.name.startswith(".")]
-    return release
-
-
 def test_default_build_prints_the_release_dir_and_loads_with_datasets(default_release):
     import datasets
 

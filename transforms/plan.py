@@ -39,8 +39,24 @@ def templates_for(config, templates: Iterable[Template]) -> list[Template]:
     return chosen
 
 
+def resolve_lexicon_groups(spec, lexicons: Mapping[str, Sequence[LexiconEntry]]) -> None:
+    """Configs with ``groups_from_lexicon``: their groups become every group of their lexicon on their
+    axis, in lexicon order (set on the spec's config objects, which the gate, stats and card then read)."""
+    for config in spec.configs:
+        if not getattr(config, "groups_from_lexicon", False):
+            continue
+        if config.lexicon not in lexicons:
+            raise ValueError(f"config {config.name!r}: lexicon {config.lexicon!r} is not loaded")
+        groups = [e.group for e in lexicons[config.lexicon] if e.axis == config.axis]
+        if not groups:
+            raise ValueError(f"config {config.name!r}: lexicon {config.lexicon!r} has no entries on axis "
+                             f"{config.axis!r} to take groups from")
+        config.resolve_groups(groups)
+
+
 def plan_release(spec, templates: Sequence[Template], lexicons: Mapping[str, Sequence[LexiconEntry]]) -> list[ShardTask]:
     """Every shard task of the release, config by config in spec order."""
+    resolve_lexicon_groups(spec, lexicons)
     ctx = LexiconContext(lexicons, spec.article_overrides)
     tasks: list[ShardTask] = []
     for config in spec.configs:

@@ -216,8 +216,11 @@ def _integrity_checks(release_dir: str, manifest: Mapping[str, Any]) -> list[dic
             observed = _rows_digest(paths)
             if observed is not None:
                 checks.append(_check("rows_sha256", name, observed == digests[name], observed, digests[name]))
-        rows = sum(pq.ParquetFile(os.path.join(release_dir, rel)).metadata.num_rows
-                   for rel in info.get("files", []) if os.path.isfile(os.path.join(release_dir, rel)))
+        try:
+            rows = sum(pq.ParquetFile(os.path.join(release_dir, rel)).metadata.num_rows
+                       for rel in info.get("files", []) if os.path.isfile(os.path.join(release_dir, rel)))
+        except Exception:  # noqa: BLE001 - an unreadable file is reported by file_integrity
+            continue
         if "rows" in info:
             checks.append(_check("manifest_rows", name, rows == info["rows"], rows, info["rows"]))
     return checks
@@ -249,6 +252,10 @@ def validate_release(release_dir: str) -> dict[str, Any]:
             raise InputError(f"{os.path.join(release_dir, 'manifest.json')}: config {name!r} has no task")
         configs.append(ConfigInfo(name, info["task"], info.get("axis", ""), tuple(groups)))
     checks = _integrity_checks(release_dir, manifest)
+    if not all(c["passed"] for c in checks):
+        # files that differ from the manifest cannot be trusted further: report what differs
+        return _report(checks, configs, thresholds, benchmark=manifest.get("benchmark", ""),
+                       version=manifest.get("version", ""))
     stats = {"configs": {}}
     for c in configs:
         if glob.glob(os.path.join(release_dir, "data", c.name, "*.parquet")):
