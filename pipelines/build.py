@@ -109,10 +109,15 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
 
 def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict]) -> tuple[dict, dict]:
     """Stats, validation, card and manifest into the staging dir; return (configs, report)."""
+    from dataclasses import replace
+
     from pipelines.card import render_card
+    from pipelines.manifest import file_entries
     from transforms.stats import compute_stats, write_stats
+    from validation.expectations import preload_great_expectations
     from validation.gate import run_gate, write_validation
 
+    preload_great_expectations()  # its ~3 s import overlaps the stats (pyarrow, mostly outside the GIL)
     configs = _config_info(spec, summaries)
     lint = _merge_lint(summaries)
     stats = compute_stats(staging_dir, spec, lint.to_dict())
@@ -123,7 +128,8 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict]) ->
     draft = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION)
     with open(os.path.join(staging_dir, "README.md"), "w", encoding="utf-8") as f:
         f.write(render_card(draft.to_dict(), spec, stats, report))
-    manifest = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION)
+    # only README.md changed since the draft: list the files again, keep the rows digests
+    manifest = replace(draft, files=tuple(file_entries(staging_dir)))
     with open(os.path.join(staging_dir, MANIFEST), "w", encoding="utf-8") as f:
         json.dump(manifest.to_dict(), f, indent=1, sort_keys=True)
         f.write("\n")

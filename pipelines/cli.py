@@ -33,10 +33,18 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, rows)])
 
 
+def _groups_text(groups: dict[str, int]) -> str:
+    """``male=65 female=65 …``, or a range where there are too many groups to list."""
+    if len(groups) <= 6:
+        return " ".join(f"{g}={n:,}" for g, n in groups.items())
+    counts = list(groups.values())
+    return f"{len(groups)} groups, {min(counts):,}–{max(counts):,} rows each"
+
+
 def _print_summary(result) -> None:
     rows = []
     for name, info in result.configs.items():
-        groups = " ".join(f"{g}={n:,}" for g, n in info["groups"].items())
+        groups = _groups_text(info["groups"])
         rows.append([name, f"{info['rows']:,}", str(len(info["files"])), groups])
     checks = result.validation.get("checks", [])
     passed = sum(1 for c in checks if c.get("passed"))
@@ -121,8 +129,7 @@ def cmd_stats(args) -> int:
 def _format_stats(stats: dict) -> str:
     rows = []
     for name, c in sorted(stats.get("configs", {}).items()):
-        groups = " ".join(f"{g}={n:,}" for g, n in c.get("groups", {}).items())
-        rows.append([name, f"{c.get('rows', 0):,}", f"{c.get('distinct_2', 0):.3f}", groups])
+        rows.append([name, f"{c.get('rows', 0):,}", f"{c.get('distinct_2', 0):.3f}", _groups_text(c.get("groups", {}))])
     return _table(rows, ["config", "rows", "distinct-2", "groups"])
 
 

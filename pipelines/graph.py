@@ -69,9 +69,9 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
 
 def shard_graph(p: beam.Pipeline, tasks, lexicons: dict, spec, staging_dir: str) -> None:
     """Phase 2: one element per shard task; expand, lint and write; summaries to ``_shards.json``."""
-    lexicon_side = p | "Lexicons" >> beam.Create([lexicons], reshuffle=False)
+    # the lexicons dict goes in as one opaque value: Create then skips inferring a type from every entry
     summaries = (p | "ShardTasks" >> beam.Create(tasks, reshuffle=False)
-                 | "ExpandLintWrite" >> ExpandAndWriteShards(staging_dir, lexicon_side, spec.article_overrides))
+                 | "ExpandLintWrite" >> ExpandAndWriteShards(staging_dir, lexicons, spec.article_overrides))
     _ = (summaries | "CollectSummaries" >> beam.combiners.ToList()
          | "DumpSummaries" >> beam.Map(_dump, staging_dir, SHARD_SUMMARIES,
                                        sort_key=lambda s: (s["config"], s["index"])))

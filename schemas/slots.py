@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from difflib import get_close_matches
 from functools import lru_cache
 from typing import Union
 
@@ -92,9 +93,13 @@ def _slot_from_body(body: str, template_id: str, field: str, capitalize: bool, e
         attr = m["attr"]
         if attr in PRONOUN_CASES:
             return Slot(ref, "pronoun", attr, capitalize)
-        if attr in BUILTIN_ATTRS or attr in extra_attrs:
+        builtin = PRONOUN_CASES + BUILTIN_ATTRS
+        if attr in BUILTIN_ATTRS or (extra_attrs is None and not get_close_matches(attr, builtin, cutoff=0.75)) \
+                or (extra_attrs is not None and attr in extra_attrs):
+            # with the lexicon unknown (extra_attrs None) any feature name may follow; a near
+            # miss of a built-in name is a typo caught now, not when the lexicon is loaded
             return Slot(ref, "attr", attr, capitalize)
-        known = ", ".join(PRONOUN_CASES + BUILTIN_ATTRS + tuple(sorted(extra_attrs)))
+        known = ", ".join(builtin + tuple(sorted(extra_attrs or ())))
         raise SlotError(template_id, field, f"unknown slot {{{body}}}: {attr!r} is not one of {known}")
     if m["word"]:
         word = m["word"]
@@ -120,7 +125,7 @@ def _verb_subject(pieces: list, referent: str) -> str:
 
 
 @lru_cache(maxsize=65536)
-def _parse_cached(text: str, template_id: str, field: str, extra_attrs: frozenset) -> ParsedText:
+def _parse_cached(text: str, template_id: str, field: str, extra_attrs: frozenset | None) -> ParsedText:
     pieces: list[Piece] = []
     buf: list[str] = []
     i, n = 0, len(text)
@@ -175,9 +180,12 @@ def _bind_inverted_verbs(pieces: list) -> list:
     return out
 
 
-def parse_slots(text: str, *, template_id: str = "?", field: str = "?", extra_attrs=()) -> ParsedText:
+def parse_slots(text: str, *, template_id: str = "?", field: str = "?", extra_attrs=None) -> ParsedText:
     """Parse one field; raise :class:`SlotError` on an unknown slot or unbalanced brace.
 
-    ``extra_attrs`` are the lexicon feature names a ``{ref.attr}`` slot may use.
+    ``extra_attrs`` are the lexicon feature names a ``{ref.attr}`` slot may use. Left
+    None (the lexicon not known yet), any name is accepted except a near miss of a
+    built-in one (``{person.subjj}``); the expansion stage checks again with the
+    lexicon's features.
     """
-    return _parse_cached(text, template_id, field, frozenset(extra_attrs))
+    return _parse_cached(text, template_id, field, None if extra_attrs is None else frozenset(extra_attrs))

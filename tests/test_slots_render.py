@@ -80,6 +80,15 @@ def test_errors_name_template_and_field(text, message):
     assert "template t-123" in str(err.value) and "'premise'" in str(err.value) and message in str(err.value)
 
 
+def test_feature_slots_are_checked_against_the_lexicon_when_known():
+    assert parse_slots("{person.intro} applied").slots[0].kind == "attr"  # lexicon not known yet
+    with pytest.raises(SlotError, match="unknown slot {person.intro}"):
+        parse_slots("{person.intro} applied", extra_attrs={"age"})
+    assert parse_slots("{person.intro} applied", extra_attrs={"intro"}).slots[0].arg == "intro"
+    e = entry("Ana", "she", features={"intro": "Ana, who is 60"})
+    assert render_text("{person.intro} applied.", {"person": e}) == "Ana, who is 60 applied."
+
+
 def test_unfilled_referent_is_an_error():
     with pytest.raises(SlotError, match="referent 'person2' is not filled"):
         render_text("{person} met {person2}", {"person": entry("A")}, template_id="t-1", field="context")

@@ -92,14 +92,28 @@ class LexiconContext:
         if cols is None:
             if lexicon not in self.lexicons:
                 raise KeyError(f"lexicon {lexicon!r} is not loaded")
-            entries = [e for e in self.lexicons[lexicon]
-                       if (axis is None or e.axis == axis) and (group is None or e.group == group)]
+            entries = self._index(lexicon).get((axis, group), [])
             if not entries:
                 where = f"axis {axis!r}, group {group!r}" if group is not None else "any group"
                 raise ValueError(f"lexicon {lexicon!r} has no entries for {where}")
             cols = LexiconColumns(entries, self.article_overrides)
             self._groups[key] = cols
         return cols
+
+    def _index(self, lexicon: str) -> dict[tuple, list[LexiconEntry]]:
+        """Entries of a lexicon by (axis, group), (axis, None), (None, group), (None, None); file order kept.
+
+        Built in one pass per lexicon, so looking up G groups costs O(entries), not O(G x entries).
+        """
+        cache = self.__dict__.setdefault("_by_key", {})
+        index = cache.get(lexicon)
+        if index is None:
+            index = {}
+            for e in self.lexicons[lexicon]:
+                for key in ((e.axis, e.group), (e.axis, None), (None, e.group), (None, None)):
+                    index.setdefault(key, []).append(e)
+            cache[lexicon] = index
+        return index
 
     def _filtered(self, lexicon: str, axis: str | None, group: str | None, where: str) -> LexiconColumns:
         key = (lexicon, axis, group, where)

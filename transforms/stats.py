@@ -34,6 +34,7 @@ import os
 import zlib
 from typing import Any, Mapping
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -128,6 +129,20 @@ def sample_column(release_dir: str, config: str, column: str, rows: int, limit: 
     return pc.drop_null(pa.concat_arrays(picked))
 
 
+def _mean_type_token_ratio(flat: pa.Array, parent: pa.Array) -> float:
+    """Mean over texts (with a token) of distinct tokens / tokens; texts in order, as a group-by would list them."""
+    if len(flat) == 0:
+        return 0.0
+    codes = pc.dictionary_encode(flat).indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    owner = parent.to_numpy(zero_copy_only=False).astype(np.int64)
+    distinct_pairs = np.unique(owner * (int(codes.max()) + 1) + codes) // (int(codes.max()) + 1)
+    count = np.bincount(owner)
+    present = count > 0
+    distinct = np.bincount(distinct_pairs, minlength=len(count))
+    ratios = pc.divide(pa.array(distinct[present]).cast(pa.float64()), pa.array(count[present]))
+    return pc.mean(ratios).as_py() or 0.0
+
+
 def diversity(texts: pa.Array) -> dict[str, float]:
     """distinct-1, distinct-2, mean type-token ratio and compression ratio of some texts.
 
@@ -150,8 +165,7 @@ def diversity(texts: pa.Array) -> dict[str, float]:
     same = pc.equal(parent.slice(0, n - 1), parent.slice(1)) if n > 1 else pa.array([], pa.bool_())
     bigrams = pc.filter(pc.binary_join_element_wise(flat.slice(0, max(n - 1, 0)), flat.slice(1), " "), same)
     d2 = pc.count_distinct(bigrams).as_py() / len(bigrams) if len(bigrams) else 0.0
-    per_text = pa.table({"p": parent, "t": flat}).group_by("p").aggregate([("t", "count"), ("t", "count_distinct")])
-    ttr = pc.mean(pc.divide(per_text["t_count_distinct"].cast(pa.float64()), per_text["t_count"])).as_py() or 0.0
+    ttr = _mean_type_token_ratio(flat, parent)
     raw = "\n".join(texts.to_pylist()).encode("utf-8")
     # zlib level 6 is deterministic and fast enough for a 200k-row sample.
     comp = len(raw) / len(zlib.compress(raw, 6)) if raw else 0.0
