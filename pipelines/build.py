@@ -107,22 +107,28 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
     return summaries
 
 
-def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict]) -> tuple[dict, dict]:
-    """Stats, validation, card and manifest into the staging dir; return (configs, report)."""
+def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], gate=None) -> tuple[dict, dict]:
+    """Stats, validation, card and manifest into the staging dir; return (configs, report).
+
+    ``gate`` is a :class:`validation.worker.GateWorker` (one is made when None).
+    """
     from dataclasses import replace
 
     from pipelines.card import render_card
     from pipelines.manifest import file_entries
     from transforms.stats import compute_stats, write_stats
-    from validation.expectations import preload_great_expectations
-    from validation.gate import run_gate, write_validation
+    from validation.gate import write_validation
+    from validation.worker import GateWorker
 
-    preload_great_expectations()  # its ~3 s import overlaps the stats (pyarrow, mostly outside the GIL)
     configs = _config_info(spec, summaries)
     lint = _merge_lint(summaries)
     stats = compute_stats(staging_dir, spec, lint.to_dict())
     write_stats(staging_dir, stats)
-    report = run_gate(staging_dir, spec, lint, stats)
+    if gate is None:
+        with GateWorker(warm=False) as own:
+            report = own.run_gate(staging_dir, spec, lint, stats)
+    else:
+        report = gate.run_gate(staging_dir, spec, lint, stats)
     write_validation(staging_dir, report)
     hashes = input_hashes(spec)
     draft = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION)
@@ -145,6 +151,9 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".staging-{version}-", dir=parent)
     seconds: dict[str, float] = {}
+    from validation.worker import GateWorker
+
+    gate = GateWorker()  # imports Great Expectations on the other core while the pipeline runs
     try:
         _say(f"[pipeline] {spec.benchmark} {version}: ingest → extract → filter → plan → expand → write "
              f"on the {runner} runner")
@@ -153,7 +162,7 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
         _say(f"[expand] {rows:,} rows in {seconds['expand']:.1f}s ({rows / max(seconds['expand'], 1e-9):,.0f} rows/s)")
         t1 = time.perf_counter()
         _say("[validate] lint totals, Great Expectations suite, stats, card, manifest")
-        configs, report = finalize(spec, staging, version, summaries)
+        configs, report = finalize(spec, staging, version, summaries, gate)
         seconds["validate"] = time.perf_counter() - t1
         if not report.get("passed"):
             from validation.gate import failed_summary
@@ -174,5 +183,6 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
             os.replace(staging, final)
         return BuildResult(final, configs, seconds, unchanged, report)
     finally:
+        gate.close()
         if os.path.exists(staging):
             shutil.rmtree(staging, ignore_errors=True)
