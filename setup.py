@@ -3,7 +3,7 @@
 Also what Dataflow workers install: ``--setup_file ./setup.py``.
 """
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, find_packages, setup
 
 PACKAGES = ("pipelines", "transforms", "schemas", "validation", "configs")
 
@@ -36,8 +36,9 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.11,<3.12",
-    packages=find_packages(include=[f"{p}*" for p in PACKAGES]),
-    package_data={"configs": ["*.yaml", "data/**/*"]},
+    # shipped data (specs, the demo corpus, lexicons) lives in folders under configs/
+    packages=find_packages(include=[f"{p}*" for p in PACKAGES]) + find_namespace_packages(include=["configs.data*"]),
+    package_data={"configs": ["*.yaml"], "configs.data": ["**/*.jsonl", "**/*.json"]},
     include_package_data=True,
     install_requires=install_requires,
     extras_require=extras,
