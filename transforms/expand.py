@@ -85,20 +85,35 @@ class LexiconContext:
         self._groups: dict[tuple, LexiconColumns] = {}
 
     def group(self, lexicon: str, axis: str | None, group: str | None, where: str = "") -> LexiconColumns:
-        if where:  # a template's ``filler_where``: the group's entries that match it, in the same order
-            return self._filtered(lexicon, axis, group, where)
-        key = (lexicon, axis, group)
+        key = (lexicon, axis, group, where)
         cols = self._groups.get(key)
-        if cols is None:
-            if lexicon not in self.lexicons:
-                raise KeyError(f"lexicon {lexicon!r} is not loaded")
-            entries = self._index(lexicon).get((axis, group), [])
-            if not entries:
-                where = f"axis {axis!r}, group {group!r}" if group is not None else "any group"
-                raise ValueError(f"lexicon {lexicon!r} has no entries for {where}")
-            cols = LexiconColumns(entries, self.article_overrides)
+        if cols is None:  # may be empty under a ``filler_where``: the block is then skipped
+            cols = LexiconColumns(self.entries(lexicon, axis, group, where), self.article_overrides)
             self._groups[key] = cols
         return cols
+
+    def entries(self, lexicon: str, axis: str | None, group: str | None, where: str = "") -> list[LexiconEntry]:
+        """The group's entries in lexicon order; with ``where`` (a template's ``filler_where``), those matching it.
+
+        Planning needs only these (how many fillers a block has); the Arrow columns of a group
+        (``group``) are built when a block of it is rendered.
+        """
+        cache = self.__dict__.setdefault("_entries", {})
+        key = (lexicon, axis, group, where)
+        out = cache.get(key)
+        if out is None:
+            if where:
+                conditions = parse_filler_where(where)
+                out = [e for e in self.entries(lexicon, axis, group) if entry_matches(e, conditions)]
+            else:
+                if lexicon not in self.lexicons:
+                    raise KeyError(f"lexicon {lexicon!r} is not loaded")
+                out = self._index(lexicon).get((axis, group), [])
+                if not out:
+                    what = f"axis {axis!r}, group {group!r}" if group is not None else "any group"
+                    raise ValueError(f"lexicon {lexicon!r} has no entries for {what}")
+            cache[key] = out
+        return out
 
     def _index(self, lexicon: str) -> dict[tuple, list[LexiconEntry]]:
         """Entries of a lexicon by (axis, group), (axis, None), (None, group), (None, None); file order kept.
@@ -114,16 +129,6 @@ class LexiconContext:
                     index.setdefault(key, []).append(e)
             cache[lexicon] = index
         return index
-
-    def _filtered(self, lexicon: str, axis: str | None, group: str | None, where: str) -> LexiconColumns:
-        key = (lexicon, axis, group, where)
-        cols = self._groups.get(key)
-        if cols is None:
-            conditions = parse_filler_where(where)
-            entries = [e for e in self.group(lexicon, axis, group).entries if entry_matches(e, conditions)]
-            cols = LexiconColumns(entries, self.article_overrides)  # may be empty: the block is skipped
-            self._groups[key] = cols
-        return cols
 
     def feature_names(self, lexicon: str) -> set[str]:
         cache = self.__dict__.setdefault("_feature_names", {})  # once per lexicon, not once per template
@@ -190,7 +195,7 @@ def plan_config(layout: ConfigLayout, groups, design, templates: Sequence[Templa
     for template in templates:
         check_template(template, layout, ctx)
         for gi, g in enumerate(groups):
-            size = len(ctx.group(layout.lexicon, layout.axis, g.source_group, filler_where(template)).entries)
+            size = len(ctx.entries(layout.lexicon, layout.axis, g.source_group, filler_where(template)))
             count = g.count if g.count is not None else design.per_group
             if design.strategy == "all" and g.count is None:
                 count = None
@@ -202,7 +207,7 @@ def plan_config(layout: ConfigLayout, groups, design, templates: Sequence[Templa
                 continue  # no entry of this group may fill this template
             blocks.append(Block(layout.name, template, g.name, gi, None, g.source_group, count, g.sample, n))
     if design.strategy == "sequential":
-        sizes = [(len(ctx.group(layout.lexicon, layout.axis, b.lexicon_group, filler_where(b.template)).entries),
+        sizes = [(len(ctx.entries(layout.lexicon, layout.axis, b.lexicon_group, filler_where(b.template))),
                   b.count, b.sample)
                  for b in blocks]
         for block, selection in zip(blocks, select_sequential(sizes, design_seed)):
@@ -223,7 +228,7 @@ def assign_strata(blocks: Sequence[Block], layout: ConfigLayout, ctx: LexiconCon
         where = filler_where(block.template)
         key = (block.lexicon_group, where)
         if key not in cache:
-            entries = ctx.group(layout.lexicon, layout.axis, block.lexicon_group, where).entries
+            entries = ctx.entries(layout.lexicon, layout.axis, block.lexicon_group, where)
             values = list(design.strata) or sorted({e.features.get(design.stratify, "") for e in entries})
             cache[key] = tuple(tuple(i for i, e in enumerate(entries) if e.features.get(design.stratify, "") == v)
                                for v in values)

@@ -35,8 +35,12 @@ and as the benchmark baseline.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
+import json.encoder
 import os
+from hashlib import blake2b
 from typing import Any, Iterator
 
 from schemas.records import LexiconEntry, Template
@@ -128,29 +132,98 @@ def noun_phrases(data: dict[str, Any], article=hb_article) -> Iterator[dict[str,
 _PRONOUNS = {"female": "she", "male": "he"}
 FEATURES = ("bucket", "descriptor", "descriptor_gender", "noun", "plural_noun", "noun_gender", "noun_phrase_type",
             "preference")
+_FEATURE_KEYS = FEATURES + ("article_fix", "plural_noun_phrase")
+
+
+def _memo(fn):
+    """``fn(word)`` computed once per distinct word (~850 words behind ~25,000 article look-ups)."""
+    cache: dict[str, str] = {}
+
+    def get(word: str) -> str:
+        out = cache.get(word)
+        if out is None:
+            out = cache[word] = fn(word)
+        return out
+    return get
+
+
+_encode_str = json.encoder.encode_basestring  # a JSON string literal, as json.dumps(ensure_ascii=False) writes it
+
+
+def _fast_entry_ids(entries: list[LexiconEntry]) -> None:
+    """Set each entry's ``entry_id`` (what ``LexiconEntry.entry_id`` computes) without one ``json.dumps`` per entry.
+
+    ``schemas.ids.stable_id`` hashes the compact, key-sorted JSON of ``[lexicon, axis, group, value,
+    features]``; every field here is a string and the feature keys are the same for every entry, so the
+    JSON text is assembled from pre-encoded pieces. The first entry is checked against the property
+    itself: should the id recipe ever change, every id is left to the property.
+    """
+    if not entries:
+        return
+    keys = sorted(entries[0].features)
+    heads = [_encode_str(k) + ":" for k in keys]
+    enc = _encode_str
+
+    def one(e: LexiconEntry) -> str:
+        f = e.features
+        payload = (f"[{enc(e.lexicon)},{enc(e.axis)},{enc(e.group)},{enc(e.value)},{{"
+                   + ",".join([h + enc(f[k]) for h, k in zip(heads, keys)]) + "}]")
+        return "e-" + blake2b(payload.encode("utf-8"), digest_size=6).hexdigest()
+
+    probe = LexiconEntry(**entries[0].to_dict())  # a fresh object: its entry_id comes from the property
+    if one(probe) != probe.entry_id:
+        return
+    if any(len(e.features) != len(keys) for e in entries):
+        return  # pragma: no cover - lexicon_entries builds every entry with the same feature keys
+    try:
+        ids = [one(e) for e in entries]
+    except (TypeError, KeyError):  # pragma: no cover - not all-string features: json.dumps territory
+        return
+    for e, eid in zip(entries, ids):
+        e.__dict__["entry_id"] = eid  # where ``functools.cached_property`` keeps it
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """No cyclic GC while ~100,000 acyclic objects (entries, feature dicts, strings) are made: each
+    collection would walk every object of the process (Beam's and pandas' included) for nothing."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def lexicon_entries(data_dir: str, lexicon: str = "holistic_noun_phrases", overrides=None) -> list[LexiconEntry]:
     """The noun phrases as lexicon entries, articles by pronunciation, corrections in ``article_fix``."""
+    with _gc_paused():
+        return _lexicon_entries(data_dir, lexicon, overrides)
+
+
+def _lexicon_entries(data_dir: str, lexicon: str, overrides) -> list[LexiconEntry]:
     data = read_holistic(data_dir)
+    ours_of = _memo(lambda w: hb_article(w, overrides))
+    theirs_of = _memo(reference_article)
     entries = []
-    for np_ in noun_phrases(data, article=lambda w: hb_article(w, overrides)):
+    append = entries.append
+    for np_ in noun_phrases(data, article=ours_of):
         fix = ""
         word = np_["article_word"]
         if word:
-            ours, theirs = hb_article(word, overrides), reference_article(word)
+            ours, theirs = ours_of(word), theirs_of(word)
             if ours != theirs:
                 rest = np_["noun_phrase"].split(" ", 1)[1]
                 fix = f"{theirs} {rest} → {ours} {rest}"
         gender = np_["descriptor_gender"] if np_["descriptor_gender"] != NONE else np_["noun_gender"]
-        features = {k: np_[k] for k in FEATURES}
-        features["article_fix"] = fix
-        features["plural_noun_phrase"] = np_["plural_noun_phrase"]  # tells "a Rasta"/"Rastas" from "Rastafari"
-        entries.append(LexiconEntry(
+        np_["article_fix"] = fix  # plural_noun_phrase tells "a Rasta"/"Rastas" from "Rastafari"
+        append(LexiconEntry(
             lexicon=lexicon, axis=np_["axis"], group=np_["bucket"], value=np_["noun_phrase"],
             pronoun_set=_PRONOUNS.get(gender, "they"), plural=np_["plural_noun_phrase"],
-            preference="" if np_["preference"] == NONE else np_["preference"], features=features,
-            source=SOURCE, license=LICENSE))
+            preference="" if np_["preference"] == NONE else np_["preference"],
+            features={k: np_[k] for k in _FEATURE_KEYS}, source=SOURCE, license=LICENSE))
+    _fast_entry_ids(entries)
     return entries
 
 

@@ -54,10 +54,16 @@ def resolve_lexicon_groups(spec, lexicons: Mapping[str, Sequence[LexiconEntry]])
         config.resolve_groups(groups)
 
 
-def plan_release(spec, templates: Sequence[Template], lexicons: Mapping[str, Sequence[LexiconEntry]]) -> list[ShardTask]:
-    """Every shard task of the release, config by config in spec order."""
+def plan_release(spec, templates: Sequence[Template], lexicons: Mapping[str, Sequence[LexiconEntry]],
+                 ctx: LexiconContext | None = None) -> list[ShardTask]:
+    """Every shard task of the release, config by config in spec order.
+
+    ``ctx``: the LexiconContext the shards will be rendered with in this process, if any (over the
+    same ``lexicons``), so that its group look-ups are made once for planning and rendering.
+    """
     resolve_lexicon_groups(spec, lexicons)
-    ctx = LexiconContext(lexicons, spec.article_overrides)
+    if ctx is None:
+        ctx = LexiconContext(lexicons, spec.article_overrides)
     tasks: list[ShardTask] = []
     for config in spec.configs:
         layout = layout_of(config)

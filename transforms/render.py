@@ -114,23 +114,23 @@ class LexiconColumns:
         return col
 
 
-def render_column(parsed: ParsedText, indices: Mapping[str, pa.Array],
+def render_column(parsed: ParsedText, indices: Mapping[str, pa.Array | None],
                   columns: Mapping[str, LexiconColumns], length: int) -> pa.Array:
     """Render one field for ``length`` rows at once.
 
     ``indices[ref]`` holds, per row, the position of the referent's entry in
-    ``columns[ref].entries``.
+    ``columns[ref].entries``; ``None`` means row i is entry i (every entry, in order).
     """
     parts: list = []
     for piece in parsed.pieces:
         if isinstance(piece, str):
             parts.append(piece)
         else:
-            parts.append(columns[piece.referent].column(piece).take(indices[piece.referent]))
-    if not parts:
-        return pa.array([""] * length, pa.string())
+            idx = indices[piece.referent]
+            col = columns[piece.referent].column(piece)
+            parts.append(col if idx is None else col.take(idx))
     if not any(isinstance(p, pa.Array) for p in parts):
-        return pa.array(["".join(parts)] * length, pa.string())
+        return pa.repeat(pa.scalar("".join(parts), pa.string()), length)
     if len(parts) == 1:
         return parts[0]
     return pc.binary_join_element_wise(*parts, "")

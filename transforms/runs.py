@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from schemas.records import TASK_FIELDS
 from schemas.slots import parse_slots
 from transforms.expand import (Block, ConfigLayout, LexiconContext, _list_column, _set_suffixes, block_selection,
-                               filler_where, render_block)
+                               filler_where)
 from transforms.render import LexiconColumns, render_column
 
 #: At most this many rows are rendered in one batch (a single larger block is still one batch).
@@ -39,18 +39,27 @@ MAX_RUN_ROWS = 65_536
 
 
 class _Union:
-    """Several groups' LexiconColumns side by side; position = group offset + position in the group."""
+    """Several groups' LexiconColumns side by side; position = group offset + position in the group.
+
+    A union is cached per (config axis, groups, ``filler_where``) and shared by every template whose
+    runs cover those groups, so what it concatenates (and, for full runs, the group and
+    counterfactual-suffix columns) is built once, not once per template.
+    """
 
     def __init__(self, parts: Sequence[LexiconColumns]):
         self.parts = list(parts)
-        self.offsets = np.cumsum([0] + [len(p.entries) for p in self.parts])[:-1]
+        self.sizes = [len(p.entries) for p in self.parts]
+        self.offsets = np.cumsum([0] + self.sizes)[:-1]
         self.entries = [e for p in self.parts for e in p.entries]
         self._cache: dict = {}
 
     def _concat(self, key, get) -> pa.Array:
         col = self._cache.get(key)
         if col is None:
-            col = pa.concat_arrays([get(p) for p in self.parts]) if self.parts else pa.array([], pa.string())
+            if len(self.parts) == 1:
+                col = get(self.parts[0])
+            else:
+                col = pa.concat_arrays([get(p) for p in self.parts]) if self.parts else pa.array([], pa.string())
             self._cache[key] = col
         return col
 
@@ -67,6 +76,19 @@ class _Union:
 
     def feature_column(self, name: str) -> pa.Array:
         return self._concat(("feature", name), lambda p: p.feature_column(name))
+
+    def full_run_columns(self, groups: tuple[str, ...]) -> tuple[pa.Array, pa.Array]:
+        """For a run that takes every entry of every part in order: its ``group`` column and the
+        ``-00000``… suffixes of its counterfactual set ids (the k-th row of each block)."""
+        key = ("full", groups)
+        out = self._cache.get(key)
+        if out is None:
+            names = pa.array(groups, pa.string())
+            which = np.repeat(np.arange(len(groups)), self.sizes)
+            local = np.concatenate([np.arange(k) for k in self.sizes]) if self.sizes else np.zeros(0, np.int64)
+            out = (names.take(pa.array(which)), _set_suffixes(max(self.sizes, default=0)).take(pa.array(local)))
+            self._cache[key] = out
+        return out
 
 
 def _union(ctx: LexiconContext, lexicon: str, axis: str, groups: tuple[str, ...], where: str) -> _Union:
@@ -95,33 +117,45 @@ def _runs(blocks: Sequence[Block], max_rows: int) -> Iterator[list[Block]]:
 
 def render_run(run: Sequence[Block], layout: ConfigLayout, ctx: LexiconContext, *, strategy: str = "all",
                seed: int = 0) -> tuple[pa.RecordBatch, list[int]]:
-    """Blocks of one template as one batch (== their ``render_block`` batches concatenated), rows per block."""
+    """Blocks of one template as one batch (== their ``render_block`` batches concatenated), rows per block.
+
+    When every block takes all of its group's entries in order (design ``all``), the first person's
+    rows are the union's entries as they stand: their columns are used without a ``take``.
+    """
     template = run[0].template
     where = filler_where(template)
     union = _union(ctx, layout.lexicon, layout.axis, tuple(b.lexicon_group for b in run), where)
     referents = template.referents
     primary_refs = [r for r in referents if layout.lexicon_of(r) == layout.lexicon]
-    per_ref: dict[str, list[np.ndarray]] = {r: [] for r in referents}
-    local, which, counts = [], [], []
     others = {r: ctx.group(layout.lexicon_of(r), None, None) for r in referents if r not in primary_refs}
+    sels = []
+    full = True  # every block's selection is 0 … size-1 of its part
     for i, block in enumerate(run):
-        part = union.parts[i]
-        sel = np.asarray(block_selection(block, strategy, seed, len(part.entries)), dtype=np.int64)
-        n = len(sel)
-        if len(primary_refs) > 1 and n > 0 and len(set(sel.tolist())) < 2:
+        size = union.sizes[i]
+        sel = np.asarray(block_selection(block, strategy, seed, size), dtype=np.int64)
+        if len(primary_refs) > 1 and len(sel) > 0 and len(set(sel.tolist())) < 2:
             raise ValueError(f"template {template.template_id}: {len(referents)} people need at least "
                              f"2 fillers in group {block.group!r}")
-        for rank, ref in enumerate(primary_refs):
-            per_ref[ref].append((sel if rank == 0 else np.roll(sel, -rank)) + union.offsets[i])
-        for ref, other in others.items():
-            per_ref[ref].append(np.arange(n) % len(other.entries))
-        local.append(np.arange(n))
-        which.append(np.full(n, i))
-        counts.append(n)
+        if full and (len(sel) != size or (size and not (sel[0] == 0 and (np.diff(sel) == 1).all()))):
+            full = False
+        sels.append(sel)
+    counts = [len(sel) for sel in sels]
     n = sum(counts)
-    indices = {r: pa.array(np.concatenate(v) if v else np.zeros(0, np.int64)) for r, v in per_ref.items()}
+    indices: dict[str, pa.Array | None] = {}
+    for rank, ref in enumerate(primary_refs):
+        if rank == 0 and full:
+            indices[ref] = None  # the union's own order
+        else:
+            parts = [(sel if rank == 0 else np.roll(sel, -rank)) + union.offsets[i] for i, sel in enumerate(sels)]
+            indices[ref] = pa.array(np.concatenate(parts) if parts else np.zeros(0, np.int64))
+    for ref, other in others.items():
+        parts = [np.arange(k) % len(other.entries) for k in counts]
+        indices[ref] = pa.array(np.concatenate(parts) if parts else np.zeros(0, np.int64))
     columns = {r: (union if r in primary_refs else others[r]) for r in referents}
     primary_idx = indices[primary_refs[0]]
+
+    def pick(col: pa.Array) -> pa.Array:  # the first person's value per row
+        return col if primary_idx is None else col.take(primary_idx)
 
     def const(value: str) -> pa.Array:
         return pa.repeat(pa.scalar(value, pa.string()), n)
@@ -130,23 +164,27 @@ def render_run(run: Sequence[Block], layout: ConfigLayout, ctx: LexiconContext, 
         parsed = parse_slots(text, template_id=template.template_id, field=field_name)
         return render_column(parsed, indices, columns, n)
 
-    tid = const(template.template_id)
-    ids = [tid, const("-"), union.entry_ids.take(primary_idx)]
+    tid = pa.scalar(template.template_id, pa.string())
+    ids = [tid, "-", pick(union.entry_ids)]
     for ref in referents:
         if ref != primary_refs[0]:
-            ids += [const("-"), columns[ref].entry_ids.take(indices[ref])]
-    local_idx = pa.array(np.concatenate(local) if local else np.zeros(0, np.int64))
-    group_names = pa.array([b.group for b in run], pa.string())
+            ids += ["-", columns[ref].entry_ids.take(indices[ref])]
+    if full:
+        groups, suffixes = union.full_run_columns(tuple(b.group for b in run))
+    else:
+        local = pa.array(np.concatenate([np.arange(k) for k in counts]) if counts else np.zeros(0, np.int64))
+        which = pa.array(np.repeat(np.arange(len(run)), counts))
+        groups = pa.array([b.group for b in run], pa.string()).take(which)
+        suffixes = _set_suffixes(max(counts, default=0)).take(local)
     out: dict[str, pa.Array] = {
         "example_id": pc.binary_join_element_wise(*ids, ""),
-        "template_id": tid,
-        "counterfactual_set_id": pc.binary_join_element_wise(
-            tid, _set_suffixes(max(counts, default=0)).take(local_idx), "-"),
+        "template_id": const(template.template_id),
+        "counterfactual_set_id": pc.binary_join_element_wise(tid, suffixes, "-"),
         "task": const(template.task),
         "source_dataset": const(template.source_dataset),
         "axis": const(layout.axis),
-        "group": group_names.take(pa.array(np.concatenate(which) if which else np.zeros(0, np.int64))),
-        "filler": union.values.take(primary_idx),
+        "group": groups,
+        "filler": pick(union.values),
         "fill_type": const(layout.fill_type),
     }
     for name in TASK_FIELDS[template.task]:
@@ -157,7 +195,7 @@ def render_run(run: Sequence[Block], layout: ConfigLayout, ctx: LexiconContext, 
         if name in template.metadata:
             out[name] = const(template.metadata[name])
         else:
-            out[name] = union.feature_column(name).take(primary_idx)
+            out[name] = pick(union.feature_column(name))
     schema = layout.schema
     return pa.RecordBatch.from_arrays([out[f.name] for f in schema], schema=schema), counts
 
@@ -166,9 +204,5 @@ def render_runs(blocks: Sequence[Block], layout: ConfigLayout, ctx: LexiconConte
                 seed: int = 0, max_rows: int = MAX_RUN_ROWS) -> Iterator[tuple[list[Block], pa.RecordBatch, list[int]]]:
     """``(run, batch, rows per block)`` for consecutive runs of same-template blocks, in block order."""
     for run in _runs(blocks, max_rows):
-        if len(run) == 1:
-            batch = render_block(run[0], layout, ctx, strategy=strategy, seed=seed)
-            yield run, batch, [batch.num_rows]
-        else:
-            batch, counts = render_run(run, layout, ctx, strategy=strategy, seed=seed)
-            yield run, batch, counts
+        batch, counts = render_run(run, layout, ctx, strategy=strategy, seed=seed)
+        yield run, batch, counts
