@@ -19,7 +19,11 @@ Part 1, synthetic (default 1,000 templates x 10,000 names = 10,000,000 rows, con
                    into the same number of files; block by block (expand one block, write it, next).
   ``pipeline``     the real code path: ``plan_config`` -> ``ShardTask`` -> ``write_shard`` (run rendering,
                    ``ParquetShardWriter``), no lint, serially in one process.
-  ``pipeline+lint`` the same with ``validation.lint.lint_batch`` on every batch (what a build does).
+  ``pipeline+lint`` the same with lint, as a build does it: ``write_shard(..., lint_batch)``, i.e. the
+                   boundary lint (``validation.boundary_lint``: per template piece and lexicon entry, the
+                   row lint's counts and examples without linting rows).
+  ``pipeline+rowlint`` (``--row-lint``) the same with the rendered rows linted (``lint_mode="rows"``:
+                   ``lint_batches`` on every batch), the lint that ``biasbench validate`` runs on Parquet.
   ``beam``         ``ExpandAndWriteShards`` on Beam's in-process FnApiRunner, one shard per element,
                    no shuffle of row data (the build's phase 2), no lint.
 
@@ -32,7 +36,10 @@ Part 2, HolisticBias v1.1 (566,625 rows; skipped when the data folder is absent)
   ``pipeline``          what ``biasbench build configs/holistic-bias.yaml`` does for the rows:
                         spec -> importer -> lexicon loader -> ``plan_release`` -> ``write_shard``
                         (expand + deterministic Parquet), serially in one process;
-  ``pipeline+lint``     the same with lint (reported separately: lint is validation, not expansion).
+  ``pipeline+lint``     the same with lint (reported separately: lint is validation, not expansion);
+  ``beam-1w`` / ``beam-2w`` (``--hb-beam``) the build's phase 2 itself: ``ExpandAndWriteShards`` (no lint) on
+                        the DirectRunner with 1 worker, and 2 workers in multi_processing mode (runner start-up
+                        and per-worker lexicon rebuilding included).
   Timings start after the imports of pyarrow/Beam/pandas (same for every variant).
 """
 
@@ -228,12 +235,12 @@ def run_floor(n_templates: int, n_names: int, out: str) -> int:
     return total
 
 
-def run_pipeline(n_templates: int, n_names: int, out: str, lint: bool = False) -> int:
+def run_pipeline(n_templates: int, n_names: int, out: str, lint: bool = False, lint_mode: str = "boundary") -> int:
     from transforms.shards import write_shard
     from validation.lint import lint_batch
 
     _, _, ctx, tasks = _plan(n_templates, n_names)
-    return sum(write_shard(t, out, ctx, lint_batch if lint else None)["rows"] for t in tasks)
+    return sum(write_shard(t, out, ctx, lint_batch if lint else None, lint_mode=lint_mode)["rows"] for t in tasks)
 
 
 def run_beam(n_templates: int, n_names: int, out: str) -> int:
@@ -288,12 +295,39 @@ def run_hb_pipeline(data_dir: str, out: str, lint: bool) -> int:
     templates = [t for f in spec.template_files for t in import_templates(f, spec.resolve(f.path))]
     lexicons = {lx.name: load_lexicon(lx, spec.resolve(lx.path)) for lx in spec.lexicons}
     ctx = LexiconContext(lexicons, spec.article_overrides)
-    tasks = plan_release(spec, templates, lexicons)
+    tasks = plan_release(spec, templates, lexicons, ctx)  # one LexiconContext for planning and rendering
     fn = None
     if lint:
         import functools
         fn = functools.partial(lint_batch, article_overrides=spec.article_overrides)
     return sum(write_shard(t, out, ctx, fn)["rows"] for t in tasks)
+
+
+def run_hb_beam(data_dir: str, out: str, workers: int) -> int:
+    """The build's phase 2 for HolisticBias: ``ExpandAndWriteShards`` on Beam's direct runner, no lint."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from pipelines.spec import load_spec
+    from transforms.importers import import_templates
+    from transforms.lexicons import load_lexicon
+    from transforms.plan import plan_release
+    from transforms.shards import ExpandAndWriteShards, ShardTask
+
+    spec = load_spec(os.path.join(ROOT, "configs", "holistic-bias.yaml"), data_dir=data_dir)
+    templates = [t for f in spec.template_files for t in import_templates(f, spec.resolve(f.path))]
+    lexicons = {lx.name: load_lexicon(lx, spec.resolve(lx.path)) for lx in spec.lexicons}
+    tasks = plan_release(spec, templates, lexicons)
+    dicts = {name: [e.to_dict() for e in entries] for name, entries in lexicons.items()}
+    summaries = os.path.join(out, "summaries.json")
+    opts = ["--direct_num_workers", str(workers)] + (["--direct_running_mode", "multi_processing"] if workers > 1 else [])
+    with beam.Pipeline(runner="DirectRunner", options=PipelineOptions(opts)) as p:
+        _ = (p | "Tasks" >> beam.Create(tasks, reshuffle=False).with_output_types(ShardTask)
+             | "ExpandWrite" >> ExpandAndWriteShards(out, dicts, spec.article_overrides, lint=False)
+             | "Rows" >> beam.Map(lambda s: s["rows"])
+             | "Sum" >> beam.CombineGlobally(sum)
+             | "Save" >> beam.Map(lambda n: open(summaries, "w").write(str(n))))
+    with open(summaries) as f:
+        return int(f.read())
 
 
 def child(args) -> None:
@@ -308,12 +342,15 @@ def child(args) -> None:
         t0 = time.perf_counter()
         if v == "floor":
             rows = run_floor(args.templates, args.names, out)
-        elif v in ("pipeline", "pipeline+lint"):
-            rows = run_pipeline(args.templates, args.names, out, lint=v.endswith("lint"))
+        elif v in ("pipeline", "pipeline+lint", "pipeline+rowlint"):
+            rows = run_pipeline(args.templates, args.names, out, lint=v.endswith("lint"),
+                                lint_mode="rows" if v.endswith("rowlint") else "boundary")
         elif v == "beam":
             rows = run_beam(args.templates, args.names, out)
         elif v.startswith("hb-reference-"):
             rows = run_hb_reference(args.holistic_data, out, v.rsplit("-", 1)[1])
+        elif v.startswith("hb-beam-"):
+            rows = run_hb_beam(args.holistic_data, out, int(v.rsplit("-", 1)[1].rstrip("w")))
         elif v.startswith("hb-pipeline"):
             rows = run_hb_pipeline(args.holistic_data, out, lint=v.endswith("lint"))
         else:
@@ -352,6 +389,9 @@ def main() -> int:
     ap.add_argument("--skip-holistic", action="store_true")
     ap.add_argument("--skip-synthetic", action="store_true")
     ap.add_argument("--no-lint", action="store_true", help="skip the pipeline+lint variants")
+    ap.add_argument("--row-lint", action="store_true", help="also run pipeline+rowlint (rows linted as rendered)")
+    ap.add_argument("--hb-beam", action="store_true",
+                    help="HolisticBias also through ExpandAndWriteShards on the DirectRunner, 1 and 2 workers")
     ap.add_argument("--tmp", default=None, help="where the children write (default: the system temp dir)")
     ap.add_argument("--child")
     args = ap.parse_args()
@@ -362,6 +402,7 @@ def main() -> int:
         print(f"== synthetic: {args.templates:,} templates x {args.names:,} names "
               f"= {args.templates * args.names:,} rows (qa, 4-sentence context, pronoun + agreement slots)")
         variants = ["floor", "pipeline", "beam"] + ([] if args.no_lint else ["pipeline+lint"])
+        variants += ["pipeline+rowlint"] if args.row_lint and not args.no_lint else []
         res = {}
         for v in variants:
             res[v] = _run(v, args)
@@ -375,7 +416,11 @@ def main() -> int:
             pl = res["pipeline+lint"]
             print(f"lint adds {pl['seconds'] - p['seconds']:.2f}s "
                   f"({(pl['seconds'] - p['seconds']) / (p['rows'] / 1e6):.2f}s per 1M rows); "
-                  f"pipeline+lint vs floor: x{pl['seconds'] / f['seconds']:.2f}")
+                  f"pipeline+lint vs floor: x{pl['seconds'] / f['seconds']:.2f} (target <= 1.3)")
+        if "pipeline+rowlint" in res:
+            rl = res["pipeline+rowlint"]
+            print(f"row lint adds {rl['seconds'] - p['seconds']:.2f}s; pipeline+rowlint vs floor: "
+                  f"x{rl['seconds'] / f['seconds']:.2f}")
     if not args.skip_holistic:
         if not os.path.isdir(args.holistic_data):
             print(f"holistic-bias part skipped: {args.holistic_data} is absent")
@@ -383,6 +428,7 @@ def main() -> int:
         print("== HolisticBias v1.1 (566,625 rows)")
         variants = ["hb-reference-csv", "hb-reference-parquet", "hb-pipeline"] + ([] if args.no_lint else
                                                                                ["hb-pipeline+lint"])
+        variants += ["hb-beam-1w", "hb-beam-2w"] if args.hb_beam else []
         res = {}
         for v in variants:
             res[v] = _run(v, args)

@@ -1,7 +1,8 @@
 """The expand-and-write stage: one element per release shard, no shuffle of row data.
 
 Each :class:`ShardTask` carries the blocks of one shard (contiguous in release
-order). The worker renders each block to a record batch, lints it, and streams
+order). The worker renders each block to a record batch, lints it (boundary lint:
+from template pieces and lexicon entries, see ``validation.boundary_lint``), and streams
 it into the shard's Parquet file, so memory is bounded by one block and rows
 never cross the network. What comes out is a small summary per shard.
 """
@@ -43,33 +44,52 @@ class ShardTask:
         return sum(b.rows for b in self.blocks)
 
 
-#: Lint runs over batches gathered up to about this many rows (its cost is mostly per call when runs are small).
-LINT_ROWS = 65_536
-
-
-def _batched(lint):
-    """``lint_batches`` with ``lint``'s options when ``lint`` is ``lint_batch`` (or a partial of it), else None."""
+def _lint_options(lint) -> dict | None:
+    """The keyword options of ``lint`` when it is ``lint_batch`` (or a partial of it), else None."""
     if lint is None:
         return None
-    from validation.lint import lint_batch, lint_batches
+    from validation.lint import lint_batch
 
     if lint is lint_batch:
-        return lint_batches
+        return {}
     if isinstance(lint, functools.partial) and lint.func is lint_batch and not lint.args:
-        return functools.partial(lint_batches, **lint.keywords)
+        return dict(lint.keywords)
     return None
 
 
-def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, lint=None) -> dict[str, Any]:
+#: ``lint_mode="rows"``: row lint runs over batches gathered up to about this many rows.
+LINT_ROWS = 65_536
+
+
+def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, lint=None, *,
+                lint_mode: str = "boundary") -> dict[str, Any]:
     """Render and write one shard; return its summary (path, rows, lint counts, group counts).
 
-    ``lint(batch, text_columns)`` is called per rendered batch; ``lint_batch`` (or a partial of it) is
-    run on gathered batches instead, with the same result (``lint_batches``) and far fewer kernel calls.
+    ``lint(batch, text_columns)`` is called per rendered batch. When ``lint`` is ``lint_batch`` (or a
+    partial of it with keyword options), the rows are not linted one by one: the boundary lint
+    (``validation.boundary_lint``) computes the same result — counts and examples — from the template
+    pieces and the lexicon entries, at a cost that grows with templates and entries rather than rows.
+    ``lint_mode="rows"`` lints the rendered rows instead (``lint_batches`` over gathered batches; same
+    result, for cross-checks and benchmarks).
     """
+    if lint_mode not in ("boundary", "rows"):
+        raise ValueError(f"lint_mode must be 'boundary' or 'rows', not {lint_mode!r}")
     text_columns = list(TASK_FIELDS[task.layout.task]) + ["answer"]
     if task.layout.task == "statement":  # statements (HolisticBias) have no gold answer to lint
         text_columns.remove("answer")
-    many = _batched(lint)
+    options = _lint_options(lint)
+    linter = many = None
+    if options is not None and lint_mode == "rows":
+        from validation.lint import lint_batches
+
+        many = functools.partial(lint_batches, **options)
+    elif options is not None:
+        from validation.boundary_lint import BoundaryLinter, examples_wanted
+
+        linter = BoundaryLinter(task.layout, ctx, text_columns, strategy=task.strategy, seed=task.seed,
+                                article_overrides=options.get("article_overrides"),
+                                id_column=options.get("id_column", "example_id"))
+        linter.prepare(task.blocks)
     lint_total = None
     pending: list = []
     pending_rows = 0
@@ -84,7 +104,9 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, lint=Non
         # consecutive blocks of one template render as one batch (same rows as block by block)
         for run, batch, counts in render_runs(task.blocks, task.layout, ctx, strategy=task.strategy,
                                               seed=task.seed):
-            if many is not None:
+            if linter is not None:
+                add(linter.lint_run(run, batch, examples_for=examples_wanted(lint_total)))
+            elif many is not None:
                 pending.append(batch)
                 pending_rows += batch.num_rows
                 if pending_rows >= LINT_ROWS:

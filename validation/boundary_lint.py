@@ -1,0 +1,614 @@
+"""Boundary lint: the row lint's counts, computed from template pieces and lexicon entries instead of rows.
+
+A rendered field is its template's pieces joined (``ParsedText.pieces``): literal
+text and slot renderings, each rendering cached per lexicon entry
+(``LexiconColumns.column``). Every lint rule of :mod:`validation.lint` looks at
+one whitespace token or two neighbouring ones (``leftover_slot``'s brace form
+aside, see below), so a row's verdict is the OR of verdicts on short pieces of
+its text, each of which is the same for very many rows:
+
+*anchors*
+    A literal with a token that cannot touch its neighbours — one with
+    whitespace on both sides inside the literal (its own leading or trailing
+    whitespace counts) — is an anchor. The stretch of the literal from its first such token to
+    its last (its *inner* text) is the same in every row: linted once per
+    template field.
+*junctions*
+    Between two consecutive anchors (and before the first, after the last),
+    the text from the last inner token of one to the first inner token of the
+    next: literal bits and the slot renderings in between. When all its slots
+    belong to one referent, a junction is a function of that referent's
+    lexicon entry: it is built for every entry of the group at once (one
+    ``binary_join_element_wise``) and linted once per (junction, entry group) —
+    shared by every template with the same junction (``"hours. {person.subj}
+    {person:was} tired"``). A row's flags are then ``flags[entry of the row]``.
+    Junctions mixing two referents (``{person} and {person2}``) are built
+    and linted per row.
+
+Every inner text and junction starts and ends at a token boundary of the row,
+inner texts and junctions overlap by one token, so together they hold every
+pair of neighbouring tokens of the row, and no pair the row lacks. They are
+linted with the row lint's own kernels (``validation.lint._rule_masks``):
+tokenisation (Arrow's Unicode whitespace), punctuation stripping, case
+folding, the RE2 regexes (``\\b``, ``\\s``), the article grammar and the
+``article_overrides`` are the row lint's by construction, quirks included —
+e.g. "they\\u00a0was" is two tokens to the token rules but not an agreement
+error (RE2's ``\\s`` is ASCII whitespace), "a" followed by "European," is
+judged on the token "European,", and a capital "A" used as a name is read as
+an article. One Arrow quirk matters for finding token positions in literals
+and is handled: ``utf8_split_whitespace`` yields empty tokens for leading and
+trailing whitespace (``"a "`` → ``["a", ""]``, ``"a  "`` → ``["a", "", ""]``);
+no rule can flag an empty token, so they are skipped.
+
+``empty_field`` (``^\\s*$``) holds for a row exactly when it holds for every
+piece, so it is an AND of per-entry flags. ``leftover_slot``'s brace form
+(``{…}``) may span any number of tokens; it can only match where the field
+has both a ``{`` and a ``}`` somewhere (a literal ``{{``, a rendering with a
+brace), and only then is the whole field rendered — per entry, or per row for
+two referents — and matched as the row lint does.
+
+Cost: per distinct junction string per entry group, not per row — strings are
+deduplicated before linting, and a junction shared by many templates is linted
+once. Where every row has its own junction (HolisticBias: each template's
+verb next to each noun phrase) the saving is the kernel work on long texts.
+
+Counts are cells (one row × one text column) per rule, as the row lint counts;
+examples are those the row lint would report for the same batches, read from
+the rendered batch when given, else rendered for just the blocks they sit in.
+Rendered fields are never null (``render_slot`` always returns a string), so
+null cells — an ``empty_field`` for the row lint — do not arise here.
+
+>>> from schemas.records import LexiconEntry, Template
+>>> from transforms.expand import Block, ConfigLayout, LexiconContext
+>>> t = Template.create(task="sentiment", fields={"sentence": "{person.subj} {person:was} sure."}, answer="positive")
+>>> lex = [LexiconEntry("n", "gender", "x", "Alex", "they"), LexiconEntry("n", "gender", "x", "Ana", "she")]
+>>> r = lint_blocks([Block("c", t, "x", 0, [0, 1, 1])], ConfigLayout("sentiment", "gender", "n"),
+...                 LexiconContext({"n": lex}), ["sentence"])
+>>> r.counts["agreement"], r.rows
+(0, 3)
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from typing import Collection, Mapping, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas.records import TASK_FIELDS
+from schemas.slots import ParsedText, Slot, parse_slots
+from transforms.expand import Block, ConfigLayout, LexiconContext, block_selection, filler_where, render_block
+from transforms.render import render_column
+from validation.lint import _EMPTY, _LEFTOVER, _MAX_EXAMPLE_CHARS, MAX_EXAMPLES, RULES, LintResult, _rule_masks
+
+#: The rules decided on tokens and token pairs (the OR rules); empty_field is an AND over pieces.
+TOKEN_RULES = ("leftover_slot", "agreement", "article_mismatch", "doubled_word")
+_RULE_INDEX = {r: i for i, r in enumerate(RULES)}
+
+# --------------------------------------------------------------------------------------------------
+# literal pieces: where their tokens sit (Arrow's whitespace split, the row lint's tokeniser)
+
+
+@dataclass(frozen=True)
+class _Literal:
+    text: str
+    anchor: bool  # has a token that never touches a neighbouring piece
+    head: str = ""  # text up to the end of its first such token
+    inner: str = ""  # from its first such token to its last
+    tail: str = ""  # from its last such token to the end
+    blank: bool = False  # matches the empty_field regex (``^\s*$``)
+    braces: str = ""  # which of "{", "}" it holds
+
+
+_LITERALS: dict[str, _Literal] = {}
+
+
+def _analyse_literals(texts: Sequence[str]) -> None:
+    todo = sorted({t for t in texts if t not in _LITERALS})
+    if not todo:
+        return
+    arr = pa.array(todo, pa.string())
+    tokens = pc.utf8_split_whitespace(arr).to_pylist()
+    blank = pc.match_substring_regex(arr, _EMPTY).to_pylist()
+    # Arrow's split yields "" tokens for leading/trailing whitespace ("a " -> ["a", ""]); they are
+    # never flagged by any rule (an article needs a word after it, a doubling a letter), so skip them
+    for s, toks, is_blank in zip(todo, tokens, blank):
+        braces = "".join(b for b in "{}" if b in s)
+        spans, pos = [], 0
+        for tok in filter(None, toks):  # whitespace-free and in order: the next occurrence is the token
+            i = s.find(tok, pos)
+            spans.append((i, i + len(tok)))
+            pos = i + len(tok)
+        m = len(spans)
+        first = 1 if m and spans[0][0] == 0 else 0  # a token at the literal's edge glues to its neighbour
+        last = m - 2 if m and spans[-1][1] == len(s) else m - 1
+        if m and first <= last:
+            _LITERALS[s] = _Literal(s, True, s[:spans[first][1]], s[spans[first][0]:spans[last][1]],
+                                    s[spans[last][0]:], bool(is_blank), braces)
+        else:
+            _LITERALS[s] = _Literal(s, False, blank=bool(is_blank), braces=braces)
+
+
+# --------------------------------------------------------------------------------------------------
+# field plans: a template field as constant texts and junctions
+
+
+@dataclass(frozen=True)
+class _Junction:
+    parts: tuple  # literal strings and Slots, in text order
+    referents: tuple[str, ...]
+
+
+@dataclass
+class _FieldPlan:
+    parsed: ParsedText
+    constants: tuple[str, ...]  # anchor inner texts and slot-free junctions
+    junctions: tuple[_Junction, ...]  # with slots
+    referents: tuple[str, ...]
+    slots: dict[str, tuple[Slot, ...]]  # per referent, its slots in this field
+    blank_literals: bool  # every literal is blank: the field is empty where every rendering is blank too
+    literal_braces: str
+    const_flags: dict = field(default_factory=dict)  # overrides key -> {rule: bool}
+
+
+_PLANS: dict[str, _FieldPlan] = {}
+
+
+def _plan_fields(texts: Sequence[str]) -> None:
+    todo = [t for t in dict.fromkeys(texts) if t not in _PLANS]
+    if not todo:
+        return
+    parsed = {t: parse_slots(t) for t in todo}
+    _analyse_literals([p for pt in parsed.values() for p in pt.pieces if isinstance(p, str)])
+    for text, pt in parsed.items():
+        groups: list[list] = [[]]
+        constants: list[str] = []
+        for piece in pt.pieces:
+            lit = _LITERALS.get(piece) if isinstance(piece, str) else None
+            if lit is not None and lit.anchor:
+                groups[-1].append(lit.head)
+                constants.append(lit.inner)
+                groups.append([lit.tail])
+            else:
+                groups[-1].append(piece)
+        junctions = []
+        for parts in groups:
+            merged: list = []
+            for p in parts:
+                if isinstance(p, str):
+                    if not p:
+                        continue
+                    if merged and isinstance(merged[-1], str):
+                        merged[-1] += p
+                        continue
+                merged.append(p)
+            refs = tuple(dict.fromkeys(p.referent for p in merged if isinstance(p, Slot)))
+            if not refs:
+                if merged:
+                    constants.append("".join(merged))
+            else:
+                junctions.append(_Junction(tuple(merged), refs))
+        literals = [_LITERALS[p] for p in pt.pieces if isinstance(p, str)]
+        slots: dict[str, list] = {}
+        for s in pt.slots:
+            slots.setdefault(s.referent, []).append(s)
+        _PLANS[text] = _FieldPlan(
+            pt, tuple(constants), tuple(junctions), tuple(slots), {r: tuple(v) for r, v in slots.items()},
+            all(lit.blank for lit in literals), "".join(sorted({b for lit in literals for b in lit.braces})))
+
+
+def _flags_of(strings: pa.Array, overrides) -> dict[str, np.ndarray]:
+    masks = _rule_masks(strings, overrides)
+    return {r: np.asarray(pc.fill_null(masks[r], False).to_numpy(zero_copy_only=False), dtype=bool)
+            for r in TOKEN_RULES}
+
+
+def _const_flags(plans: Sequence[_FieldPlan], overrides, okey) -> None:
+    todo = [p for p in plans if okey not in p.const_flags]
+    if not todo:
+        return
+    strings = [s for p in todo for s in p.constants]
+    flags = _flags_of(pa.array(strings, pa.string()), overrides) if strings else {}
+    at = 0
+    for p in todo:
+        k = len(p.constants)
+        p.const_flags[okey] = {r: bool(k and flags[r][at:at + k].any()) for r in TOKEN_RULES}
+        at += k
+
+
+# --------------------------------------------------------------------------------------------------
+# per-entry flags, cached on the lexicon group's columns
+
+
+class _EntryCache:
+    """What the lint learnt about one LexiconColumns (one entry group): per slot, per junction, per field."""
+
+    def __init__(self):
+        self.blank: dict = {}  # slot key -> bool array (rendering matches ^\s*$)
+        self.braces: dict = {}  # slot key -> "{", "}", "{}" or ""
+        self.junctions: dict = {}  # (overrides key, parts) -> {rule: bool array or None}
+        self.fields: dict = {}  # (overrides key, field text, referent) -> {rule: bool array or None}
+        self.leftover: dict = {}  # field text -> bool array: whole-field leftover (brace fields only)
+
+
+_CACHES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _cache(cols) -> _EntryCache:
+    c = _CACHES.get(cols)
+    if c is None:
+        c = _EntryCache()
+        _CACHES[cols] = c
+    return c
+
+
+def _slot_blank(cols, slot: Slot) -> np.ndarray:
+    c = _cache(cols)
+    v = c.blank.get(slot.key)
+    if v is None:
+        v = np.asarray(pc.match_substring_regex(cols.column(slot), _EMPTY).to_numpy(zero_copy_only=False), bool)
+        c.blank[slot.key] = v
+    return v
+
+
+def _slot_braces(cols, slot: Slot) -> str:
+    c = _cache(cols)
+    v = c.braces.get(slot.key)
+    if v is None:
+        col = cols.column(slot)
+        v = "".join(b for b in "{}" if len(col) and pc.any(pc.match_substring(col, b)).as_py())
+        c.braces[slot.key] = v
+    return v
+
+
+def _join(parts: Sequence, column, length: int) -> pa.Array:
+    """Parts (strings, Slots) joined per element; ``column(slot)`` gives a Slot's strings."""
+    arrays = [column(p) if isinstance(p, Slot) else p for p in parts]
+    if len(arrays) == 1:
+        return arrays[0] if isinstance(arrays[0], pa.Array) else pa.array([arrays[0]] * length, pa.string())
+    return pc.binary_join_element_wise(*arrays, "")
+
+
+#: Junction strings are linted in batches of about this many (bounded memory, few kernel calls).
+_BATCH_STRINGS = 1 << 20
+
+
+def _fill_junctions(pairs: Sequence[tuple], overrides, okey) -> None:
+    """Lint the junctions of ``(cols, junction)`` pairs not yet cached, for all their entries at once.
+
+    Strings are deduplicated first: a junction often renders alike for many entries ("hours. They
+    were tired" for every entry of a they-group), and those are linted once.
+    """
+    todo, seen = [], set()
+    for cols, j in pairs:
+        key = (okey, j.parts)
+        if key not in _cache(cols).junctions and (id(cols), key) not in seen:
+            seen.add((id(cols), key))
+            todo.append((cols, j))
+    start = 0
+    while start < len(todo):
+        chunk, size = [], 0
+        while start < len(todo) and (not chunk or size < _BATCH_STRINGS):
+            chunk.append(todo[start])
+            size += len(todo[start][0].entries)
+            start += 1
+        joined = [_join(j.parts, cols.column, len(cols.entries)) for cols, j in chunk]
+        if size:
+            encoded = pc.dictionary_encode(pa.concat_arrays(joined))
+            distinct = _flags_of(encoded.dictionary, overrides)
+            codes = encoded.indices.to_numpy(zero_copy_only=False)
+            flags = {r: distinct[r][codes] for r in TOKEN_RULES}
+        at = 0
+        for cols, j in chunk:
+            n = len(cols.entries)
+            got = {}
+            for r in TOKEN_RULES:
+                v = flags[r][at:at + n] if n else None
+                got[r] = v if v is not None and v.any() else None
+            _cache(cols).junctions[(okey, j.parts)] = got
+            at += n
+
+
+def _junction_flags(cols, junctions: Sequence[_Junction], overrides, okey) -> list[dict]:
+    """Per junction (one referent, filled from ``cols``), per rule, a bool array over the entries (None: none)."""
+    c = _cache(cols)
+    if any((okey, j.parts) not in c.junctions for j in junctions):
+        _fill_junctions([(cols, j) for j in junctions], overrides, okey)
+    return [c.junctions[(okey, j.parts)] for j in junctions]
+
+
+def _or(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a | b
+
+
+def _field_entry_flags(plan: _FieldPlan, text: str, ref: str, cols, overrides, okey) -> dict:
+    """Per rule, the OR over the field's one-referent junctions of ``ref``: a bool array over the entries or None.
+
+    ``"empty_field"``: the AND over ``ref``'s slots of "renders blank" (None: never blank).
+    """
+    c = _cache(cols)
+    key = (okey, text, ref)
+    got = c.fields.get(key)
+    if got is None:
+        mine = [j for j in plan.junctions if j.referents == (ref,)]
+        got = {r: None for r in TOKEN_RULES}
+        for jf in _junction_flags(cols, mine, overrides, okey):
+            for r in TOKEN_RULES:
+                got[r] = _or(got[r], jf[r])
+        blank = None
+        if plan.blank_literals:
+            blank = np.ones(len(cols.entries), bool)
+            for s in plan.slots[ref]:
+                blank &= _slot_blank(cols, s)
+            if not blank.any():
+                blank = None
+        got["empty_field"] = blank
+        c.fields[key] = got
+    return got
+
+
+# --------------------------------------------------------------------------------------------------
+# blocks: which entry fills each referent in each row (as render_block / render_run choose them)
+
+
+class _Rows:
+    """One block's rows: per referent, its entry group's columns and each row's entry (None: entries 0..n-1)."""
+
+    def __init__(self, block: Block, layout: ConfigLayout, ctx: LexiconContext, strategy: str, seed: int):
+        template = block.template
+        primary = ctx.group(layout.lexicon, layout.axis, block.lexicon_group, filler_where(template))
+        size = len(primary.entries)
+        if (block.selection is None and not block.strata and (strategy == "all" or not block.sample)):
+            # block_selection would return list(range(n)): keep it implicit
+            self.n = size if block.count is None else block.count
+            sel = None
+        else:
+            sel = np.asarray(block_selection(block, strategy, seed, size), dtype=np.int64)
+            self.n = len(sel)
+        self.refs: dict[str, tuple] = {}
+        rank = 0
+        for ref in template.referents:
+            lexicon = layout.lexicon_of(ref)
+            if lexicon == layout.lexicon:
+                if rank == 0:
+                    idx = sel
+                else:
+                    base = np.arange(self.n, dtype=np.int64) if sel is None else sel
+                    idx = np.roll(base, -rank)
+                self.refs[ref] = (primary, idx)
+                rank += 1
+            else:
+                other = ctx.group(lexicon, None, None)
+                self.refs[ref] = (other, np.arange(self.n, dtype=np.int64) % max(len(other.entries), 1))
+
+    def take(self, ref: str, values: np.ndarray) -> np.ndarray:
+        idx = self.refs[ref][1]
+        return values[:self.n] if idx is None else values[idx]
+
+    def indices(self, ref: str) -> pa.Array:
+        idx = self.refs[ref][1]
+        return pa.array(np.arange(self.n, dtype=np.int64) if idx is None else idx)
+
+
+# --------------------------------------------------------------------------------------------------
+# the linter
+
+
+class BoundaryLinter:
+    """Lints runs of blocks of one config, as the row lint would lint their rendered batches."""
+
+    def __init__(self, layout: ConfigLayout, ctx: LexiconContext, text_columns: Sequence[str], *,
+                 article_overrides: Mapping[str, str] | None = None, strategy: str = "all", seed: int = 0,
+                 id_column: str = "example_id"):
+        self.layout, self.ctx = layout, ctx
+        self.text_columns = list(text_columns)
+        self.overrides = dict(article_overrides or {})
+        self.okey = tuple(sorted(self.overrides.items()))
+        self.strategy, self.seed, self.id_column = strategy, seed, id_column
+        self._prepared: set[str] = set()
+        self._prepared_groups: set[tuple] = set()
+        fields = set(TASK_FIELDS[layout.task]) | {"answer"}
+        missing = [c for c in self.text_columns if c not in fields]
+        if missing:
+            raise KeyError(f"lint: no column {missing[0]!r} rendered from a {layout.task} template "
+                           f"(have {sorted(fields)})")
+
+    def _texts(self, template) -> list[str]:
+        return [template.answer if c == "answer" else template.fields[c] for c in self.text_columns]
+
+    def prepare(self, blocks: Sequence[Block]) -> None:
+        """Plan every field of these blocks' templates, and lint their one-referent junctions for
+        every entry of the blocks' groups, at once (fewer, larger kernel calls)."""
+        seen, texts, fresh = self._prepared, [], []
+        for b in blocks:
+            if b.template.template_id not in seen:
+                seen.add(b.template.template_id)
+                texts += self._texts(b.template)
+            fresh.append(b)
+        if texts:
+            _plan_fields(texts)
+            _const_flags([_PLANS[t] for t in dict.fromkeys(texts)], self.overrides, self.okey)
+        pairs, done = [], self._prepared_groups
+        for b in fresh:
+            key = (b.template.template_id, b.lexicon_group)
+            if key in done:
+                continue
+            done.add(key)
+            groups = self._groups(b)
+            for text in self._texts(b.template):
+                for j in _PLANS[text].junctions:
+                    if len(j.referents) == 1:
+                        pairs.append((groups[j.referents[0]], j))
+        if pairs:
+            _fill_junctions(pairs, self.overrides, self.okey)
+
+    def _groups(self, block: Block) -> dict:
+        """Per referent of the block's template, the LexiconColumns it is filled from (as render_block does)."""
+        layout, template = self.layout, block.template
+        primary = self.ctx.group(layout.lexicon, layout.axis, block.lexicon_group, filler_where(template))
+        return {ref: primary if layout.lexicon_of(ref) == layout.lexicon else self.ctx.group(layout.lexicon_of(ref), None, None)
+                for ref in template.referents}
+
+    def _field_masks(self, plan: _FieldPlan, text: str, rows: _Rows) -> dict:
+        """Per rule: True (every row), None (no row) or a bool array over the block's rows."""
+        n = rows.n
+        const = plan.const_flags[self.okey]
+        out: dict = {r: (True if const[r] else None) for r in TOKEN_RULES}
+        for ref in plan.referents:
+            cols = rows.refs[ref][0]
+            ef = _field_entry_flags(plan, text, ref, cols, self.overrides, self.okey)
+            for r in TOKEN_RULES:
+                if out[r] is not True and ef[r] is not None:
+                    out[r] = _or(out[r], rows.take(ref, ef[r]))
+        mixed = [j for j in plan.junctions if len(j.referents) > 1]
+        if mixed and n:
+            def column(slot):
+                return rows.refs[slot.referent][0].column(slot).take(rows.indices(slot.referent))
+
+            joined = pa.concat_arrays([_join(j.parts, column, n) for j in mixed])
+            flags = _flags_of(joined, self.overrides)
+            for r in TOKEN_RULES:
+                if out[r] is True:
+                    continue
+                hit = flags[r].reshape(len(mixed), n).any(axis=0)
+                if hit.any():
+                    out[r] = _or(out[r], hit)
+        # the brace form of leftover_slot may span tokens: where a { and a } may meet, match whole fields
+        braces = set(plan.literal_braces)
+        for ref in plan.referents:
+            cols = rows.refs[ref][0]
+            for s in plan.slots[ref]:
+                braces |= set(_slot_braces(cols, s))
+        if braces >= {"{", "}"} and out["leftover_slot"] is not True:
+            out["leftover_slot"] = self._whole_field_leftover(plan, text, rows)
+        if plan.blank_literals:
+            blank: object = True
+            for ref in plan.referents:
+                ef = _field_entry_flags(plan, text, ref, rows.refs[ref][0], self.overrides, self.okey)
+                if ef["empty_field"] is None:
+                    blank = None
+                    break
+                m = rows.take(ref, ef["empty_field"])
+                blank = m if blank is True else blank & m
+            out["empty_field"] = blank
+        else:
+            out["empty_field"] = None
+        return out
+
+    def _whole_field_leftover(self, plan: _FieldPlan, text: str, rows: _Rows):
+        if len(plan.referents) == 1:
+            (ref,) = plan.referents
+            cols = rows.refs[ref][0]
+            c = _cache(cols)
+            v = c.leftover.get(text)
+            if v is None:
+                n = len(cols.entries)
+                rendered = render_column(plan.parsed, {ref: pa.array(np.arange(n, dtype=np.int64))}, {ref: cols}, n)
+                v = np.asarray(pc.match_substring_regex(rendered, _LEFTOVER).to_numpy(zero_copy_only=False), bool)
+                c.leftover[text] = v
+            return rows.take(ref, v)
+        rendered = render_column(plan.parsed, {r: rows.indices(r) for r in plan.referents},
+                                 {r: rows.refs[r][0] for r in plan.referents}, rows.n)
+        return np.asarray(pc.match_substring_regex(rendered, _LEFTOVER).to_numpy(zero_copy_only=False), bool)
+
+    def lint_run(self, blocks: Sequence[Block], batch: pa.RecordBatch | pa.Table | None = None, *,
+                 examples_for: Collection[str] | None = None) -> LintResult:
+        """Lint the rows of these blocks (in block order) — ``lint_batch`` of their rendered batch, exactly.
+
+        ``batch``, when given, is that rendered batch: examples are read from it. Without it,
+        the few blocks holding examples are rendered. ``examples_for``: the rules to give examples
+        for (default all; a caller merging results in order needs none for rules already at
+        ``MAX_EXAMPLES``).
+        """
+        wanted = set(RULES if examples_for is None else examples_for)
+        self.prepare(blocks)
+        counts = {r: 0 for r in RULES}
+        found: dict[tuple[int, int], list[tuple[int, Block, int]]] = {}  # (rule, column) -> [(row, block, local)]
+        offset = 0
+        for block in blocks:
+            rows = _Rows(block, self.layout, self.ctx, self.strategy, self.seed)
+            n = rows.n
+            if n:
+                for ci, text in enumerate(self._texts(block.template)):
+                    masks = self._field_masks(_PLANS[text], text, rows)
+                    for rule, m in masks.items():
+                        if m is None:
+                            continue
+                        ri = _RULE_INDEX[rule]
+                        k = n if m is True else int(np.count_nonzero(m))
+                        if not k:
+                            continue
+                        counts[rule] += k
+                        if rule not in wanted:
+                            continue
+                        have = found.setdefault((ri, ci), [])
+                        if len(have) < MAX_EXAMPLES:
+                            local = range(MAX_EXAMPLES) if m is True else np.flatnonzero(m)[:MAX_EXAMPLES]
+                            have += [(offset + int(i), block, int(i)) for i in local if i < n]
+                            del have[MAX_EXAMPLES:]
+            offset += n
+        if batch is not None and batch.num_rows != offset:
+            raise ValueError(f"lint: the batch has {batch.num_rows} rows, its blocks {offset}")
+        return LintResult(counts=counts, examples=self._examples(found, batch), rows=offset)
+
+    def _examples(self, found: dict, batch) -> list[dict]:
+        examples: list[dict] = []
+        per_rule: dict[int, int] = {}
+        rendered: dict[int, pa.RecordBatch] = {}
+        for (ri, ci), hits in sorted(found.items()):
+            for row, block, local in hits:
+                if per_rule.get(ri, 0) >= MAX_EXAMPLES:
+                    break
+                per_rule[ri] = per_rule.get(ri, 0) + 1
+                column = self.text_columns[ci]
+                if batch is not None:
+                    source, at = batch, row
+                else:
+                    if id(block) not in rendered:
+                        rendered[id(block)] = render_block(block, self.layout, self.ctx, strategy=self.strategy,
+                                                           seed=self.seed)
+                    source, at = rendered[id(block)], local
+                text = source.column(column)[at].as_py()
+                has_id = self.id_column in source.schema.names
+                examples.append({
+                    "rule": RULES[ri], "column": column,
+                    "example_id": str(source.column(self.id_column)[at].as_py()) if has_id else str(row),
+                    "text": "" if text is None else text[:_MAX_EXAMPLE_CHARS],
+                })
+        return examples
+
+
+def lint_blocks(blocks_or_runs: Sequence, layout: ConfigLayout, ctx: LexiconContext, text_columns: Sequence[str],
+                article_overrides: Mapping[str, str] | None = None, *, strategy: str = "all", seed: int = 0,
+                batches: Sequence | None = None, id_column: str = "example_id") -> LintResult:
+    """Lint rendered rows without rendering them: ``lint_batch`` of each run's batch, merged in order.
+
+    ``blocks_or_runs`` holds runs (lists of blocks rendered as one batch) or single blocks (a
+    batch each); ``batches``, if given, are those rendered batches, for the examples' text.
+    """
+    linter = BoundaryLinter(layout, ctx, text_columns, article_overrides=article_overrides, strategy=strategy,
+                            seed=seed, id_column=id_column)
+    runs = [list(r) if not isinstance(r, Block) else [r] for r in blocks_or_runs]
+    linter.prepare([b for r in runs for b in r])
+    result = LintResult()
+    for i, run in enumerate(runs):
+        result = result.merge(linter.lint_run(run, batches[i] if batches is not None else None,
+                                              examples_for=examples_wanted(result)))
+    return result
+
+
+def examples_wanted(so_far: LintResult | None) -> list[str]:
+    """The rules for which a result merged after ``so_far`` can still contribute examples."""
+    if so_far is None:
+        return list(RULES)
+    shown = {r: 0 for r in RULES}
+    for ex in so_far.examples:
+        shown[ex["rule"]] += 1
+    return [r for r in RULES if shown[r] < MAX_EXAMPLES]
