@@ -275,6 +275,32 @@ def _list_column(option_columns: list[pa.Array], n: int) -> pa.Array:
     return pa.ListArray.from_arrays(offsets, values.take(pa.array(order)))
 
 
+def bind_referents(template: Template, layout: ConfigLayout, ctx: LexiconContext, primary: LexiconColumns,
+                   selection: np.ndarray, group: str = "") -> dict[str, tuple[LexiconColumns, np.ndarray]]:
+    """Which entry fills each referent in each row of a block: ``{ref: (columns, entry per row)}``.
+
+    The first person takes the block's selection; the k-th further person from the
+    same lexicon takes the selection rotated by k, so people in one row stay
+    distinct; a referent bound to another lexicon cycles through that lexicon.
+    The one rule every renderer and the boundary lint share.
+    """
+    n = len(selection)
+    out: dict[str, tuple[LexiconColumns, np.ndarray]] = {}
+    rank = 0
+    for ref in template.referents:
+        lexicon = layout.lexicon_of(ref)
+        if lexicon == layout.lexicon:
+            if rank and n > 0 and len(np.unique(selection)) < 2:
+                raise ValueError(f"template {template.template_id}: {len(template.referents)} people need at "
+                                 f"least 2 fillers in group {group!r}")
+            out[ref] = (primary, selection if rank == 0 else np.roll(selection, -rank))
+            rank += 1
+        else:
+            other = ctx.group(lexicon, None, None)
+            out[ref] = (other, np.arange(n, dtype=np.int64) % max(len(other.entries), 1))
+    return out
+
+
 def render_block(block: Block, layout: ConfigLayout, ctx: LexiconContext, *, strategy: str = "all",
                  seed: int = 0) -> pa.RecordBatch:
     """The rows of one block as a record batch in ``layout.schema`` column order."""
@@ -283,24 +309,9 @@ def render_block(block: Block, layout: ConfigLayout, ctx: LexiconContext, *, str
     selection = np.asarray(block_selection(block, strategy, seed, len(primary.entries)), dtype=np.int64)
     n = len(selection)
     referents = template.referents
-    columns: dict[str, LexiconColumns] = {}
-    indices: dict[str, pa.Array] = {}
-    same_lexicon_rank = 0
-    for ref in referents:
-        lexicon = layout.lexicon_of(ref)
-        if lexicon == layout.lexicon:
-            # further people from the same group are other entries of the block's pool, kept distinct
-            columns[ref] = primary
-            pool = selection if same_lexicon_rank == 0 else np.roll(selection, -same_lexicon_rank)
-            if same_lexicon_rank and n > 0 and len(set(selection.tolist())) < 2:
-                raise ValueError(f"template {template.template_id}: {len(referents)} people need at least "
-                                 f"2 fillers in group {block.group!r}")
-            indices[ref] = pa.array(pool)
-            same_lexicon_rank += 1
-        else:
-            other = ctx.group(lexicon, None, None)
-            columns[ref] = other
-            indices[ref] = pa.array(np.arange(n) % len(other.entries))
+    bound = bind_referents(template, layout, ctx, primary, selection, block.group)
+    columns = {ref: cols for ref, (cols, _) in bound.items()}
+    indices = {ref: pa.array(rows) for ref, (_, rows) in bound.items()}
     first_ref = next(r for r in referents if layout.lexicon_of(r) == layout.lexicon)
     primary_idx = indices[first_ref]
 

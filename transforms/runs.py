@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from schemas.records import TASK_FIELDS
 from schemas.slots import parse_slots
-from transforms.expand import (Block, ConfigLayout, LexiconContext, _list_column, _set_suffixes, block_selection,
+from transforms.expand import (Block, bind_referents, ConfigLayout, LexiconContext, _list_column, _set_suffixes, block_selection,
                                filler_where)
 from transforms.render import LexiconColumns, render_column
 
@@ -127,31 +127,27 @@ def render_run(run: Sequence[Block], layout: ConfigLayout, ctx: LexiconContext, 
     union = _union(ctx, layout.lexicon, layout.axis, tuple(b.lexicon_group for b in run), where)
     referents = template.referents
     primary_refs = [r for r in referents if layout.lexicon_of(r) == layout.lexicon]
-    others = {r: ctx.group(layout.lexicon_of(r), None, None) for r in referents if r not in primary_refs}
     sels = []
     full = True  # every block's selection is 0 … size-1 of its part
     for i, block in enumerate(run):
         size = union.sizes[i]
         sel = np.asarray(block_selection(block, strategy, seed, size), dtype=np.int64)
-        if len(primary_refs) > 1 and len(sel) > 0 and len(set(sel.tolist())) < 2:
-            raise ValueError(f"template {template.template_id}: {len(referents)} people need at least "
-                             f"2 fillers in group {block.group!r}")
         if full and (len(sel) != size or (size and not (sel[0] == 0 and (np.diff(sel) == 1).all()))):
             full = False
         sels.append(sel)
     counts = [len(sel) for sel in sels]
     n = sum(counts)
+    # per block, who fills each referent (positions within the block's group), then shifted into the union
+    bound = [bind_referents(template, layout, ctx, union, sel, block.group) for block, sel in zip(run, sels)]
     indices: dict[str, pa.Array | None] = {}
-    for rank, ref in enumerate(primary_refs):
-        if rank == 0 and full:
+    for ref in referents:
+        if ref == primary_refs[0] and full:
             indices[ref] = None  # the union's own order
-        else:
-            parts = [(sel if rank == 0 else np.roll(sel, -rank)) + union.offsets[i] for i, sel in enumerate(sels)]
-            indices[ref] = pa.array(np.concatenate(parts) if parts else np.zeros(0, np.int64))
-    for ref, other in others.items():
-        parts = [np.arange(k) % len(other.entries) for k in counts]
+            continue
+        shift = ref in primary_refs
+        parts = [b[ref][1] + (union.offsets[i] if shift else 0) for i, b in enumerate(bound)]
         indices[ref] = pa.array(np.concatenate(parts) if parts else np.zeros(0, np.int64))
-    columns = {r: (union if r in primary_refs else others[r]) for r in referents}
+    columns = {r: bound[0][r][0] for r in referents}
     primary_idx = indices[primary_refs[0]]
 
     def pick(col: pa.Array) -> pa.Array:  # the first person's value per row

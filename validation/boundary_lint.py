@@ -80,7 +80,8 @@ import pyarrow.compute as pc
 
 from schemas.records import TASK_FIELDS
 from schemas.slots import ParsedText, Slot, parse_slots
-from transforms.expand import Block, ConfigLayout, LexiconContext, block_selection, filler_where, render_block
+from transforms.expand import (Block, ConfigLayout, LexiconContext, bind_referents, block_selection, filler_where,
+                               render_block)
 from transforms.render import render_column
 from validation.lint import _EMPTY, _LEFTOVER, _MAX_EXAMPLE_CHARS, MAX_EXAMPLES, RULES, LintResult, _rule_masks
 
@@ -355,7 +356,7 @@ def _field_entry_flags(plan: _FieldPlan, text: str, ref: str, cols, overrides, o
 
 
 # --------------------------------------------------------------------------------------------------
-# blocks: which entry fills each referent in each row (as render_block / render_run choose them)
+# blocks: which entry fills each referent in each row (transforms.expand.bind_referents)
 
 
 class _Rows:
@@ -365,28 +366,16 @@ class _Rows:
         template = block.template
         primary = ctx.group(layout.lexicon, layout.axis, block.lexicon_group, filler_where(template))
         size = len(primary.entries)
-        if (block.selection is None and not block.strata and (strategy == "all" or not block.sample)):
-            # block_selection would return list(range(n)): keep it implicit
-            self.n = size if block.count is None else block.count
-            sel = None
+        implicit = block.selection is None and not block.strata and (strategy == "all" or not block.sample)
+        if implicit:  # block_selection would return 0 … n-1: the first person's rows stay implicit
+            sel = np.arange(size if block.count is None else block.count, dtype=np.int64)
         else:
             sel = np.asarray(block_selection(block, strategy, seed, size), dtype=np.int64)
-            self.n = len(sel)
-        self.refs: dict[str, tuple] = {}
-        rank = 0
-        for ref in template.referents:
-            lexicon = layout.lexicon_of(ref)
-            if lexicon == layout.lexicon:
-                if rank == 0:
-                    idx = sel
-                else:
-                    base = np.arange(self.n, dtype=np.int64) if sel is None else sel
-                    idx = np.roll(base, -rank)
-                self.refs[ref] = (primary, idx)
-                rank += 1
-            else:
-                other = ctx.group(lexicon, None, None)
-                self.refs[ref] = (other, np.arange(self.n, dtype=np.int64) % max(len(other.entries), 1))
+        self.n = len(sel)
+        self.refs: dict[str, tuple] = dict(bind_referents(template, layout, ctx, primary, sel, block.group))
+        if implicit:
+            first = next(r for r in template.referents if layout.lexicon_of(r) == layout.lexicon)
+            self.refs[first] = (primary, None)
 
     def take(self, ref: str, values: np.ndarray) -> np.ndarray:
         idx = self.refs[ref][1]
@@ -453,8 +442,8 @@ class BoundaryLinter:
         """Per referent of the block's template, the LexiconColumns it is filled from (as render_block does)."""
         layout, template = self.layout, block.template
         primary = self.ctx.group(layout.lexicon, layout.axis, block.lexicon_group, filler_where(template))
-        return {ref: primary if layout.lexicon_of(ref) == layout.lexicon else self.ctx.group(layout.lexicon_of(ref), None, None)
-                for ref in template.referents}
+        bound = bind_referents(template, layout, self.ctx, primary, np.zeros(0, dtype=np.int64))
+        return {ref: cols for ref, (cols, _) in bound.items()}
 
     def _field_masks(self, plan: _FieldPlan, text: str, rows: _Rows) -> dict:
         """Per rule: True (every row), None (no row) or a bool array over the block's rows."""
