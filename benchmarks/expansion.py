@@ -249,13 +249,11 @@ def run_beam(n_templates: int, n_names: int, out: str) -> int:
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
     from transforms.shards import ExpandAndWriteShards, ShardTask
 
-    _, names, _, tasks = _plan(n_templates, n_names)
-    lexicons = {"names": [e.to_dict() for e in names]}
+    _, _, ctx, tasks = _plan(n_templates, n_names)
     summaries = os.path.join(out, "summaries.json")
     with beam.Pipeline(runner=FnApiRunner(), options=PipelineOptions()) as p:
-        lex = p | "Lexicons" >> beam.Create([lexicons], reshuffle=False)
         _ = (p | "Tasks" >> beam.Create(tasks, reshuffle=False).with_output_types(ShardTask)
-             | "ExpandWrite" >> ExpandAndWriteShards(out, lex, lint=False)
+             | "ExpandWrite" >> ExpandAndWriteShards(out, ctx, lint=False)
              | "Rows" >> beam.Map(lambda s: s["rows"])
              | "Sum" >> beam.CombineGlobally(sum)
              | "Save" >> beam.Map(lambda n: open(summaries, "w").write(str(n))))
@@ -304,10 +302,12 @@ def run_hb_pipeline(data_dir: str, out: str, lint: bool) -> int:
 
 
 def run_hb_beam(data_dir: str, out: str, workers: int) -> int:
-    """The build's phase 2 for HolisticBias: ``ExpandAndWriteShards`` on Beam's direct runner, no lint."""
+    """The build's phase 2 for HolisticBias: ``ExpandAndWriteShards`` on Beam's FnApiRunner, no lint."""
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
     from pipelines.spec import load_spec
+    from transforms.expand import LexiconContext
     from transforms.importers import import_templates
     from transforms.lexicons import load_lexicon
     from transforms.plan import plan_release
@@ -316,13 +316,14 @@ def run_hb_beam(data_dir: str, out: str, workers: int) -> int:
     spec = load_spec(os.path.join(ROOT, "configs", "holistic-bias.yaml"), data_dir=data_dir)
     templates = [t for f in spec.template_files for t in import_templates(f, spec.resolve(f.path))]
     lexicons = {lx.name: load_lexicon(lx, spec.resolve(lx.path)) for lx in spec.lexicons}
-    tasks = plan_release(spec, templates, lexicons)
-    dicts = {name: [e.to_dict() for e in entries] for name, entries in lexicons.items()}
+    ctx = LexiconContext(lexicons, spec.article_overrides)
+    tasks = plan_release(spec, templates, lexicons, ctx)
     summaries = os.path.join(out, "summaries.json")
     opts = ["--direct_num_workers", str(workers)] + (["--direct_running_mode", "multi_processing"] if workers > 1 else [])
-    with beam.Pipeline(runner="DirectRunner", options=PipelineOptions(opts)) as p:
+    # FnApiRunner itself: the "DirectRunner" name first tries to fetch the Prism binary
+    with beam.Pipeline(runner=FnApiRunner(), options=PipelineOptions(opts)) as p:
         _ = (p | "Tasks" >> beam.Create(tasks, reshuffle=False).with_output_types(ShardTask)
-             | "ExpandWrite" >> ExpandAndWriteShards(out, dicts, spec.article_overrides, lint=False)
+             | "ExpandWrite" >> ExpandAndWriteShards(out, ctx, lint=False)
              | "Rows" >> beam.Map(lambda s: s["rows"])
              | "Sum" >> beam.CombineGlobally(sum)
              | "Save" >> beam.Map(lambda n: open(summaries, "w").write(str(n))))

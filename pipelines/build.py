@@ -10,6 +10,7 @@ a release belongs.
 from __future__ import annotations
 
 import json
+import pickle
 import os
 import shutil
 import sys
@@ -93,16 +94,16 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
              f"{sum(map(len, lexicons.values())):,} lexicon entries in {seconds['templates']:.1f}s")
         t1 = time.perf_counter()
         write_catalogues(spec, templates, lexicons, staging_dir)
-        tasks = plan_shards(spec, templates, lexicons)
+        tasks, ctx = plan_shards(spec, templates, lexicons)
         seconds["plan"] = time.perf_counter() - t1
         _say(f"[plan] {len(tasks)} shards, {sum(t.rows for t in tasks):,} rows planned")
         t2 = time.perf_counter()
         with beam.Pipeline(runner=make_runner(), options=options) as p:
-            shard_graph(p, tasks, lexicons, spec, staging_dir)
+            shard_graph(p, tasks, ctx, staging_dir)
         seconds["expand"] = time.perf_counter() - t2
     path = os.path.join(staging_dir, SHARD_SUMMARIES)
-    with open(path, encoding="utf-8") as f:
-        summaries = json.load(f)
+    with open(path, "rb") as f:
+        summaries = pickle.load(f)
     os.remove(path)
     return summaries
 

@@ -14,7 +14,7 @@ of their source) can then spread shards over its workers.
 
 from __future__ import annotations
 
-import json
+import pickle
 import os
 
 import apache_beam as beam
@@ -24,27 +24,30 @@ from transforms.extract import REJECTED, TEMPLATES, ExtractTemplates
 from transforms.filter import KEPT, DedupTemplates, FilterTemplates
 from transforms.ingest import IngestSources
 from transforms.load import ImportTemplateFiles, LoadLexicons
+from transforms.expand import LexiconContext
 from transforms.plan import plan_release, templates_for
 from transforms.shards import ExpandAndWriteShards
 from transforms.write import write_table
 
-SHARD_SUMMARIES = "_shards.json"
-TEMPLATES_DUMP = "_templates.json"
-LEXICONS_DUMP = "_lexicons.json"
-REJECTED_DUMP = "_rejected.json"
+SHARD_SUMMARIES = "_shards.pickle"
+TEMPLATES_DUMP = "_templates.pickle"
+LEXICONS_DUMP = "_lexicons.pickle"
+REJECTED_DUMP = "_rejected.pickle"
 
 
 def _dump(value, staging_dir: str, name: str, sort_key=None) -> None:
     if sort_key is not None:
         value = sorted(value, key=sort_key)
-    with open(os.path.join(staging_dir, name), "w", encoding="utf-8") as f:
-        json.dump(value, f, sort_keys=True)
+    # internal hand-off from the pipeline's workers to this driver (same machine or shared
+    # filesystem), read back and deleted before the release is assembled
+    with open(os.path.join(staging_dir, name), "wb") as f:
+        pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
     """Phase 1: sources and template files to the final template list; lexicons loaded.
 
-    Writes ``_templates.json`` and ``_lexicons.json`` into the staging directory.
+    Writes ``_templates.pickle`` and ``_lexicons.pickle`` into the staging directory.
     """
     parts = []
     if spec.sources:
@@ -67,11 +70,10 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
          | "DumpLexicons" >> beam.Map(_dump, staging_dir, LEXICONS_DUMP))
 
 
-def shard_graph(p: beam.Pipeline, tasks, lexicons: dict, spec, staging_dir: str) -> None:
-    """Phase 2: one element per shard task; expand, lint and write; summaries to ``_shards.json``."""
-    # the lexicons dict goes in as one opaque value: Create then skips inferring a type from every entry
+def shard_graph(p: beam.Pipeline, tasks, ctx: LexiconContext, staging_dir: str) -> None:
+    """Phase 2: one element per shard task; expand, lint and write; summaries to ``_shards.pickle``."""
     summaries = (p | "ShardTasks" >> beam.Create(tasks, reshuffle=False)
-                 | "ExpandLintWrite" >> ExpandAndWriteShards(staging_dir, lexicons, spec.article_overrides))
+                 | "ExpandLintWrite" >> ExpandAndWriteShards(staging_dir, ctx))
     _ = (summaries | "CollectSummaries" >> beam.combiners.ToList()
          | "DumpSummaries" >> beam.Map(_dump, staging_dir, SHARD_SUMMARIES,
                                        sort_key=lambda s: (s["config"], s["index"])))
@@ -83,8 +85,8 @@ def load_phase1(staging_dir: str) -> tuple[list[Template], dict[str, list[dict]]
         path = os.path.join(staging_dir, name)
         if not os.path.exists(path):
             return default
-        with open(path, encoding="utf-8") as f:
-            value = json.load(f)
+        with open(path, "rb") as f:
+            value = pickle.load(f)
         os.remove(path)
         return value
 
@@ -103,6 +105,8 @@ def write_catalogues(spec, templates: list[Template], lexicons: dict[str, list[d
 
 
 def plan_shards(spec, templates: list[Template], lexicons: dict[str, list[dict]]):
-    """The shard tasks (a pure function of spec, templates and lexicons: same on every run)."""
+    """The shard tasks (a pure function of spec, templates and lexicons: same on every run), and the
+    LexiconContext they were planned with, which the shard workers render with."""
     entries = {name: [LexiconEntry.from_dict(e) for e in rows] for name, rows in lexicons.items()}
-    return plan_release(spec, templates, entries)
+    ctx = LexiconContext(entries, spec.article_overrides)
+    return plan_release(spec, templates, entries, ctx), ctx

@@ -34,6 +34,20 @@ TASK_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _shallow(record) -> dict[str, Any]:
+    """The record's fields as a dict, one level deep (``asdict`` deep-copies: ~30x slower)."""
+    return {name: getattr(record, name) for name in _FIELD_NAMES[type(record)]}
+
+
+class _FieldNames(dict):
+    def __missing__(self, cls):
+        self[cls] = tuple(f.name for f in fields(cls))
+        return self[cls]
+
+
+_FIELD_NAMES = _FieldNames()
+
+
 def _from_dict(cls, data: Mapping[str, Any]):
     names = {f.name for f in fields(cls)}
     unknown = set(data) - names
@@ -54,7 +68,7 @@ class SourceRecord:
     location: str = ""  # file and line/member, for error messages and provenance
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "fields": dict(self.fields)}
+        return {**_shallow(self), "fields": dict(self.fields)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "SourceRecord":
@@ -102,7 +116,7 @@ class Template:
         return texts
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = _shallow(self)
         d["fields"] = dict(self.fields)
         d["metadata"] = dict(self.metadata)
         d["options"] = list(self.options)
@@ -138,7 +152,7 @@ class LexiconEntry:
         return stable_id("e", self.lexicon, self.axis, self.group, self.value, dict(self.features))
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "features": dict(self.features)}
+        return {**_shallow(self), "features": dict(self.features)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "LexiconEntry":

@@ -127,10 +127,8 @@ def test_shard_files_are_byte_identical_across_runs(tmp_path):
 
 def test_expand_and_write_on_test_pipeline(tmp_path):
     ctx, tasks = _tasks()
-    lex = {"names": [e.to_dict() for e in lexicon()]}
     with TestPipeline(runner=FnApiRunner()) as p:
-        lexicons = p | "Lex" >> beam.Create([lex])
-        summaries = (p | beam.Create(tasks) | ExpandAndWriteShards(str(tmp_path), lexicons, lint=False)
+        summaries = (p | beam.Create(tasks) | ExpandAndWriteShards(str(tmp_path), ctx, lint=False)
                      | beam.Map(lambda s: (s["path"], s["rows"])))
         assert_that(summaries, equal_to([(t.relative_path, t.rows) for t in tasks]))
     direct = tmp_path / "direct"

@@ -18,8 +18,8 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from schemas.records import TASK_FIELDS, LexiconEntry
-from transforms.expand import Block, ConfigLayout, LexiconContext, render_block
+from schemas.records import TASK_FIELDS
+from transforms.expand import Block, ConfigLayout, LexiconContext
 from transforms.runs import render_runs
 from transforms.write import ParquetShardWriter, shard_name
 
@@ -129,20 +129,10 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, lint=Non
     }
 
 
-class _Lexicons:
-    """The lexicons as one opaque value: ``beam.Create`` then infers its type in O(1), instead of walking
-    every entry dict (which took longer than expanding CALM's 78,400 rows)."""
-
-    def __init__(self, lexicons: dict[str, list[dict]]):
-        self.lexicons = lexicons
-
-
 class _WriteShardFn(beam.DoFn):
-    def __init__(self, staging_dir: str, article_overrides: dict[str, str], lint: bool):
-        self.staging_dir = staging_dir
-        self.article_overrides = article_overrides
-        self.lint = lint
-        self._ctx = None
+    def __init__(self, staging_dir: str, ctx: LexiconContext, lint: bool):
+        # the planner's context travels with the DoFn: entries, ids and cached columns made once
+        self.staging_dir, self.ctx, self.lint = staging_dir, ctx, lint
         self._rows = Metrics.counter("expand", "rows")
         self._shards = Metrics.counter("expand", "shards")
 
@@ -151,15 +141,10 @@ class _WriteShardFn(beam.DoFn):
         if self.lint:
             from validation.lint import lint_batch  # the lint rules load only where rows are made
 
-            self._lint_fn = functools.partial(lint_batch, article_overrides=self.article_overrides)
+            self._lint_fn = functools.partial(lint_batch, article_overrides=self.ctx.article_overrides)
 
-    def process(self, task: ShardTask, lexicons):
-        if self._ctx is None:
-            if isinstance(lexicons, _Lexicons):
-                lexicons = lexicons.lexicons
-            entries = {name: [LexiconEntry.from_dict(e) for e in rows] for name, rows in lexicons.items()}
-            self._ctx = LexiconContext(entries, self.article_overrides)
-        summary = write_shard(task, self.staging_dir, self._ctx, self._lint_fn)
+    def process(self, task: ShardTask):
+        summary = write_shard(task, self.staging_dir, self.ctx, self._lint_fn)
         self._rows.inc(summary["rows"])
         self._shards.inc()
         yield summary
@@ -168,21 +153,14 @@ class _WriteShardFn(beam.DoFn):
 class ExpandAndWriteShards(beam.PTransform):
     """ShardTask → shard summary dicts; the Parquet files land under ``staging_dir``.
 
-    ``lexicons`` is a one-element PCollection of ``{name: [entry dicts]}``, or that dict itself
-    (then it enters the pipeline as one opaque element: no per-entry type inference).
+    ``ctx`` is the :class:`LexiconContext` the shards were planned with.
     """
 
-    def __init__(self, staging_dir: str, lexicons, article_overrides: dict[str, str] | None = None,
-                 lint: bool = True):
+    def __init__(self, staging_dir: str, ctx: LexiconContext, lint: bool = True):
         super().__init__()
-        self.staging_dir, self.lexicons = staging_dir, lexicons
-        self.article_overrides, self.lint = dict(article_overrides or {}), lint
+        self.staging_dir, self.ctx, self.lint = staging_dir, ctx, lint
 
     def expand(self, tasks):
-        lexicons = self.lexicons
-        if isinstance(lexicons, dict):
-            lexicons = tasks.pipeline | "Lexicons" >> beam.Create([_Lexicons(lexicons)], reshuffle=False)
         return (tasks
                 | "SpreadShards" >> beam.Reshuffle()
-                | "ExpandWrite" >> beam.ParDo(_WriteShardFn(self.staging_dir, self.article_overrides, self.lint),
-                                              lexicons=beam.pvalue.AsSingleton(lexicons)))
+                | "ExpandWrite" >> beam.ParDo(_WriteShardFn(self.staging_dir, self.ctx, self.lint)))
