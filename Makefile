@@ -23,8 +23,10 @@ build: $(STAMP)
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q tests pipelines transforms schemas validation
 
+# needs ../shared beside the project (CALM and HolisticBias inputs)
 bench: $(STAMP)
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/calm_build.py --repeat 2
+	$(PY) benchmarks/expansion.py --hb-beam
 
 clean:
 	rm -rf $(VENV) releases build *.egg-info
