@@ -301,6 +301,24 @@ def bind_referents(template: Template, layout: ConfigLayout, ctx: LexiconContext
     return out
 
 
+def content_columns(template: Template, layout: ConfigLayout, render, const, pick, primary: LexiconColumns,
+                    n: int) -> dict[str, pa.Array]:
+    """The task's text fields, answer, options and metadata columns of ``n`` rows.
+
+    ``render(text, field)`` renders a field, ``const(value)`` repeats a value, ``pick(column)``
+    gives the first person's value per row from a column over ``primary``'s entries.
+    """
+    out = {name: render(template.fields[name], name) for name in TASK_FIELDS[template.task]}
+    out["answer"] = render(template.answer, "answer")
+    out["options"] = _list_column([render(o, f"options[{i}]") for i, o in enumerate(template.options)], n)
+    for name in layout.metadata_columns:
+        if name in template.metadata:
+            out[name] = const(template.metadata[name])
+        else:
+            out[name] = pick(primary.feature_column(name))
+    return out
+
+
 def render_block(block: Block, layout: ConfigLayout, ctx: LexiconContext, *, strategy: str = "all",
                  seed: int = 0) -> pa.RecordBatch:
     """The rows of one block as a record batch in ``layout.schema`` column order."""
@@ -338,15 +356,7 @@ def render_block(block: Block, layout: ConfigLayout, ctx: LexiconContext, *, str
         "filler": primary.values.take(primary_idx),
         "fill_type": const(layout.fill_type),
     }
-    for name in TASK_FIELDS[template.task]:
-        out[name] = render(template.fields[name], name)
-    out["answer"] = render(template.answer, "answer")
-    out["options"] = _list_column([render(o, f"options[{i}]") for i, o in enumerate(template.options)], n)
-    for name in layout.metadata_columns:
-        if name in template.metadata:
-            out[name] = const(template.metadata[name])
-        else:
-            out[name] = primary.feature_column(name).take(primary_idx)
+    out.update(content_columns(template, layout, render, const, lambda col: col.take(primary_idx), primary, n))
     schema = layout.schema
     return pa.RecordBatch.from_arrays([out[f.name] for f in schema], schema=schema)
 

@@ -28,10 +28,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.records import TASK_FIELDS
 from schemas.slots import parse_slots
-from transforms.expand import (Block, bind_referents, ConfigLayout, LexiconContext, _list_column, _set_suffixes, block_selection,
-                               filler_where)
+from transforms.expand import (Block, ConfigLayout, LexiconContext, _set_suffixes, bind_referents, block_selection,
+                               content_columns, filler_where)
 from transforms.render import LexiconColumns, render_column
 
 #: At most this many rows are rendered in one batch (a single larger block is still one batch).
@@ -183,15 +182,7 @@ def render_run(run: Sequence[Block], layout: ConfigLayout, ctx: LexiconContext, 
         "filler": pick(union.values),
         "fill_type": const(layout.fill_type),
     }
-    for name in TASK_FIELDS[template.task]:
-        out[name] = render(template.fields[name], name)
-    out["answer"] = render(template.answer, "answer")
-    out["options"] = _list_column([render(o, f"options[{i}]") for i, o in enumerate(template.options)], n)
-    for name in layout.metadata_columns:
-        if name in template.metadata:
-            out[name] = const(template.metadata[name])
-        else:
-            out[name] = pick(union.feature_column(name))
+    out.update(content_columns(template, layout, render, const, pick, union, n))
     schema = layout.schema
     return pa.RecordBatch.from_arrays([out[f.name] for f in schema], schema=schema), counts
 

@@ -144,32 +144,6 @@ def _observed(result: dict) -> Any:
     return r or None
 
 
-_PRELOAD: dict = {}
-
-
-def preload_great_expectations() -> None:
-    """Start importing Great Expectations in a background thread (idempotent); ``run_suites`` waits for it.
-
-    The import is ~3 s of Python; started before the stats are computed, it overlaps them.
-    """
-    import threading
-
-    if "thread" in _PRELOAD:
-        return
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
-    def load():
-        try:
-            import great_expectations  # noqa: F401
-            import great_expectations.expectations  # noqa: F401
-            from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: F401
-        except Exception as e:  # noqa: BLE001 - run_suites imports again and raises properly
-            _PRELOAD["error"] = e
-
-    _PRELOAD["thread"] = threading.Thread(target=load, name="gx-import", daemon=True)
-    _PRELOAD["thread"].start()
-
-
 def run_suites(configs: Sequence[ConfigFrames], *, require_balanced: bool = True) -> list[dict[str, Any]]:
     """Run each config's suites in one ephemeral GX context; one check dict per expectation.
 
@@ -177,8 +151,6 @@ def run_suites(configs: Sequence[ConfigFrames], *, require_balanced: bool = True
     fixed order (configs as given, expectations as listed in the module docstring).
     """
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    if "thread" in _PRELOAD:
-        _PRELOAD["thread"].join()
     import great_expectations as gx
     import great_expectations.expectations as gxe
     from great_expectations.data_context.types.base import ProgressBarsConfig
