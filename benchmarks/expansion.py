@@ -243,15 +243,18 @@ def run_pipeline(n_templates: int, n_names: int, out: str, lint: bool = False, l
     return sum(write_shard(t, out, ctx, lint_batch if lint else None, lint_mode=lint_mode)["rows"] for t in tasks)
 
 
-def run_beam(n_templates: int, n_names: int, out: str) -> int:
+def _beam_shards(tasks, ctx, out: str, options: list[str]) -> int:
+    """The build's phase 2 (``ExpandAndWriteShards``, no lint) on Beam's FnApiRunner; rows written.
+
+    FnApiRunner itself: the "DirectRunner" name first tries to fetch the Prism binary.
+    """
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
     from transforms.shards import ExpandAndWriteShards, ShardTask
 
-    _, _, ctx, tasks = _plan(n_templates, n_names)
     summaries = os.path.join(out, "summaries.json")
-    with beam.Pipeline(runner=FnApiRunner(), options=PipelineOptions()) as p:
+    with beam.Pipeline(runner=FnApiRunner(), options=PipelineOptions(options)) as p:
         _ = (p | "Tasks" >> beam.Create(tasks, reshuffle=False).with_output_types(ShardTask)
              | "ExpandWrite" >> ExpandAndWriteShards(out, ctx, lint=False)
              | "Rows" >> beam.Map(lambda s: s["rows"])
@@ -259,6 +262,11 @@ def run_beam(n_templates: int, n_names: int, out: str) -> int:
              | "Save" >> beam.Map(lambda n: open(summaries, "w").write(str(n))))
     with open(summaries) as f:
         return int(f.read())
+
+
+def run_beam(n_templates: int, n_names: int, out: str) -> int:
+    _, _, ctx, tasks = _plan(n_templates, n_names)
+    return _beam_shards(tasks, ctx, out, [])
 
 
 def run_hb_reference(data_dir: str, out: str, fmt: str) -> int:
@@ -303,32 +311,19 @@ def run_hb_pipeline(data_dir: str, out: str, lint: bool) -> int:
 
 def run_hb_beam(data_dir: str, out: str, workers: int) -> int:
     """The build's phase 2 for HolisticBias: ``ExpandAndWriteShards`` on Beam's FnApiRunner, no lint."""
-    import apache_beam as beam
-    from apache_beam.options.pipeline_options import PipelineOptions
-    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
     from pipelines.spec import load_spec
     from transforms.expand import LexiconContext
     from transforms.importers import import_templates
     from transforms.lexicons import load_lexicon
     from transforms.plan import plan_release
-    from transforms.shards import ExpandAndWriteShards, ShardTask
 
     spec = load_spec(os.path.join(ROOT, "configs", "holistic-bias.yaml"), data_dir=data_dir)
     templates = [t for f in spec.template_files for t in import_templates(f, spec.resolve(f.path))]
     lexicons = {lx.name: load_lexicon(lx, spec.resolve(lx.path)) for lx in spec.lexicons}
     ctx = LexiconContext(lexicons, spec.article_overrides)
     tasks = plan_release(spec, templates, lexicons, ctx)
-    summaries = os.path.join(out, "summaries.json")
     opts = ["--direct_num_workers", str(workers)] + (["--direct_running_mode", "multi_processing"] if workers > 1 else [])
-    # FnApiRunner itself: the "DirectRunner" name first tries to fetch the Prism binary
-    with beam.Pipeline(runner=FnApiRunner(), options=PipelineOptions(opts)) as p:
-        _ = (p | "Tasks" >> beam.Create(tasks, reshuffle=False).with_output_types(ShardTask)
-             | "ExpandWrite" >> ExpandAndWriteShards(out, ctx, lint=False)
-             | "Rows" >> beam.Map(lambda s: s["rows"])
-             | "Sum" >> beam.CombineGlobally(sum)
-             | "Save" >> beam.Map(lambda n: open(summaries, "w").write(str(n))))
-    with open(summaries) as f:
-        return int(f.read())
+    return _beam_shards(tasks, ctx, out, opts)
 
 
 def child(args) -> None:

@@ -108,15 +108,15 @@ _LITERALS: dict[str, _Literal] = {}
 
 
 def _analyse_literals(texts: Sequence[str]) -> None:
-    todo = sorted({t for t in texts if t not in _LITERALS})
-    if not todo:
+    pending = sorted({t for t in texts if t not in _LITERALS})
+    if not pending:
         return
-    arr = pa.array(todo, pa.string())
+    arr = pa.array(pending, pa.string())
     tokens = pc.utf8_split_whitespace(arr).to_pylist()
     blank = pc.match_substring_regex(arr, _EMPTY).to_pylist()
     # Arrow's split yields "" tokens for leading/trailing whitespace ("a " -> ["a", ""]); they are
     # never flagged by any rule (an article needs a word after it, a doubling a letter), so skip them
-    for s, toks, is_blank in zip(todo, tokens, blank):
+    for s, toks, is_blank in zip(pending, tokens, blank):
         braces = "".join(b for b in "{}" if b in s)
         spans, pos = [], 0
         for tok in filter(None, toks):  # whitespace-free and in order: the next occurrence is the token
@@ -159,10 +159,10 @@ _PLANS: dict[str, _FieldPlan] = {}
 
 
 def _plan_fields(texts: Sequence[str]) -> None:
-    todo = [t for t in dict.fromkeys(texts) if t not in _PLANS]
-    if not todo:
+    pending = [t for t in dict.fromkeys(texts) if t not in _PLANS]
+    if not pending:
         return
-    parsed = {t: parse_slots(t) for t in todo}
+    parsed = {t: parse_slots(t) for t in pending}
     _analyse_literals([p for pt in parsed.values() for p in pt.pieces if isinstance(p, str)])
     for text, pt in parsed.items():
         groups: list[list] = [[]]
@@ -208,13 +208,13 @@ def _flags_of(strings: pa.Array, overrides) -> dict[str, np.ndarray]:
 
 
 def _const_flags(plans: Sequence[_FieldPlan], overrides, okey) -> None:
-    todo = [p for p in plans if okey not in p.const_flags]
-    if not todo:
+    pending = [p for p in plans if okey not in p.const_flags]
+    if not pending:
         return
-    strings = [s for p in todo for s in p.constants]
+    strings = [s for p in pending for s in p.constants]
     flags = _flags_of(pa.array(strings, pa.string()), overrides) if strings else {}
     at = 0
-    for p in todo:
+    for p in pending:
         k = len(p.constants)
         p.const_flags[okey] = {r: bool(k and flags[r][at:at + k].any()) for r in TOKEN_RULES}
         at += k
@@ -283,18 +283,18 @@ def _fill_junctions(pairs: Sequence[tuple], overrides, okey) -> None:
     Strings are deduplicated first: a junction often renders alike for many entries ("hours. They
     were tired" for every entry of a they-group), and those are linted once.
     """
-    todo, seen = [], set()
+    pending, seen = [], set()
     for cols, j in pairs:
         key = (okey, j.parts)
         if key not in _cache(cols).junctions and (id(cols), key) not in seen:
             seen.add((id(cols), key))
-            todo.append((cols, j))
+            pending.append((cols, j))
     start = 0
-    while start < len(todo):
+    while start < len(pending):
         chunk, size = [], 0
-        while start < len(todo) and (not chunk or size < _BATCH_STRINGS):
-            chunk.append(todo[start])
-            size += len(todo[start][0].entries)
+        while start < len(pending) and (not chunk or size < _BATCH_STRINGS):
+            chunk.append(pending[start])
+            size += len(pending[start][0].entries)
             start += 1
         joined = [_join(j.parts, cols.column, len(cols.entries)) for cols, j in chunk]
         if size:

@@ -97,13 +97,19 @@ def ssa_gender(paths: Iterable[str]) -> dict[str, str]:
     return {n: "male" if m > f else "female" if f > m else "unisex" for n, (m, f) in births.items()}
 
 
+def _read_checked(spec, path: str, table: str, columns: tuple[str, ...]) -> list[dict]:
+    """A name table's rows; a missing column is an InputError naming the file."""
+    table_path = _table(spec, path, table)
+    rows = _read_csv(table_path)
+    if rows:
+        _need(rows[0], columns, table_path, 2)
+    return rows
+
+
 @register_lexicon_loader("calm_gender_names")
 def load_gender_names(spec, path: str) -> list[LexiconEntry]:
     excluded = _excluded(spec)
-    seg_path = _table(spec, path, SEGREGATED)
-    seg = _read_csv(seg_path)
-    if seg:
-        _need(seg[0], ("Name", "usa.male", "usa.female"), seg_path, 2)
+    seg = _read_checked(spec, path, SEGREGATED, ("Name", "usa.male", "usa.female"))
     source = SOURCE.format(table=SEGREGATED)
     entries: list[LexiconEntry] = []
     for group, pronoun, (m, f) in (("male", "he", ("1", "0")), ("female", "she", ("0", "1"))):
@@ -111,10 +117,7 @@ def load_gender_names(spec, path: str) -> list[LexiconEntry]:
             if r["usa.male"] == m and r["usa.female"] == f and r["Name"] not in excluded:
                 entries.append(LexiconEntry(spec.name, "gender", group, r["Name"], pronoun,
                                             features={"gender": group}, source=source, license=LICENSE))
-    uni_path = _table(spec, path, UNISEX)
-    unisex = _read_csv(uni_path)
-    if unisex:
-        _need(unisex[0], ("name", "gap"), uni_path, 2)
+    unisex = _read_checked(spec, path, UNISEX, ("name", "gap"))
     count = int(spec.options.get("nonbinary_count", 50))
     chosen = [r for r in sorted(unisex, key=_gap_key) if r["name"] not in excluded][:count]
     for r in chosen:
@@ -128,10 +131,7 @@ def load_gender_names(spec, path: str) -> list[LexiconEntry]:
 @register_lexicon_loader("calm_race_names")
 def load_race_names(spec, path: str) -> list[LexiconEntry]:
     excluded = _excluded(spec)
-    race_path = _table(spec, path, RACE_TABLE)
-    rows = _read_csv(race_path)
-    if rows:
-        _need(rows[0], ("Name", *[f"usa.{g}" for g in RACE_GROUPS]), race_path, 2)
+    rows = _read_checked(spec, path, RACE_TABLE, ("Name", *[f"usa.{g}" for g in RACE_GROUPS]))
     genders = usa_gender(_read_csv(_table(spec, path, SEGREGATED)))
     years = [int(y) for y in spec.options.get("ssa_years", [2020, 2021])]
     genders.update(ssa_gender([_table(spec, path, f"ssa/yob{y}.txt") for y in years]))
