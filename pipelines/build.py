@@ -13,8 +13,6 @@ import json
 import pickle
 import os
 import shutil
-import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -26,7 +24,10 @@ from pipelines.graph import (SHARD_SUMMARIES, load_phase1, plan_shards, shard_gr
                              write_catalogues)
 from pipelines.manifest import MANIFEST, build_manifest, input_hashes
 from pipelines.runners import pipeline_options
-from schemas.errors import BiasbenchError, ValidationFailed
+from pipelines.staging import make_staging_dir, missing_folders, remove_if_empty, remove_stale_staging
+from schemas import progress
+from schemas.errors import BiasbenchError, SpecError, ValidationFailed
+from schemas.paths import check_version, confined_join
 from schemas.records import row_schema
 
 CODE_VERSION = f"biasbench 0.1.0; pyarrow {pa.__version__}"
@@ -41,8 +42,7 @@ class BuildResult:
     validation: dict = field(default_factory=dict)
 
 
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+_say = progress.say
 
 
 def _merge_lint(summaries: Sequence[dict]):
@@ -147,10 +147,17 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
                   workers: int = 1, dask_address: str | None = None, beam_args: Sequence[str] = ()) -> BuildResult:
     """Build ``spec`` into ``<out_dir>/<benchmark>/<version>`` and return where it is."""
     version = version or spec.version
-    parent = os.path.join(out_dir, spec.benchmark)
-    final = os.path.join(parent, version)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".staging-{version}-", dir=parent)
+    try:
+        check_version(version)
+        parent = confined_join(out_dir, spec.benchmark)
+        final = confined_join(parent, version)
+    except ValueError as e:
+        raise SpecError(f"--version/benchmark: {e}") from None
+    created = missing_folders(parent)
+    staging = make_staging_dir(parent, version)
+    removed = remove_stale_staging(parent)
+    if removed:
+        _say(f"[pipeline] removed {len(removed)} stale staging folder(s) of earlier runs: {', '.join(removed)}")
     seconds: dict[str, float] = {}
     from validation.worker import GateWorker
 
@@ -183,7 +190,11 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
         else:
             os.replace(staging, final)
         return BuildResult(final, configs, seconds, unchanged, report)
+    except BaseException:
+        gate.terminate()  # a failed or interrupted build does not wait for the gate's child
+        raise
     finally:
         gate.close()
         if os.path.exists(staging):
             shutil.rmtree(staging, ignore_errors=True)
+        remove_if_empty(created)

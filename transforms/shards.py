@@ -10,7 +10,6 @@ never cross the network. What comes out is a small summary per shard.
 from __future__ import annotations
 
 import functools
-import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,8 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from schemas import progress
+from schemas.paths import confined_join
 from schemas.records import TASK_FIELDS
 from transforms.expand import Block, ConfigLayout, LexiconContext
 from transforms.runs import render_runs
@@ -100,7 +101,8 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, lint=Non
 
     groups: dict[str, int] = {}
     started = time.perf_counter()
-    with ParquetShardWriter(f"{staging_dir}/{task.relative_path}", task.layout.schema, task.row_group_size) as w:
+    path = confined_join(staging_dir, task.relative_path)  # config names are checked; this is the backstop
+    with ParquetShardWriter(path, task.layout.schema, task.row_group_size) as w:
         # consecutive blocks of one template render as one batch (same rows as block by block)
         for run, batch, counts in render_runs(task.blocks, task.layout, ctx, strategy=task.strategy,
                                               seed=task.seed):
@@ -120,8 +122,8 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, lint=Non
         if pending:
             add(many(pending, text_columns))
     seconds = time.perf_counter() - started
-    print(f"[expand+write] {task.layout.name} shard {task.index + 1}/{task.count}: {w.rows:,} rows "
-          f"in {seconds:.1f}s ({w.rows / max(seconds, 1e-9):,.0f} rows/s)", file=sys.stderr, flush=True)
+    progress.say(f"[expand+write] {task.layout.name} shard {task.index + 1}/{task.count}: {w.rows:,} rows "
+                 f"in {seconds:.1f}s ({w.rows / max(seconds, 1e-9):,.0f} rows/s)")
     return {
         "config": task.layout.name, "index": task.index, "count": task.count, "path": task.relative_path,
         "rows": w.rows, "groups": dict(sorted(groups.items())), "seconds": round(seconds, 3),
