@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
+import secrets
 import socket
 import tempfile
 import time
 
+from schemas import storage
 from schemas.ids import digest
 
 PREFIX = ".staging-"
@@ -47,6 +48,8 @@ def current_umask() -> int:
 def missing_folders(path: str) -> list[str]:
     """``path`` and its ancestors that do not exist yet, innermost first."""
     out = []
+    if storage.is_remote(path):
+        return out
     path = os.path.abspath(path)
     while not os.path.exists(path):
         out.append(path)
@@ -57,6 +60,8 @@ def missing_folders(path: str) -> list[str]:
 def remove_if_empty(folders: list[str]) -> None:
     """Remove the folders (innermost first) that are empty: a failed build leaves no trace."""
     for folder in folders:
+        if storage.is_remote(folder):
+            return
         try:
             os.rmdir(folder)
         except OSError:  # not empty (another build, an earlier release) or already gone
@@ -64,9 +69,15 @@ def remove_if_empty(folders: list[str]) -> None:
 
 
 def make_staging_dir(parent: str, version: str) -> str:
-    """A new, empty staging folder under ``parent`` (created with the umask's permissions)."""
+    """A new, empty staging folder under ``parent`` (created with the umask's permissions).
+
+    On an object store it is a fresh prefix: nothing to create.
+    """
+    prefix = f"{PREFIX}{version}-{host_tag()}-p{os.getpid()}-"
+    if storage.is_remote(parent):
+        return storage.join(parent, prefix + secrets.token_hex(4))
     os.makedirs(parent, exist_ok=True)
-    path = tempfile.mkdtemp(prefix=f"{PREFIX}{version}-{host_tag()}-p{os.getpid()}-", dir=parent)
+    path = tempfile.mkdtemp(prefix=prefix, dir=parent)
     os.chmod(path, 0o777 & ~current_umask())
     return path
 
@@ -89,26 +100,19 @@ def _alive(pid: int) -> bool:
 
 def is_stale(path: str, now: float | None = None) -> bool:
     """Whether a staging folder belongs to a run that can no longer finish it."""
-    owner = parse_staging_name(os.path.basename(path))
-    try:
-        age = (time.time() if now is None else now) - os.stat(path).st_mtime
-    except FileNotFoundError:
-        return False
+    owner = parse_staging_name(storage.basename(path))
     if owner is None or owner[0] != host_tag():
-        return age > FOREIGN_STALE_SECONDS
+        modified = storage.mtime(path)
+        return modified is not None and (time.time() if now is None else now) - modified > FOREIGN_STALE_SECONDS
     return owner[1] != os.getpid() and not _alive(owner[1])
 
 
 def remove_stale_staging(parent: str) -> list[str]:
     """Remove the stale staging folders under ``parent``; return their names."""
     removed = []
-    try:
-        names = sorted(os.listdir(parent))
-    except FileNotFoundError:
-        return removed
-    for name in names:
-        path = os.path.join(parent, name)
-        if name.startswith(PREFIX) and os.path.isdir(path) and is_stale(path):
-            shutil.rmtree(path, ignore_errors=True)
+    for name in storage.list_dir(parent):
+        path = storage.join(parent, name)
+        if name.startswith(PREFIX) and storage.is_dir(path) and is_stale(path):
+            storage.delete_tree(path)
             removed.append(name)
     return removed

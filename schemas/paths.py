@@ -74,10 +74,16 @@ def is_within(root: str, path: str) -> bool:
 
 
 def confined_join(root: str, relative: str) -> str:
-    """``root/relative`` after checking that it stays under ``root``; ValueError otherwise."""
-    if os.path.isabs(relative) or "\\" in relative:
-        raise ValueError(f"{relative!r} resolves outside {root}: release paths are relative, '/'-separated")
-    path = os.path.join(root, *relative.split("/"))
-    if not is_within(root, path):
+    """``root/relative`` after checking that it stays under ``root``; ValueError otherwise.
+
+    A URL root (``gs://…``) has no symlinks to follow: there every component must be a plain name.
+    """
+    parts = relative.split("/")
+    if "://" in root:
+        if "\\" in relative or any(p in ("", ".", "..") for p in parts):
+            raise ValueError(f"{relative!r} resolves outside {root}")
+        return root.rstrip("/") + "/" + relative
+    path = os.path.join(root, *parts)
+    if os.path.isabs(relative) or "\\" in relative or not is_within(root, path):
         raise ValueError(f"{relative!r} resolves outside {root}")
     return path

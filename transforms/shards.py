@@ -10,6 +10,8 @@ never cross the network. What comes out is a small summary per shard.
 from __future__ import annotations
 
 import functools
+import json
+import pickle
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +19,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from schemas import progress
+from schemas import progress, storage
 from schemas.paths import confined_join
 from schemas.records import TASK_FIELDS
 from transforms.expand import Block, ConfigLayout, LexiconContext
@@ -131,38 +133,75 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, lint=Non
     }
 
 
+#: under the staging folder: what the driver hands the shard workers (read back through the filesystem
+#: layer, so no worker needs the driver's disk) and what each worker hands back when its shard is done
+PLAN_DIR = "_plan"
+SUMMARY_DIR = "_summaries"
+_CONTEXT = "context.pickle"
+
+
+def write_plan(staging_dir: str, tasks: list[ShardTask], ctx: LexiconContext) -> list[str]:
+    """Write the lexicon context and one file per shard task under ``staging_dir/_plan``; return the task paths.
+
+    The job graph then carries only these paths, not the templates and lexicons (Dataflow limits its size).
+    """
+    plan = storage.join(staging_dir, PLAN_DIR)
+    storage.write_bytes(storage.join(plan, _CONTEXT), pickle.dumps(ctx, protocol=pickle.HIGHEST_PROTOCOL))
+    paths = []
+    for n, task in enumerate(tasks):
+        path = storage.join(plan, f"task-{n:06d}.pickle")
+        storage.write_bytes(path, pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL))
+        paths.append(path)
+    return paths
+
+
+def summary_path(staging_dir: str, task: ShardTask) -> str:
+    """Where a finished shard's summary goes: its completion marker."""
+    return storage.join(staging_dir, SUMMARY_DIR, task.layout.name, f"{task.index:06d}.json")
+
+
+def read_summaries(staging_dir: str, tasks_expected: int) -> list[dict[str, Any]]:
+    """Every shard's summary, sorted by (config, index); an error if a shard left none."""
+    root = storage.join(staging_dir, SUMMARY_DIR)
+    summaries = [json.loads(storage.read_bytes(storage.join(root, rel))) for rel in storage.list_files(root)]
+    if len(summaries) != tasks_expected:
+        raise RuntimeError(f"{len(summaries)} of {tasks_expected} shards reported back; the run is incomplete")
+    return sorted(summaries, key=lambda s: (s["config"], s["index"]))
+
+
 class _WriteShardFn(beam.DoFn):
-    def __init__(self, staging_dir: str, ctx: LexiconContext, lint: bool):
-        # the planner's context travels with the DoFn: entries, ids and cached columns made once
-        self.staging_dir, self.ctx, self.lint = staging_dir, ctx, lint
+    def __init__(self, staging_dir: str, lint: bool):
+        self.staging_dir, self.lint = staging_dir, lint
         self._rows = Metrics.counter("expand", "rows")
         self._shards = Metrics.counter("expand", "shards")
 
     def setup(self):
+        # the planner's context (entries, ids, cached columns), read once per worker from the staging folder
+        path = storage.join(self.staging_dir, PLAN_DIR, _CONTEXT)
+        self._ctx = pickle.loads(storage.read_bytes(path))
         self._lint_fn = None
         if self.lint:
             from validation.lint import lint_batch  # the lint rules load only where rows are made
 
-            self._lint_fn = functools.partial(lint_batch, article_overrides=self.ctx.article_overrides)
+            self._lint_fn = functools.partial(lint_batch, article_overrides=self._ctx.article_overrides)
 
-    def process(self, task: ShardTask):
-        summary = write_shard(task, self.staging_dir, self.ctx, self._lint_fn)
+    def process(self, task_path: str):
+        task = pickle.loads(storage.read_bytes(task_path))
+        summary = write_shard(task, self.staging_dir, self._ctx, self._lint_fn)
+        storage.write_json(summary_path(self.staging_dir, task), summary)
         self._rows.inc(summary["rows"])
         self._shards.inc()
         yield summary
 
 
 class ExpandAndWriteShards(beam.PTransform):
-    """ShardTask → shard summary dicts; the Parquet files land under ``staging_dir``.
+    """Shard task paths (``write_plan``) → shard summary dicts; Parquet files and summaries under ``staging_dir``."""
 
-    ``ctx`` is the :class:`LexiconContext` the shards were planned with.
-    """
-
-    def __init__(self, staging_dir: str, ctx: LexiconContext, lint: bool = True):
+    def __init__(self, staging_dir: str, lint: bool = True):
         super().__init__()
-        self.staging_dir, self.ctx, self.lint = staging_dir, ctx, lint
+        self.staging_dir, self.lint = staging_dir, lint
 
-    def expand(self, tasks):
-        return (tasks
+    def expand(self, task_paths):
+        return (task_paths
                 | "SpreadShards" >> beam.Reshuffle()
-                | "ExpandWrite" >> beam.ParDo(_WriteShardFn(self.staging_dir, self.ctx, self.lint)))
+                | "ExpandWrite" >> beam.ParDo(_WriteShardFn(self.staging_dir, self.lint)))
