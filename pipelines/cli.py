@@ -22,7 +22,8 @@ import re
 import sys
 from typing import Sequence
 
-from schemas import progress
+from pipelines.release_store import local_view
+from schemas import progress, storage
 from schemas.errors import BiasbenchError, ValidationFailed
 from schemas.slots import SlotError
 
@@ -69,28 +70,19 @@ def cmd_build(args) -> int:
     return 0
 
 
-def _latest_release(parent: str) -> str | None:
-    if not os.path.isdir(parent):
-        return None
-    versions = [v for v in os.listdir(parent) if re.fullmatch(r"\d+\.\d+\.\d+", v)]
-    if not versions:
-        return None
-    return os.path.join(parent, max(versions, key=lambda v: tuple(map(int, v.split(".")))))
-
-
 def cmd_rebuild(args) -> int:
     """Cut a new version only when the spec or an input changed since the latest release."""
     from pipelines.build import build_release
     from pipelines.diff import diff_releases, format_diff
     from pipelines.manifest import input_hashes
+    from pipelines.release_store import latest_release
     from pipelines.spec import load_spec
 
     spec = load_spec(args.spec, data_dir=args.data_dir)
-    latest = _latest_release(os.path.join(args.out, spec.benchmark))
+    latest = latest_release(storage.join(args.out, spec.benchmark))
     version = spec.version
     if latest:
-        with open(os.path.join(latest, "manifest.json"), encoding="utf-8") as f:
-            old = json.load(f)
+        old = json.loads(storage.read_bytes(storage.join(latest, "manifest.json")))
         if old["spec_hash"] == spec.spec_hash and old["input_hashes"] == input_hashes(spec):
             print(f"{latest} is up to date (same spec and inputs); no new version", file=sys.stderr)
             print(latest)
@@ -101,7 +93,8 @@ def cmd_rebuild(args) -> int:
     result = build_release(spec, out_dir=args.out, version=version, runner=args.runner, workers=args.workers,
                            dask_address=args.dask_address, beam_args=args.beam_args)
     if latest:
-        print(format_diff(diff_releases(latest, result.release_dir)), file=sys.stderr)
+        with local_view(latest) as old_dir, local_view(result.release_dir) as new_dir:
+            print(format_diff(diff_releases(old_dir, new_dir)), file=sys.stderr)
     _print_summary(result)
     return 0
 
@@ -109,7 +102,8 @@ def cmd_rebuild(args) -> int:
 def cmd_validate(args) -> int:
     from validation.gate import validate_release
 
-    report = validate_release(args.release)
+    with local_view(args.release) as release:
+        report = validate_release(release)
     failed = [c for c in report["checks"] if not c["passed"]]
     for c in report["checks"]:
         mark = "ok  " if c["passed"] else "FAIL"
@@ -119,11 +113,10 @@ def cmd_validate(args) -> int:
 
 
 def cmd_stats(args) -> int:
-    path = os.path.join(args.release, "stats.json")
-    if not os.path.exists(path):
+    path = storage.join(args.release, "stats.json")
+    if not storage.exists(path):
         raise BiasbenchError(f"{args.release}: no stats.json; is this a release directory?")
-    with open(path, encoding="utf-8") as f:
-        stats = json.load(f)
+    stats = json.loads(storage.read_bytes(path))
     print(json.dumps(stats, indent=1, sort_keys=True) if args.json else _format_stats(stats))
     return 0
 
@@ -138,7 +131,8 @@ def _format_stats(stats: dict) -> str:
 def cmd_diff(args) -> int:
     from pipelines.diff import diff_releases, format_diff
 
-    print(format_diff(diff_releases(args.old, args.new)))
+    with local_view(args.old) as old, local_view(args.new) as new:
+        print(format_diff(diff_releases(old, new)))
     return 0
 
 

@@ -39,10 +39,10 @@ import contextlib
 import gc
 import json
 import json.encoder
-import os
 from hashlib import blake2b
 from typing import Any, Iterator
 
+from schemas import storage
 from schemas.records import LexiconEntry, Template
 from transforms.grammar import indefinite_article
 
@@ -69,10 +69,10 @@ def read_holistic(data_dir: str) -> dict[str, Any]:
     """The four JSON files of a folder laid out like HolisticBias ``dataset/v1.1``."""
     out = {}
     for name in FILES:
-        path = os.path.join(data_dir, name)
-        if not os.path.exists(path):
+        path = storage.join(data_dir, name)
+        if not storage.exists(path):
             raise FileNotFoundError(f"{path}: HolisticBias data folder needs {', '.join(FILES)}")
-        with open(path, encoding="utf-8") as f:
+        with storage.open_text(path) as f:
             out[name.split(".")[0]] = json.load(f)
     return out
 
@@ -240,9 +240,9 @@ def to_canonical(template: str) -> str:
 def templates(path: str, *, task: str = "statement", source_dataset: str = "holistic_bias",
               license: str = LICENSE) -> list[Template]:
     """sentence_templates.json (or the folder holding it) → statement templates, in file order."""
-    if os.path.isdir(path):
-        path = os.path.join(path, "sentence_templates.json")
-    with open(path, encoding="utf-8") as f:
+    if storage.is_dir(path):
+        path = storage.join(path, "sentence_templates.json")
+    with storage.open_text(path) as f:
         raw = json.load(f)
     out = []
     for i, (text, flags) in enumerate(raw.items()):

@@ -24,6 +24,7 @@ import zipfile
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Mapping
 
+from schemas import storage
 from schemas.errors import InputError
 from schemas.records import SourceRecord
 
@@ -70,7 +71,7 @@ def open_binary(path: str) -> Iterator[io.BufferedIOBase]:
     archive, member = split_zip(path)
     try:
         if member is not None:
-            with _open_plain(archive) as raw:
+            with storage.open_read(archive) as raw:
                 # zipfile needs a seekable stream; remote files are read into memory first
                 stream = raw if raw.seekable() else io.BytesIO(raw.read())
                 with zipfile.ZipFile(stream) as zf:
@@ -82,7 +83,7 @@ def open_binary(path: str) -> Iterator[io.BufferedIOBase]:
                     with handle:
                         yield handle
         else:
-            with _open_plain(path) as f:
+            with storage.open_read(path) as f:
                 yield f
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
@@ -90,14 +91,6 @@ def open_binary(path: str) -> Iterator[io.BufferedIOBase]:
         raise InputError(f"{path}: not a zip archive: {e}") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, not a file") from None
-
-
-def _open_plain(path: str):
-    if "://" in path:
-        # only remote paths need Beam's filesystems; local reads stay dependency-free
-        from apache_beam.io.filesystems import FileSystems
-        return FileSystems.open(path)
-    return open(path, "rb")
 
 
 @contextmanager
