@@ -19,7 +19,7 @@ import apache_beam as beam
 import pyarrow as pa
 
 from pipelines.graph import load_phase1, plan_shards, shard_graph, template_graph, write_catalogues
-from pipelines.manifest import MANIFEST, build_manifest, input_hashes
+from pipelines.manifest import build_manifest, input_hashes
 from pipelines.runners import pipeline_options
 from pipelines.release_store import commit_release, move_aside, release_exists, working_copy
 from pipelines.staging import make_staging_dir, missing_folders, remove_if_empty, remove_stale_staging
@@ -27,6 +27,7 @@ from schemas import progress, storage
 from schemas.errors import BiasbenchError, SpecError, ValidationFailed
 from schemas.paths import check_version, confined_join
 from schemas.records import row_schema
+from schemas.release import MANIFEST, file_entries
 from transforms.shards import PLAN_DIR, SUMMARY_DIR, read_summaries, write_plan
 
 CODE_VERSION = f"biasbench 0.1.0; pyarrow {pa.__version__}"
@@ -45,7 +46,7 @@ _say = progress.say
 
 
 def _merge_lint(summaries: Sequence[dict]):
-    from validation.lint import LintResult
+    from schemas.lint import LintResult
 
     total = LintResult()
     for s in summaries:
@@ -119,8 +120,7 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     from dataclasses import replace
 
     from pipelines.card import render_card
-    from pipelines.manifest import file_entries
-    from transforms.stats import compute_stats, write_stats
+    from validation.stats import compute_stats, write_stats
     from validation.gate import write_validation
     from validation.worker import GateWorker
 

@@ -11,7 +11,7 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines.spec import SourceSpec
+from schemas.spec import SourceSpec
 from schemas.errors import InputError, SpecError
 from transforms.ingest import READERS, IngestSources, read_source, record_position
 

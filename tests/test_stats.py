@@ -6,8 +6,8 @@ import pyarrow as pa
 import pytest
 
 from release_fixture import build_release
-from transforms.stats import SAMPLE_ROWS, compute_stats, diversity, sample_column, sample_texts, write_stats
-from validation.lint import LintResult
+from validation.stats import SAMPLE_ROWS, compute_stats, diversity, sample_column, sample_texts, write_stats
+from schemas.lint import LintResult
 
 
 @pytest.fixture(scope="module")

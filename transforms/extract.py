@@ -11,7 +11,7 @@ named person (or up to ``max_persons``) and writes slots in place of them:
 so that a "they" filler renders "They say they have to go". Slots are written
 lower-case: the renderer capitalises a slot that opens a sentence.
 
->>> from pipelines.spec import ExtractSpec
+>>> from schemas.spec import ExtractSpec
 >>> spec = ExtractSpec(source="demo", task="sentiment", fields={"sentence": "text"}, answer="label")
 >>> rec = {"source_dataset": "demo", "source_split": "test", "record_id": "1", "location": "s.jsonl, line 1",
 ...        "source_license": "", "fields": {"text": "Mary was glad she came.", "label": "positive"}}

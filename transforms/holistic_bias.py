@@ -18,7 +18,7 @@ Every phrase becomes one :class:`LexiconEntry` (axis = HolisticBias axis,
 group = bucket, value = singular phrase with its article, ``plural`` = plural
 phrase) whose features carry the metadata (``bucket``, ``descriptor``,
 ``noun``, ``noun_phrase_type``, ``preference`` …). The article is chosen by
-pronunciation (``transforms.grammar``), not by the first letter as the
+pronunciation (``schemas.grammar``), not by the first letter as the
 reference generator does; ``article_fix`` records each phrase where the two
 differ ("a FTM person → an FTM person"). Templates become canonical slot text
 (``{noun_phrase}`` → ``{person}``, ``{plural_noun_phrase}`` →
@@ -44,7 +44,7 @@ from typing import Any, Iterator
 
 from schemas import storage
 from schemas.records import LexiconEntry, Template
-from transforms.grammar import indefinite_article
+from schemas.grammar import indefinite_article
 
 NONE = "(none)"  # the reference generator's placeholder for "no value"
 NULL_AXIS = "null"  # the axis of noun-only control phrases
@@ -61,7 +61,7 @@ def reference_article(word: str) -> str:
 
 
 def hb_article(word: str, overrides=None) -> str:
-    """This project's rule: by pronunciation (``transforms.grammar.indefinite_article``)."""
+    """This project's rule: by pronunciation (``schemas.grammar.indefinite_article``)."""
     return indefinite_article(word, overrides)
 
 

@@ -40,10 +40,11 @@ from typing import Any, Mapping, Sequence
 
 import pyarrow.parquet as pq
 
-from pipelines.manifest import canonical_rows_digest, read_release_json
 from schemas.errors import InputError
 from schemas.ids import file_sha256
-from validation.lint import LintResult, lint_release
+from schemas.lint import LintResult
+from schemas.release import canonical_rows_digest, read_release_json
+from validation.release_lint import lint_release
 
 # Rules counted against max_lint_failures; leftover_slot has its own threshold.
 _LINT_FAILURE_RULES = ("agreement", "article_mismatch", "doubled_word", "empty_field")
@@ -233,8 +234,8 @@ def validate_release(release_dir: str) -> dict[str, Any]:
     that, validation.json's ``configs``; thresholds from validation.json
     (defaults of ``ValidationSpec`` when absent).
     """
-    from pipelines.spec import ValidationSpec
-    from transforms.stats import config_stats
+    from schemas.spec import ValidationSpec
+    from validation.stats import config_stats
 
     manifest = read_release_json(os.path.join(release_dir, "manifest.json"))
     vpath = os.path.join(release_dir, "validation.json")

@@ -4,7 +4,7 @@ Formats: ``jsonl``, ``json``, ``csv``, ``tsv``, ``parquet``, ``xml``, ``text``.
 A path may name a zip member (``archive.zip!inner/file.jsonl``). Bad input raises
 :class:`schemas.errors.InputError` naming the file and line.
 
->>> from pipelines.spec import SourceSpec
+>>> from schemas.spec import SourceSpec
 >>> sorted(READERS)
 ['csv', 'json', 'jsonl', 'parquet', 'text', 'tsv', 'xml']
 """

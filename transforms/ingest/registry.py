@@ -1,6 +1,6 @@
 """``read_source``: dispatch a SourceSpec to its format's reader, then the common options.
 
->>> from pipelines.spec import SourceSpec
+>>> from schemas.spec import SourceSpec
 >>> # [r.record_id for r in read_source(SourceSpec("qa", "jsonl", "qa.jsonl"), "/data/qa.jsonl")]
 """
 
