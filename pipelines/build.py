@@ -25,6 +25,7 @@ import pyarrow as pa
 from pipelines.graph import (SHARD_SUMMARIES, load_phase1, plan_shards, shard_graph, template_graph,
                              write_catalogues)
 from pipelines.manifest import MANIFEST, build_manifest, input_hashes
+from pipelines.quarantine import progress_line, quarantine_counts, write_quarantine
 from pipelines.runners import pipeline_options
 from schemas.errors import BiasbenchError, ValidationFailed
 from schemas.records import row_schema
@@ -39,6 +40,7 @@ class BuildResult:
     seconds: dict[str, float] = field(default_factory=dict)
     unchanged: bool = False
     validation: dict = field(default_factory=dict)
+    quarantined: dict[str, int] = field(default_factory=dict)  # reason -> source records set aside
 
 
 def _say(message: str) -> None:
@@ -92,6 +94,9 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         seconds["templates"] = time.perf_counter() - t0
         _say(f"[templates] {len(templates):,} templates ({rejected:,} source records rejected by extraction), "
              f"{sum(map(len, lexicons.values())):,} lexicon entries in {seconds['templates']:.1f}s")
+        quarantine = progress_line(write_quarantine(spec, staging_dir))
+        if quarantine:
+            _say(quarantine)
         t1 = time.perf_counter()
         write_catalogues(spec, templates, lexicons, staging_dir)
         tasks, ctx = plan_shards(spec, templates, lexicons)
@@ -182,7 +187,8 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
             unchanged = True
         else:
             os.replace(staging, final)
-        return BuildResult(final, configs, seconds, unchanged, report)
+        return BuildResult(final, configs, seconds, unchanged, report,
+                           quarantined=quarantine_counts(final))
     finally:
         gate.close()
         if os.path.exists(staging):

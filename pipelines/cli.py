@@ -51,6 +51,10 @@ def _print_summary(result) -> None:
     print(_table(rows, ["config", "rows", "shards", "groups"]), file=sys.stderr)
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())
     print(f"validation: {passed}/{len(checks)} checks passed; {timing}", file=sys.stderr)
+    if result.quarantined:
+        from pipelines.quarantine import QUARANTINE_FILE, counts_text
+
+        print(f"quarantined: {counts_text(result.quarantined)} source records ({QUARANTINE_FILE})", file=sys.stderr)
     if result.unchanged:
         print(f"{result.release_dir} already holds this exact release; nothing changed", file=sys.stderr)
     print(result.release_dir)

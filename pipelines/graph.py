@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import pickle
 import os
+from dataclasses import replace
 
 import apache_beam as beam
 
+from pipelines.quarantine import QUARANTINE_DUMP
+from schemas.quarantine import MAX_RECORD_BYTES
 from schemas.records import LexiconEntry, Template, lexicons_table, templates_table
-from transforms.extract import REJECTED, TEMPLATES, ExtractTemplates
+from transforms.extract import QUARANTINED, REJECTED, TEMPLATES, ExtractTemplates
 from transforms.filter import KEPT, DedupTemplates, FilterTemplates
-from transforms.ingest import IngestSources
+from transforms.ingest import RECORDS, IngestSources
 from transforms.load import ImportTemplateFiles, LoadLexicons
 from transforms.expand import LexiconContext
 from transforms.plan import plan_release, templates_for
@@ -47,15 +50,23 @@ def _dump(value, staging_dir: str, name: str, sort_key=None) -> None:
 def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
     """Phase 1: sources and template files to the final template list; lexicons loaded.
 
-    Writes ``_templates.pickle`` and ``_lexicons.pickle`` into the staging directory.
+    Writes ``_templates.pickle`` and ``_lexicons.pickle`` into the staging directory, and
+    with sources ``_rejected.pickle`` (a count) and ``_quarantine.pickle`` (records set
+    aside for their size before parsing: see pipelines.quarantine).
     """
     parts = []
     if spec.sources:
-        records = p | "Ingest" >> IngestSources([(s, spec.resolve(s.path)) for s in spec.sources])
-        extracted = records | "Extract" >> ExtractTemplates(spec.extract)
+        # filters.max_record_bytes is every source's limit unless its options set one
+        sources = [(replace(s, options={MAX_RECORD_BYTES: spec.filters.max_record_bytes, **s.options}),
+                    spec.resolve(s.path)) for s in spec.sources]
+        ingested = p | "Ingest" >> IngestSources(sources)
+        extracted = ingested[RECORDS] | "Extract" >> ExtractTemplates(spec.extract, max_chars=spec.filters.max_chars)
         parts.append(extracted[TEMPLATES])
         _ = (extracted[REJECTED] | "CountRejected" >> beam.combiners.Count.Globally()
              | "DumpRejected" >> beam.Map(_dump, staging_dir, REJECTED_DUMP))
+        _ = ((ingested[QUARANTINED], extracted[QUARANTINED]) | "AllQuarantined" >> beam.Flatten()
+             | "CollectQuarantined" >> beam.combiners.ToList()
+             | "DumpQuarantined" >> beam.Map(_dump, staging_dir, QUARANTINE_DUMP))
     if spec.template_files:
         parts.append(p | "ImportTemplates" >> ImportTemplateFiles(
             [(t, spec.resolve(t.path)) for t in spec.template_files]))

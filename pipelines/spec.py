@@ -23,6 +23,7 @@ import yaml
 from pipelines.typed_yaml import load_typed
 from schemas.errors import SpecError
 from schemas.ids import digest
+from schemas.quarantine import DEFAULT_MAX_RECORD_BYTES
 from schemas.records import TASK_FIELDS
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
@@ -73,13 +74,23 @@ class TemplateFileSpec:
 
 @dataclass
 class FilterSpec:
-    """Which template candidates are kept."""
+    """Which template candidates are kept, and which source records are too big to parse.
+
+    ``max_chars`` is checked twice: on a source record's task fields before extraction
+    (an over-long record is quarantined, never parsed) and on the template after.
+    ``max_record_bytes`` (0: no limit) quarantines a record at ingest, by its raw size.
+    """
 
     min_chars: int = 10
     max_chars: int = 4000
     max_referents: int = 2
     dedup: Literal["exact", "none"] = "exact"
     exclude_sources: list[str] = field(default_factory=list)
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+
+    def __post_init__(self):
+        if self.max_record_bytes < 0:
+            raise ValueError(f"max_record_bytes must be 0 (no limit) or more, not {self.max_record_bytes}")
 
 
 @dataclass
