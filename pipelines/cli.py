@@ -64,7 +64,7 @@ def cmd_build(args) -> int:
     from pipelines.build import build_release
     from pipelines.spec import load_spec
 
-    spec = load_spec(args.spec, data_dir=args.data_dir)
+    spec = load_spec(args.spec, data_dir=args.data_dir, confine_inputs=args.confine_inputs)
     result = build_release(spec, out_dir=args.out, version=args.version, runner=args.runner,
                            workers=args.workers, dask_address=args.dask_address, beam_args=args.beam_args)
     _print_summary(result)
@@ -87,7 +87,7 @@ def cmd_rebuild(args) -> int:
     from pipelines.manifest import input_hashes
     from pipelines.spec import load_spec
 
-    spec = load_spec(args.spec, data_dir=args.data_dir)
+    spec = load_spec(args.spec, data_dir=args.data_dir, confine_inputs=args.confine_inputs)
     latest = _latest_release(os.path.join(args.out, spec.benchmark))
     version = spec.version
     if latest:
@@ -155,6 +155,9 @@ def cmd_publish(args) -> int:
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="folder the spec's relative data paths resolve against "
                                       "(default: the spec's own folder)")
+    p.add_argument("--confine-inputs", action="store_true",
+                   help="refuse input paths outside --data-dir and the spec's folder (symlinks and .. resolved); "
+                        "for scheduled runs of specs you did not write")
     p.add_argument("--out", default="releases", help="where releases go (default: releases)")
     p.add_argument("--runner", default="direct", choices=["direct", "dask", "dataflow"])
     p.add_argument("--workers", type=int, default=1, help="local processes (direct) or Dask workers")
