@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from pipelines.graph import load_phase1, plan_shards, shard_graph, template_graph, write_catalogues
 from pipelines.manifest import build_manifest, input_hashes
+from pipelines.quarantine import progress_line, quarantine_counts, write_quarantine
 from pipelines.runners import pipeline_options
 from pipelines.release_store import commit_release, move_aside, release_exists, working_copy
 from pipelines.staging import make_staging_dir, missing_folders, remove_if_empty, remove_stale_staging
@@ -40,6 +41,7 @@ class BuildResult:
     seconds: dict[str, float] = field(default_factory=dict)
     unchanged: bool = False
     validation: dict = field(default_factory=dict)
+    quarantined: dict[str, int] = field(default_factory=dict)  # reason -> source records set aside
 
 
 _say = progress.say
@@ -92,10 +94,13 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         t0 = time.perf_counter()
         with beam.Pipeline(runner=make_runner(), options=options) as p:
             template_graph(p, spec, staging_dir)
-        templates, lexicons, rejected = load_phase1(staging_dir)
+        templates, lexicons, rejected, quarantined = load_phase1(staging_dir)
         seconds["templates"] = time.perf_counter() - t0
         _say(f"[templates] {len(templates):,} templates ({rejected:,} source records rejected by extraction), "
              f"{sum(map(len, lexicons.values())):,} lexicon entries in {seconds['templates']:.1f}s")
+        quarantine = progress_line(write_quarantine(spec, staging_dir, quarantined))
+        if quarantine:
+            _say(quarantine)
         t1 = time.perf_counter()
         write_catalogues(spec, templates, lexicons, staging_dir)
         tasks, ctx = plan_shards(spec, templates, lexicons)
@@ -190,7 +195,7 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
                                  f"build with --version X.Y.Z")
         if not unchanged:
             commit_release(staging, final)
-        return BuildResult(final, configs, seconds, unchanged, report)
+        return BuildResult(final, configs, seconds, unchanged, report, quarantined=quarantine_counts(final))
     except BaseException:
         gate.terminate()  # a failed or interrupted build does not wait for the gate's child
         raise

@@ -54,6 +54,10 @@ def _print_summary(result) -> None:
     print(_table(rows, ["config", "rows", "shards", "groups"]), file=sys.stderr)
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())
     print(f"validation: {passed}/{len(checks)} checks passed; {timing}", file=sys.stderr)
+    if result.quarantined:
+        from pipelines.quarantine import QUARANTINE_FILE, counts_text
+
+        print(f"quarantined: {counts_text(result.quarantined)} source records ({QUARANTINE_FILE})", file=sys.stderr)
     if result.unchanged:
         print(f"{result.release_dir} already holds this exact release; nothing changed", file=sys.stderr)
     print(result.release_dir)
@@ -63,7 +67,7 @@ def cmd_build(args) -> int:
     from pipelines.build import build_release
     from pipelines.spec import load_spec
 
-    spec = load_spec(args.spec, data_dir=args.data_dir)
+    spec = load_spec(args.spec, data_dir=args.data_dir, confine_inputs=args.confine_inputs)
     result = build_release(spec, out_dir=args.out, version=args.version, runner=args.runner,
                            workers=args.workers, dask_address=args.dask_address, beam_args=args.beam_args)
     _print_summary(result)
@@ -78,7 +82,7 @@ def cmd_rebuild(args) -> int:
     from pipelines.release_store import latest_release
     from pipelines.spec import load_spec
 
-    spec = load_spec(args.spec, data_dir=args.data_dir)
+    spec = load_spec(args.spec, data_dir=args.data_dir, confine_inputs=args.confine_inputs)
     latest = latest_release(storage.join(args.out, spec.benchmark))
     version = spec.version
     if latest:
@@ -147,6 +151,9 @@ def cmd_publish(args) -> int:
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="folder the spec's relative data paths resolve against "
                                       "(default: the spec's own folder)")
+    p.add_argument("--confine-inputs", action="store_true",
+                   help="refuse input paths outside --data-dir and the spec's folder (symlinks and .. resolved); "
+                        "for scheduled runs of specs you did not write")
     p.add_argument("--out", default="releases", help="where releases go (default: releases)")
     p.add_argument("--runner", default="direct", choices=["direct", "dask", "dataflow"])
     p.add_argument("--workers", type=int, default=1, help="local processes (direct) or Dask workers")

@@ -36,8 +36,13 @@ def resolve_spec_path(name: str | None) -> str:
     raise SpecError(f"{name}: no such spec file (nor a shipped spec of that name in {shipped.parent})")
 
 
-def load_spec(path: str, data_dir: str | None = None, overrides: dict[str, Any] | None = None) -> BenchmarkSpec:
-    """Read, check and type a spec. ``data_dir`` replaces the spec's folder for data paths."""
+def load_spec(path: str, data_dir: str | None = None, overrides: dict[str, Any] | None = None,
+              confine_inputs: bool = False) -> BenchmarkSpec:
+    """Read, check and type a spec. ``data_dir`` replaces the spec's folder for data paths.
+
+    With ``confine_inputs`` (or the spec's own ``confine_inputs: true``) every input path
+    must lie inside ``data_dir`` or the spec's folder (``pipelines.confine``).
+    """
     path = resolve_spec_path(path)
     try:
         with open(path, encoding="utf-8") as f:
@@ -62,4 +67,8 @@ def load_spec(path: str, data_dir: str | None = None, overrides: dict[str, Any] 
     spec.spec_path = os.path.abspath(path)
     spec.base_dir = os.path.abspath(data_dir) if data_dir else os.path.dirname(os.path.abspath(path))
     spec.spec_hash = digest(raw, size=16)
+    if confine_inputs or spec.confine_inputs:
+        from pipelines.confine import check_confined
+
+        check_confined(spec, data_dir, "--confine-inputs" if confine_inputs else "confine_inputs: true")
     return spec

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from schemas.paths import check_name, check_split, check_version
+from schemas.quarantine import DEFAULT_MAX_RECORD_BYTES
 from schemas.records import TASK_FIELDS
 
 
@@ -66,13 +67,23 @@ class TemplateFileSpec:
 
 @dataclass
 class FilterSpec:
-    """Which template candidates are kept."""
+    """Which template candidates are kept, and which source records are too big to parse.
+
+    ``max_chars`` is checked twice: on a source record's task fields before extraction
+    (an over-long record is quarantined, never parsed) and on the template after.
+    ``max_record_bytes`` (0: no limit) quarantines a record at ingest, by its raw size.
+    """
 
     min_chars: int = 10
     max_chars: int = 4000
     max_referents: int = 2
     dedup: Literal["exact", "none"] = "exact"
     exclude_sources: list[str] = field(default_factory=list)
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+
+    def __post_init__(self):
+        if self.max_record_bytes < 0:
+            raise ValueError(f"max_record_bytes must be 0 (no limit) or more, not {self.max_record_bytes}")
 
 
 @dataclass
@@ -197,6 +208,7 @@ class BenchmarkSpec:
     article_overrides: dict[str, str] = field(default_factory=dict)
     validation: ValidationSpec = field(default_factory=ValidationSpec)
     release: ReleaseSpec = field(default_factory=ReleaseSpec)
+    confine_inputs: bool = False  # read only inside --data-dir and the spec's folder (pipelines.confine)
     # set by load_spec, not by the YAML
     spec_path: str = ""
     base_dir: str = ""  # where relative data paths resolve (--data-dir, else the spec's folder)

@@ -15,12 +15,12 @@ from transforms.ingest import delimited, jsonfile, jsonl, parquet, text, xmlfile
 from transforms.ingest.registry import read_source
 
 __all__ = ["READERS", "READER_OPTIONS", "register_reader", "read_source", "record_position", "get_path",
-           "make_record", "open_binary", "open_text", "IngestSources"]
+           "make_record", "open_binary", "open_text", "IngestSources", "RECORDS", "QUARANTINED"]
 
 
 def __getattr__(name):
     # Beam is imported only by code that builds a pipeline, not by readers used in tools
-    if name == "IngestSources":
-        from transforms.ingest.beam import IngestSources
-        return IngestSources
+    if name in ("IngestSources", "RECORDS", "QUARANTINED"):
+        from transforms.ingest import beam
+        return getattr(beam, name)
     raise AttributeError(name)
