@@ -9,7 +9,6 @@ a release belongs.
 
 from __future__ import annotations
 
-import json
 import pickle
 import os
 import shutil
@@ -24,10 +23,11 @@ import pyarrow as pa
 
 from pipelines.graph import (SHARD_SUMMARIES, load_phase1, plan_shards, shard_graph, template_graph,
                              write_catalogues)
-from pipelines.manifest import MANIFEST, build_manifest, input_hashes
+from pipelines.manifest import build_manifest, input_hashes
 from pipelines.runners import pipeline_options
 from schemas.errors import BiasbenchError, ValidationFailed
 from schemas.records import row_schema
+from schemas.release import MANIFEST, CorruptManifest, first_problem, integrity_checks, manifest_text, read_manifest
 
 CODE_VERSION = f"biasbench 0.1.0; pyarrow {pa.__version__}"
 
@@ -72,12 +72,26 @@ def _config_info(spec, summaries: Sequence[dict]) -> dict[str, dict]:
     return info
 
 
-def _same_release(existing_dir: str, staging_dir: str) -> bool:
+def check_intact(release_dir: str) -> dict:
+    """The manifest of an existing release whose files pass ``schemas.release.integrity_checks``.
+
+    Raises ValidationFailed naming the first corrupt file otherwise: a command
+    must never call a release unchanged when only its manifest is.
+    """
     try:
-        with open(os.path.join(existing_dir, MANIFEST)) as a, open(os.path.join(staging_dir, MANIFEST)) as b:
-            return json.load(a) == json.load(b)
-    except OSError:
-        return False
+        manifest = read_manifest(release_dir)
+        problem = first_problem(integrity_checks(release_dir, manifest))
+    except FileNotFoundError:
+        problem = f"{MANIFEST} missing"
+    except CorruptManifest as e:
+        problem = str(e).replace(": ", " ", 1)
+    if problem:
+        raise ValidationFailed(f"{release_dir} is corrupt: {problem}; run biasbench validate")
+    return manifest
+
+
+def _same_release(existing_dir: str, staging_dir: str) -> bool:
+    return check_intact(existing_dir) == read_manifest(staging_dir)
 
 
 def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address: str | None,
@@ -125,11 +139,12 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     lint = _merge_lint(summaries)
     stats = compute_stats(staging_dir, spec, lint.to_dict())
     write_stats(staging_dir, stats)
+    versioned = replace(spec, version=version)  # validation.json records the version being built
     if gate is None:
         with GateWorker(warm=False) as own:
-            report = own.run_gate(staging_dir, spec, lint, stats)
+            report = own.run_gate(staging_dir, versioned, lint, stats)
     else:
-        report = gate.run_gate(staging_dir, spec, lint, stats)
+        report = gate.run_gate(staging_dir, versioned, lint, stats)
     write_validation(staging_dir, report)
     hashes = input_hashes(spec)
     draft = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION)
@@ -138,8 +153,7 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     # only README.md changed since the draft: list the files again, keep the rows digests
     manifest = replace(draft, files=tuple(file_entries(staging_dir)))
     with open(os.path.join(staging_dir, MANIFEST), "w", encoding="utf-8") as f:
-        json.dump(manifest.to_dict(), f, indent=1, sort_keys=True)
-        f.write("\n")
+        f.write(manifest_text(manifest.to_dict()))
     return configs, report
 
 
@@ -149,6 +163,8 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
     version = version or spec.version
     parent = os.path.join(out_dir, spec.benchmark)
     final = os.path.join(parent, version)
+    if os.path.exists(final):
+        check_intact(final)  # a corrupt release is refused before any work, and left as it is
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".staging-{version}-", dir=parent)
     seconds: dict[str, float] = {}

@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 from schemas.errors import InputError
 from schemas.ids import file_sha256
 from schemas.records import FileEntry, Manifest
+from schemas.release import MANIFEST
 
-MANIFEST = "manifest.json"
 
 
 def read_release_json(path: str) -> dict:
@@ -73,7 +73,10 @@ def canonical_rows_digest(paths: Iterable[str]) -> str:
 
 
 def file_entries(release_dir: str, exclude: Iterable[str] = (MANIFEST,)) -> list[FileEntry]:
-    """Every file of the release (sorted), with rows for Parquet files."""
+    """Every file of the release (sorted), with rows for Parquet files.
+
+    Nothing is skipped, dotfiles included: a release holds exactly the files
+    its manifest lists (``schemas.release.integrity_checks``)."""
     skip = set(exclude)
     out = []
     for root, dirs, files in os.walk(release_dir):
@@ -81,7 +84,7 @@ def file_entries(release_dir: str, exclude: Iterable[str] = (MANIFEST,)) -> list
         for name in sorted(files):
             full = os.path.join(root, name)
             rel = os.path.relpath(full, release_dir).replace(os.sep, "/")
-            if rel in skip or name.startswith(".") or name.startswith("_"):
+            if rel in skip:
                 continue
             rows = pq.ParquetFile(full).metadata.num_rows if name.endswith(".parquet") else 0
             out.append(FileEntry(rel, rows, os.path.getsize(full), file_sha256(full)))
