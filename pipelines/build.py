@@ -73,7 +73,8 @@ def _config_info(spec, summaries: Sequence[dict]) -> dict[str, dict]:
 
 
 def check_intact(release_dir: str) -> dict:
-    """The manifest of an existing release whose files pass ``schemas.release.integrity_checks``.
+    """The manifest of an existing release ``<out>/<benchmark>/<version>`` whose files pass
+    ``schemas.release.integrity_checks`` and whose manifest names that version.
 
     Raises ValidationFailed naming the first corrupt file otherwise: a command
     must never call a release unchanged when only its manifest is.
@@ -81,6 +82,8 @@ def check_intact(release_dir: str) -> dict:
     try:
         manifest = read_manifest(release_dir)
         problem = first_problem(integrity_checks(release_dir, manifest))
+        if not problem and manifest.get("version") != os.path.basename(os.path.normpath(release_dir)):
+            problem = f"{MANIFEST} says version {manifest.get('version')!r}"
     except FileNotFoundError:
         problem = f"{MANIFEST} missing"
     except CorruptManifest as e:

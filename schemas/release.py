@@ -169,7 +169,7 @@ def integrity_checks(release_dir: str, manifest: Mapping[str, Any]) -> list[File
     checks = [FileCheck("manifest_digest", MANIFEST,
                         () if recorded == digest else
                         (f"no {DIGEST_KEY}",) if recorded is None else
-                        ("manifest.json was changed after it was sealed",),
+                        (f"changed after it was sealed ({DIGEST_KEY} differs)",),
                         {DIGEST_KEY: digest}, {DIGEST_KEY: recorded})]
     regular, strange = files_on_disk(release_dir)
     entries = manifest.get("files")
