@@ -21,10 +21,13 @@ fixed order (configs in spec order, then release-wide checks) and with no
 timestamps. The caller raises ``ValidationFailed`` when ``passed`` is false.
 
 ``validate_release`` re-checks a release on disk (``biasbench validate``):
-manifest sizes/sha256/rows of every file, Parquet readability, no unlisted
-data files, each config's canonical rows digest (``pipelines.manifest``),
-then the same checks again (lint and stats recomputed), with thresholds and
-declared groups taken from the release's validation.json and manifest.json.
+the manifest's seal, sizes/sha256/rows of every listed file and nothing on disk
+it does not list (``schemas.release``); the manifest against the card,
+validation.json and the Parquet schemas (``validation.manifest_checks``); each
+config's canonical rows digest (``pipelines.manifest``); then the same checks
+as a build (lint and stats recomputed), with thresholds and declared groups
+taken from the release's validation.json and manifest.json. A check about one
+file carries ``details = {path, problems}``.
 
 >>> # report = run_gate(staging, spec, lint, stats); write_validation(staging, report)
 >>> # if not report["passed"]: raise ValidationFailed(failed_summary(report))
