@@ -24,7 +24,6 @@ from schemas.records import FileEntry, Manifest
 from schemas.release import MANIFEST
 
 
-
 def read_release_json(path: str) -> dict:
     """A release's JSON file (manifest, validation); a clear InputError when absent or broken."""
     try:

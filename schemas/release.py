@@ -33,7 +33,7 @@ _ENTRY_FIELDS = {"path": str, "rows": int, "bytes": int, "sha256": str}
 
 
 class CorruptManifest(ValueError):
-    """manifest.json exists but is not a JSON object."""
+    """manifest.json exists but cannot be read as a manifest: a symlink, not JSON, not an object."""
 
 
 @dataclass(frozen=True)
@@ -54,14 +54,10 @@ def manifest_digest(manifest: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def sealed(manifest: Mapping[str, Any]) -> dict[str, Any]:
-    """The manifest with its ``manifest_sha256`` (re)computed."""
-    return {**{k: v for k, v in manifest.items() if k != DIGEST_KEY}, DIGEST_KEY: manifest_digest(manifest)}
-
-
 def manifest_text(manifest: Mapping[str, Any]) -> str:
-    """manifest.json as written into a release: sealed, sorted, one key per line."""
-    return json.dumps(sealed(manifest), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    """manifest.json as written into a release: sealed (``manifest_sha256`` recomputed), sorted keys."""
+    body = {**{k: v for k, v in manifest.items() if k != DIGEST_KEY}, DIGEST_KEY: manifest_digest(manifest)}
+    return json.dumps(body, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def read_manifest(release_dir: str) -> dict[str, Any]:

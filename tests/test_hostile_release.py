@@ -172,6 +172,18 @@ def test_symlinked_file_is_reported_not_followed(release, tmp_path):
     assert f"FAIL file_integrity {SHARD}: symlink" in out
 
 
+def test_symlinked_directory_is_reported_not_followed(release, tmp_path):
+    outside = tmp_path / "outside-dir"
+    shutil.move(release / "data" / "qa_gender", outside)
+    os.symlink(outside, release / "data" / "qa_gender")
+    code, out, err = run_cli("validate", str(release))
+    refused(code, err, "data/qa_gender (symlink to a directory)")
+    assert f"FAIL file_integrity {SHARD}: passes through data/qa_gender (symlink to a directory)" in out
+    assert "FAIL no_unlisted_files data/qa_gender: symlink to a directory" in out
+    code, out, err = run_cli("build", "--out", str(release.parent.parent))
+    refused(code, err, f"{release} is corrupt: {SHARD} passes through data/qa_gender")
+
+
 # --- paths outside the release ------------------------------------------------------------------
 
 def test_manifest_entry_outside_the_release_is_never_opened(release, tmp_path, monkeypatch, capsys):

@@ -207,11 +207,12 @@ def _integrity_checks(release_dir: str, manifest: Mapping[str, Any]) -> list[dic
     checks += [_path_check(c.name, c.config, c.path, c.problems) for c in manifest_checks(release_dir, manifest)]
     if not all(c["passed"] for c in checks):
         return checks
-    digests = manifest.get("rows_sha256", {})
+    digests = manifest.get("rows_sha256")
+    digests = digests if isinstance(digests, Mapping) else {}
     for name, info in sorted(manifest["configs"].items()):
-        if name in digests:
-            observed = _rows_digest([os.path.join(release_dir, rel) for rel in info["files"]])
-            checks.append(_check("rows_sha256", name, observed == digests[name], observed, digests[name]))
+        observed = _rows_digest([os.path.join(release_dir, rel) for rel in info["files"]])
+        checks.append(_check("rows_sha256", name, observed == digests.get(name), observed,
+                             digests.get(name, "a digest under the manifest's rows_sha256")))
     return checks
 
 
