@@ -9,7 +9,6 @@ a release belongs.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -22,13 +21,14 @@ from pipelines.graph import load_phase1, plan_shards, shard_graph, template_grap
 from pipelines.manifest import build_manifest, input_hashes
 from pipelines.quarantine import progress_line, quarantine_counts, write_quarantine
 from pipelines.runners import pipeline_options
-from pipelines.release_store import commit_release, move_aside, release_exists, working_copy
+from pipelines.release_store import commit_release, local_view, move_aside, release_exists, working_copy
 from pipelines.staging import make_staging_dir, missing_folders, remove_if_empty, remove_stale_staging
 from schemas import progress, storage
 from schemas.errors import BiasbenchError, SpecError, ValidationFailed
 from schemas.paths import check_version, confined_join
 from schemas.records import row_schema
-from schemas.release import MANIFEST, file_entries
+from schemas.release import (MANIFEST, CorruptManifest, file_entries, first_problem, integrity_checks, manifest_text,
+                             read_manifest)
 from transforms.shards import PLAN_DIR, SUMMARY_DIR, read_summaries, write_plan
 
 CODE_VERSION = f"biasbench 0.1.0; pyarrow {pa.__version__}"
@@ -74,12 +74,31 @@ def _config_info(spec, summaries: Sequence[dict]) -> dict[str, dict]:
     return info
 
 
+def check_intact(release_dir: str) -> dict:
+    """The manifest of an existing release ``<out>/<benchmark>/<version>`` whose files pass
+    ``schemas.release.integrity_checks`` and whose manifest names that version.
+
+    Raises ValidationFailed naming the first corrupt file otherwise: a command
+    must never call a release unchanged when only its manifest is. A release on an
+    object store is checked on a local copy.
+    """
+    with local_view(release_dir) as local:
+        try:
+            manifest = read_manifest(local)
+            problem = first_problem(integrity_checks(local, manifest))
+            if not problem and manifest.get("version") != storage.basename(release_dir.rstrip("/")):
+                problem = f"{MANIFEST} says version {manifest.get('version')!r}"
+        except FileNotFoundError:
+            problem = f"{MANIFEST} missing"
+        except CorruptManifest as e:
+            problem = str(e).replace(": ", " ", 1)
+    if problem:
+        raise ValidationFailed(f"{release_dir} is corrupt: {problem}; run biasbench validate")
+    return manifest
+
+
 def _same_release(existing_dir: str, staging_dir: str) -> bool:
-    try:
-        return (json.loads(storage.read_bytes(storage.join(existing_dir, MANIFEST)))
-                == json.loads(storage.read_bytes(storage.join(staging_dir, MANIFEST))))
-    except OSError:
-        return False
+    return check_intact(existing_dir) == read_manifest(staging_dir)
 
 
 def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address: str | None,
@@ -133,11 +152,12 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     lint = _merge_lint(summaries)
     stats = compute_stats(staging_dir, spec, lint.to_dict())
     write_stats(staging_dir, stats)
+    versioned = replace(spec, version=version)  # validation.json records the version being built
     if gate is None:
         with GateWorker(warm=False) as own:
-            report = own.run_gate(staging_dir, spec, lint, stats)
+            report = own.run_gate(staging_dir, versioned, lint, stats)
     else:
-        report = gate.run_gate(staging_dir, spec, lint, stats)
+        report = gate.run_gate(staging_dir, versioned, lint, stats)
     write_validation(staging_dir, report)
     hashes = input_hashes(spec)
     draft = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION)
@@ -146,8 +166,7 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     # only README.md changed since the draft: list the files again, keep the rows digests
     manifest = replace(draft, files=tuple(file_entries(staging_dir)))
     with open(os.path.join(staging_dir, MANIFEST), "w", encoding="utf-8") as f:
-        json.dump(manifest.to_dict(), f, indent=1, sort_keys=True)
-        f.write("\n")
+        f.write(manifest_text(manifest.to_dict()))
     return configs, report
 
 
@@ -161,6 +180,8 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
         final = confined_join(parent, version)
     except ValueError as e:
         raise SpecError(f"--version/benchmark: {e}") from None
+    if release_exists(final):
+        check_intact(final)  # a corrupt release is refused before any work, and left as it is
     created = missing_folders(parent)
     staging = make_staging_dir(parent, version)
     removed = remove_stale_staging(parent)
