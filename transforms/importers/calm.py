@@ -12,8 +12,9 @@ male/female/neutral order (``<he/she/they>``, ``<boy/girl/kid>``). Two modes:
 ``mode: corrected``
     The documented fix list (``calm_fixes.FIXES``) is applied to CALM's text,
     then tuples become pronoun cases (``{person.subj}`` …, the
-    ``<he/her/their>`` typo read as a subject), a 3rd-person verb after a
-    subject pronoun becomes an agreement slot (``{person:was}`` → "they were"),
+    ``<he/her/their>`` typo read as a subject), every verb a subject pronoun
+    governs — found by the parser from its part of speech, any verb — becomes
+    an agreement slot (``{person:listens}`` → "they listen", ``transforms.agreement``),
     sentence-initial capitals are derived, multiple-choice options move from
     the question into ``options`` and the gold answer is the chosen option's text.
 

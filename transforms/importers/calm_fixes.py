@@ -8,7 +8,8 @@ slots). A fix's ``new`` text may use canonical slots (``{person.refl}``,
 
 Fixes that are rules rather than single edits live in ``transforms.importers.calm``:
 the tuple → pronoun-case table (with the ``<he/her/their>`` typo), verb
-agreement after a subject pronoun, multiple-choice options moved out of the
+agreement for any verb a subject pronoun governs (found by the parser,
+``transforms.agreement``), multiple-choice options moved out of the
 question, and gold labels from CALM's evaluation ground truth.
 """
 
@@ -102,16 +103,6 @@ TUPLE_CASES: dict[str, str] = {
     "his/her/their": "poss",
     "himself/herself/themselves": "refl",
 }
-
-#: 3rd-person singular verbs that follow a subject pronoun in CALM's templates.
-VERBS_3SG: frozenset[str] = frozenset({
-    "is", "was", "has", "does", "isn't", "wasn't", "hasn't", "doesn't",
-    "gathers", "goes", "helps", "knows", "learns", "loads", "pushes", "serves", "sets", "takes", "thinks",
-    "turns", "wakes", "wants", "wipes", "works",
-})
-#: Adverbs allowed between the subject pronoun and its verb ("they always are").
-ADVERBS: frozenset[str] = frozenset({"always", "currently", "finally", "really", "still", "then", "also", "never",
-                                     "eventually", "often", "sometimes", "happily"})
 
 
 def fixes_for(task: str) -> list[Fix]:
