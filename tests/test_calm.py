@@ -27,7 +27,7 @@ def builds(tmp_path_factory):
         root = tmp_path_factory.mktemp(f"calm-{i}")
         assert main(["build", str(PROJECT / "configs" / "calm.yaml"), "--data-dir", str(CALM_DIR),
                      "--out", str(root)]) == 0
-        out.append(root / "calm" / "1.1.0")
+        out.append(root / "calm" / "1.1.1")
     return out
 
 

@@ -28,8 +28,8 @@ Rules (``RULES``), each giving a short detail naming the words:
     a slot marker survived rendering (the lint's patterns).
 ``lowercase_start``
     a sentence (the field's start, or after ". ", "! ", "? ") that begins
-    with a lower-case letter; an abbreviation before the full stop ("e.g.",
-    "Mr.") does not end a sentence.
+    with a lower-case letter (``schemas.sentences``); an abbreviation before
+    the full stop ("e.g.", "Mr.") does not end a sentence.
 """
 
 from __future__ import annotations
@@ -40,14 +40,12 @@ from typing import Iterable, Mapping
 
 from schemas.articles import indefinite_article
 from schemas.pronouns import PRONOUN_SETS
+from schemas.sentences import lowercase_sentence_starts
 
 RULES = ("agreement", "article", "doubled_word", "leftover_marker", "lowercase_start")
 
 # the lint's marker patterns, repeated rather than imported so this module needs only schemas
 _LEFTOVER = re.compile(r"\{[^{}\s][^{}]*\}|<[A-Z][A-Z0-9_]*>|<[A-Za-z]+(?:/[A-Za-z]+)+>|\[[A-Z][A-Z0-9_]+\]")
-_SENTENCE_START = re.compile(r"(?:^|(?<=[.!?])[\"'”’)\]]*\s+)[\"'“‘(\[]*(?=\S)")
-_ABBREVIATION = re.compile(r"(?:^|\s)(?:(?:[A-Za-z]\.){1,3}|Mr|Mrs|Ms|Mx|Dr|St|Jr|Sr|Prof|etc|vs|No|Inc|Ltd|Co|approx)"
-                           r"\.$")
 _ALLOWED_DOUBLES = ("that", "had")
 _SUBJUNCTIVE_MARKS = ("if", "wish", "though", "unless", "whether")
 
@@ -130,12 +128,7 @@ def _doubled(doc) -> Iterable[Finding]:
 
 
 def _lowercase_starts(text: str) -> Iterable[Finding]:
-    for m in _SENTENCE_START.finditer(text):
-        start = m.end()
-        if start >= len(text) or not text[start].islower():
-            continue
-        if m.start() > 0 and _ABBREVIATION.search(text[:m.start()]):
-            continue
+    for start in lowercase_sentence_starts(text):
         word = re.match(r"\S+", text[start:]).group(0)
         yield Finding("lowercase_start", f"{word}: a sentence starts in lower case")
 

@@ -15,7 +15,8 @@ male/female/neutral order (``<he/she/they>``, ``<boy/girl/kid>``). Two modes:
     ``<he/her/their>`` typo read as a subject), every verb a subject pronoun
     governs — found by the parser from its part of speech, any verb — becomes
     an agreement slot (``{person:listens}`` → "they listen", ``transforms.agreement``),
-    sentence-initial capitals are derived, multiple-choice options move from
+    sentence-initial capitals are derived (a slot's by the renderer, a
+    literal word's here: "what was …?" → "What was …?"), multiple-choice options move from
     the question into ``options`` and the gold answer is the chosen option's text.
 
 Options (``template_files[].options``): ``mode``; ``strip_fields`` (fields
@@ -39,6 +40,7 @@ from typing import Any, Iterator
 
 from schemas.errors import InputError
 from schemas.records import Template
+from schemas.sentences import lowercase_sentence_starts
 from transforms.calm_inputs import data_root, locate
 from transforms.importers.base import register_importer
 from transforms.agreement import agree_in_templates
@@ -145,6 +147,19 @@ def _task_of(spec, path: str) -> str:
     raise InputError(f"{path}: say which task the CALM template file holds (template_files[].task)")
 
 
+SENTENCE_CAPITALS = "sentence-capitals"
+
+
+def capitalise_sentences(text: str) -> tuple[str, int]:
+    """Upper-case the first letter of every sentence that starts in lower case ("what was …?" in CALM's
+    TweetQA questions); a slot that opens a sentence is capitalised by the renderer. Returns the text and
+    how many letters changed."""
+    starts = lowercase_sentence_starts(text)
+    for i in starts:
+        text = text[:i] + text[i].upper() + text[i + 1:]
+    return text, len(starts)
+
+
 def _corrected_texts(raws: dict[str, dict[str, Any]], fields, strip, fixes: list[Fix], path: str):
     """{index: ({field or "answer": canonical text}, fix ids applied)}: fixes, pronoun cases, then verb
     agreement for every template in one parser pass."""
@@ -160,6 +175,10 @@ def _corrected_texts(raws: dict[str, dict[str, Any]], fields, strip, fixes: list
             mine = [x for x in fixes if x.index == str(index) and x.field == f]
             v, applied = apply_fixes(_escape(v), mine, f"{where}, field {f}")
             applied_of[index] += applied
+            if f != "answer":
+                v, capitalised = capitalise_sentences(v)
+                if capitalised and SENTENCE_CAPITALS not in applied_of[index]:
+                    applied_of[index].append(SENTENCE_CAPITALS)
             keys.append((index, f))
             texts.append(_pronoun_cases(v, f"{where}, field {f}"))
     out: dict[str, tuple[dict[str, str], list[str]]] = {i: ({}, applied_of[i]) for i in raws}
