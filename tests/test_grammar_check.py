@@ -97,12 +97,11 @@ def test_calm_syntax_verb_off_the_old_list_is_found_and_counted(nlp):
     tasks, ctx = planned(["{person} said {person.subj} listens to music."])
     report = grammar_report(tasks, ctx, nlp)
     assert report["counts"]["agreement"] == 3  # the three "they" rows, not the he/she ones
-    # classes: he/an (Omar, Ivan), she/an (Ana), they/an (Alex), they/a (Sam, Robin): one probe each
-    assert report["rows_checked"] == 6 and report["probes"] == 4 and report["cells"] == 3
-    sam, alex = report["listed"]  # most rows first
-    assert sam["fillers"] == ["they/a"] and sam["text"] == "Sam said they listens to music."
-    assert sam["rows"] == 2 and sam["configs"] == {"c": 2} and sam["rule"] == "agreement"
-    assert alex["fillers"] == ["they/an"] and alex["rows"] == 1
+    # one probe per pronoun set: no "a"/"an" before the name, so its article is no part of the class
+    assert report["rows_checked"] == 6 and report["probes"] == 3 and report["cells"] == 3
+    [finding] = report["listed"]
+    assert finding["fillers"] == ["they/*"] and finding["text"] == "Alex said they listens to music."
+    assert finding["rows"] == 3 and finding["configs"] == {"c": 3} and finding["rule"] == "agreement"
     fixed, ctx = planned(["{person} said {person.subj} {person:listens} to music."])
     assert grammar_report(fixed, ctx, nlp)["cells"] == 0
 
@@ -140,11 +139,16 @@ def test_article_slot_and_literal_article_before_the_filler(nlp):
 
 
 def test_probes_are_per_class_not_per_row():
-    many = names(*[("male", f"Name{i}", "he") for i in range(200)], *[("female", f"Nom{i}", "she") for i in range(200)])
-    tasks, ctx = planned(["{person} left.", "{person.subj} stayed."], many,
+    many = names(*[("male", f"Name{i}", "he") for i in range(200)], *[("female", f"Nom{i}", "she") for i in range(200)],
+                 ("female", "Ana", "she"))
+    tasks, ctx = planned(["{person} left.", "{person.subj} stayed.", "I met a {person}."], many,
                          [GroupSpec(name="male"), GroupSpec(name="female")])
     probes = grammar_probes(tasks, ctx)
-    assert len(probes) == 4 and sum(p.rows["c"] for p in probes) == 800
+    shown = {(p.text.split()[-1], p.classes) for p in probes}
+    # "{person} left.": nothing shows the class (one probe); "… stayed.": the pronoun set; "a {person}": the article
+    assert len(probes) == 1 + 2 + 2 and sum(p.rows["c"] for p in probes) == 3 * 401
+    assert ("Ana.", ("*/an",)) in shown and ("stayed.", ("she/*",)) in shown
+    assert [p.rows["c"] for p in probes if p.classes == ("*/an",)] == [1]
 
 
 def test_gate_fails_on_findings(nlp):

@@ -85,7 +85,7 @@ def _finite_verbs(pron) -> list:
 def _subjunctive(pron) -> bool:
     clause = pron.head
     return any(c.dep_ == "mark" and c.lower_ in _SUBJUNCTIVE_MARKS for c in clause.children) or \
-        clause.head.lemma_ == "wish"
+        clause.head.lower_ in ("wish", "wishes", "wished")
 
 
 def _agreement(doc) -> Iterable[Finding]:
