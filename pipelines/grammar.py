@@ -53,6 +53,7 @@ def grammar_report(tasks: Sequence, ctx, nlp=None) -> dict[str, Any]:
             findings.append({"rule": f.rule, "detail": f.detail, "template_id": p.template_id, "field": p.field,
                              "fillers": list(p.classes), "rows": cells, "configs": dict(sorted(p.rows.items())),
                              "text": p.text[:_MAX_TEXT]})
+    groups = {(p.template_id, p.classes): p.rows for p in probes}  # one per template × filler class
     listed = sorted(findings, key=lambda f: -f["rows"])[:MAX_LISTED]  # stable: probe order breaks ties
     return {
         "cells": sum(counts.values()),
@@ -61,7 +62,7 @@ def grammar_report(tasks: Sequence, ctx, nlp=None) -> dict[str, Any]:
         "findings": len(findings),
         "probes": len(probes),
         "parsed": len(texts),
-        "rows_checked": sum(sum(rows.values()) for rows in {(p.template_id, p.classes): p.rows for p in probes}.values()),
+        "rows_checked": sum(sum(rows.values()) for rows in groups.values()),
         "listed": listed,
     }
 

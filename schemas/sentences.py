@@ -24,6 +24,7 @@ def lowercase_sentence_starts(text: str) -> list[int]:
     out = []
     for m in _START.finditer(text):
         start = m.end()
-        if start < len(text) and text[start].islower() and not (m.start() > 0 and _ABBREVIATION.search(text[:m.start()])):
+        after_abbreviation = m.start() > 0 and _ABBREVIATION.search(text[:m.start()]) is not None
+        if start < len(text) and text[start].islower() and not after_abbreviation:
             out.append(start)
     return out

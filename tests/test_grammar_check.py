@@ -66,8 +66,8 @@ def test_agreement_that_is_right_is_not_flagged(nlp, text):
     ("She is a 18-year-old.", ["article"]), ("It is an UN agency.", ["article"]), ("He is a FBI agent.", ["article"]),
     ("He is an FBI agent at a NATO base, an 80-year-old with a UN pass.", []),
     ("The the end.", ["doubled_word"]), ("{person} left.", ["leftover_marker"]),
-    ("It rained. the end came.", ["lowercase_start"]), ("e.g. this is fine.", ["lowercase_start"]), ("I left, i.e. early.", []),
-    ("Fruit, e.g. apples, is fine.", []),
+    ("It rained. the end came.", ["lowercase_start"]), ("e.g. this is fine.", ["lowercase_start"]),
+    ("I left, i.e. early.", []), ("Fruit, e.g. apples, is fine.", []),
 ])
 def test_articles_doubles_markers_and_capitals(nlp, text, found):
     assert rules(nlp, text) == found
