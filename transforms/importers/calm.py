@@ -41,9 +41,9 @@ from typing import Any, Iterator
 from schemas.errors import InputError
 from schemas.records import Template
 from schemas.sentences import lowercase_sentence_starts
+from transforms.agreement import agree_in_templates
 from transforms.calm_inputs import data_root, locate
 from transforms.importers.base import register_importer
-from transforms.agreement import agree_in_templates
 from transforms.importers.calm_fixes import TUPLE_CASES, Fix, fixes_for
 
 PERSON = "<PERSON>"
