@@ -130,10 +130,25 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         with beam.Pipeline(runner=make_runner(), options=options) as p:
             shard_graph(p, task_paths, staging_dir)
         seconds["expand"] = time.perf_counter() - t2
+    check_grammar(tasks, ctx, staging_dir, seconds)
     summaries = read_summaries(staging_dir, len(tasks))
     storage.delete_tree(storage.join(staging_dir, PLAN_DIR))
     storage.delete_tree(storage.join(staging_dir, SUMMARY_DIR))
     return summaries
+
+
+def check_grammar(tasks, ctx, staging_dir: str, seconds: dict[str, float]) -> dict:
+    """The parser-based grammar check of the planned release, left in the staging dir for ``finalize``."""
+    from pipelines.grammar import grammar_report, write_grammar_report
+
+    t0 = time.perf_counter()
+    report = grammar_report(tasks, ctx)
+    write_grammar_report(staging_dir, report)
+    seconds["grammar"] = time.perf_counter() - t0
+    _say(f"[grammar] {report['probes']:,} probe sentences ({report['parsed']:,} parsed) for "
+         f"{report['rows_checked']:,} rows: {report['findings']:,} findings in {report['cells']:,} cells, "
+         f"{seconds['grammar']:.1f}s")
+    return report
 
 
 def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], gate=None) -> tuple[dict, dict]:
@@ -144,8 +159,9 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     from dataclasses import replace
 
     from pipelines.card import render_card
+    from pipelines.grammar import take_grammar_report
     from validation.stats import compute_stats, write_stats
-    from validation.gate import write_validation
+    from validation.gate import add_grammar_check, write_validation
     from validation.worker import GateWorker
 
     configs = _config_info(spec, summaries)
@@ -158,6 +174,9 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
             report = own.run_gate(staging_dir, versioned, lint, stats)
     else:
         report = gate.run_gate(staging_dir, versioned, lint, stats)
+    grammar = take_grammar_report(staging_dir)
+    if grammar is not None:
+        report = add_grammar_check(report, grammar, spec.validation.max_grammar_findings)
     write_validation(staging_dir, report)
     hashes = input_hashes(spec)
     draft = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION)

@@ -13,6 +13,10 @@ min_distinct_2      each    distinct-2 of the first text field >= ``min_distinct
 lint_failures       ``*``   cells flagged by agreement, article_mismatch,
                             doubled_word, empty_field <= ``max_lint_failures``
 leftover_markers    ``*``   cells flagged by leftover_slot <= ``max_leftover_markers``
+grammar             ``*``   cells the parser-based grammar check flags (each
+                            finding × the rows of its template × filler class,
+                            ``pipelines.grammar``) <= ``max_grammar_findings``;
+                            added by the build (``add_grammar_check``)
 ==================  ======  ===================================================
 
 The report is ``{passed, checks: [{name, config, passed, observed, expected,
@@ -166,6 +170,19 @@ def failed_label(check: Mapping[str, Any]) -> str:
     if details.get("path") and details.get("problems"):
         return f"{check['name']} {details['path']} ({'; '.join(details['problems'])})"
     return f"{check['config']}/{check['name']}"
+
+
+def add_grammar_check(report: Mapping[str, Any], grammar: Mapping[str, Any], max_findings: int) -> dict:
+    """The gate's report with the grammar check (``pipelines.grammar.grammar_report``'s figures) appended.
+
+    A build-time check: it needs the templates rendered and parsed, so ``validate_release`` does not
+    repeat it.
+    """
+    cells = int(grammar.get("cells", 0))
+    check = _check("grammar", "*", cells <= max_findings, cells, f"<= {max_findings}", dict(grammar))
+    checks = [*report["checks"], check]
+    return {**report, "checks": checks, "passed": all(c["passed"] for c in checks),
+            "failed": [failed_label(c) for c in checks if not c["passed"]]}
 
 
 def failed_summary(report: Mapping[str, Any]) -> str:
