@@ -67,7 +67,8 @@ def _config_info(spec, summaries: Sequence[dict]) -> dict[str, dict]:
             "task": c.task, "axis": c.axis, "split": c.split, "fill_type": c.fill_type,
             "rows": sum(s["rows"] for s in mine), "files": [s["path"] for s in mine],
             "groups": {g.name: groups.get(g.name, 0) for g in c.groups},
-            "schema": [[f.name, str(f.type)] for f in row_schema(c.task, tuple(c.metadata_columns))],
+            "schema": [[f.name, str(f.type)] for f in row_schema(
+                c.task, tuple(c.metadata_columns), "four_way" if c.design.strategy == "four_way" else "")],
         }
     return info
 

@@ -74,6 +74,10 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, lint=Non
     """
     if lint_mode not in ("boundary", "rows"):
         raise ValueError(f"lint_mode must be 'boundary' or 'rows', not {lint_mode!r}")
+    if task.strategy == "four_way":  # the two-person QA design renders and lints its own rows
+        from transforms.four_way_plan import write_four_way_shard
+
+        return write_four_way_shard(task, staging_dir, _lint_options(lint))
     text_columns = list(TASK_FIELDS[task.layout.task]) + ["answer"]
     if task.layout.task == "statement":  # statements (HolisticBias) have no gold answer to lint
         text_columns.remove("answer")
