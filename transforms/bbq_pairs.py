@@ -31,6 +31,7 @@ from __future__ import annotations
 import ast
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 from schemas.ids import stable_seed
@@ -109,7 +110,10 @@ class _Names:
         return e.features.get("gender", "")
 
     def last_names(self, ethnicity: str) -> list[str]:
-        return _unique(e.value for e in self.last if self.eth(e) == ethnicity)
+        cache = self.__dict__.setdefault("_last", {})
+        if ethnicity not in cache:
+            cache[ethnicity] = _unique(e.value for e in self.last if self.eth(e) == ethnicity)
+        return cache[ethnicity]
 
 
 class BBQPairing:
@@ -325,7 +329,8 @@ def _norm(label: str) -> str:
     return _GENDER_WORDS.get(label, label.replace("low ses", "lowses").replace("high ses", "highses"))
 
 
-def _labels(person: Person) -> set[str]:
+@lru_cache(maxsize=65536)
+def _labels(person: Person) -> frozenset[str]:
     """What a person can be recognised as: the filler, its info and the info's parts (``F-Black`` → f, black)."""
     raw = [person.value, person.info or ""] + ([person.gen] if person.gen else [])
     parts = set()
@@ -334,15 +339,19 @@ def _labels(person: Person) -> set[str]:
         for piece in text.replace("_", "-").split("-"):
             if piece.strip():
                 parts.add(_norm(piece))
-    return parts
+    return frozenset(parts)
+
+
+@lru_cache(maxsize=4096)
+def _target_groups(raw: str) -> frozenset[str]:
+    return frozenset(_norm(str(g)) for g in (ast.literal_eval(raw) if raw else []))
 
 
 def target_role(item: PairItem, template: Template) -> str:
     """``person`` or ``person2``: who in the pair belongs to the template's stereotyped group(s); ``""``
     when neither or both do. Intersectional templates need the race and the gender/SES target."""
     md = template.metadata
-    raw = md.get("stereotyped_groups", "")
-    groups = {_norm(str(g)) for g in (ast.literal_eval(raw) if raw else [])}
+    groups = _target_groups(md.get("stereotyped_groups", ""))
     second = _norm(md["stereotyped_var2"]) if md.get("category") in ("Race_x_gender", "Race_x_SES") else ""
 
     def is_target(p: Person) -> bool:

@@ -30,14 +30,16 @@ share a ``counterfactual_set_id``.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from itertools import permutations
 from typing import Sequence
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from schemas.ids import digest, stable_id
 from schemas.records import FOUR_WAY_QA_COLUMNS, Template
 from schemas.slots import parse_slots
 from transforms.grammar import capitalize_first, with_article
@@ -64,10 +66,9 @@ class FourWayOptions:
     articles: str = "sound"
 
 
-def _bbq_v1_articles(text: str, fillers: Sequence[str | None]) -> str:
-    if any(f is not None and _VOWEL_START.search(f.lower()) for f in fillers):
-        text = _BBQ_AN.sub(r"\1n\2", text).replace(" an European", " a European")
-    return text
+def _hex(*parts) -> str:
+    """A 12-hex-digit blake2b of the parts (joined by a separator no BBQ text contains)."""
+    return hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8"), digest_size=6).hexdigest()
 
 
 class _Renderer:
@@ -77,9 +78,33 @@ class _Renderer:
         self.template = template
         self.options = options
         tid = template.template_id
-        self.parsed = {name: parse_slots(text, template_id=tid, field=name) for name, text in template.fields.items()}
-        self.parsed_options = [parse_slots(o, template_id=tid, field=f"options[{i}]")
-                               for i, o in enumerate(template.options)]
+        self.parsed = {name: self._compile(parse_slots(text, template_id=tid, field=name))
+                       for name, text in template.fields.items()}
+        parsed_options = [parse_slots(o, template_id=tid, field=f"options[{i}]") for i, o in enumerate(template.options)]
+        self.roles = [_answer_role(p) for p in parsed_options]
+        self.parsed_options = [self._compile(p) for p in parsed_options]
+
+    def _compile(self, parsed) -> list:
+        """Pieces as literal strings or (referent, value key, kind, capitalise, marker) tuples."""
+        out = []
+        for piece in parsed.pieces:
+            if isinstance(piece, str):
+                out.append(piece)
+                continue
+            if piece.referent not in ("person", "person2", "word1", "word2"):
+                raise ValueError(f"template {self.template.template_id}: the four-way design has no referent "
+                                 f"{piece.referent!r}")
+            if piece.kind not in ("filler", "attr", "article") or (piece.kind == "attr" and piece.arg not in
+                                                                     ("gen", "occ")):
+                raise ValueError(f"template {self.template.template_id}: slot {piece.kind} {piece.arg!r} is not "
+                                 f"used by the four-way design")
+            key = piece.arg if piece.kind == "attr" else ""
+            # BBQ leaves a slot it has no word for as written
+            marker = {"word1": "WORD1", "word2": "WORD2"}.get(piece.referent, "")
+            if piece.kind == "attr":
+                marker = f"{piece.arg.upper()}{'2' if piece.referent == 'person2' else '1'}"
+            out.append((piece.referent, key, piece.kind, piece.capitalize, "{{" + marker + "}}"))
+        return out
 
     def values(self, item) -> dict[str, dict[str, str | None]]:
         p1, p2 = item.person, item.person2
@@ -87,34 +112,25 @@ class _Renderer:
                 "person2": {"": p2.value, "gen": p2.gen, "occ": p2.gen},
                 "word1": {"": item.word1}, "word2": {"": item.word2}}
 
-    def render(self, parsed, values, fillers) -> str:
+    def render(self, pieces, values, vowel: bool) -> str:
         out = []
-        for piece in parsed.pieces:
+        for piece in pieces:
             if isinstance(piece, str):
                 out.append(piece)
                 continue
-            ref = values.get(piece.referent)
-            if ref is None:
-                raise ValueError(f"template {self.template.template_id}: the four-way design has no referent "
-                                 f"{piece.referent!r}")
-            key = piece.arg if piece.kind == "attr" else ""
-            value = ref.get(key)
-            if value is None:  # BBQ leaves a slot it has no word for as written
-                marker = {"word1": "WORD1", "word2": "WORD2"}.get(piece.referent, "")
-                if piece.kind == "attr":
-                    marker = f"{piece.arg.upper()}{'2' if piece.referent == 'person2' else '1'}"
-                value = "{{" + marker + "}}"
-            if piece.kind == "article":
+            ref, key, kind, cap, marker = piece
+            value = values[ref].get(key)
+            if value is None:
+                value = marker
+            if kind == "article":
                 value = with_article(value)
-            elif piece.kind not in ("filler", "attr"):
-                raise ValueError(f"template {self.template.template_id}: slot kind {piece.kind!r} is not used "
-                                 f"by the four-way design")
-            out.append(capitalize_first(value) if piece.capitalize else value)
+            out.append(capitalize_first(value) if cap else value)
         text = "".join(out)
         for old, new in BBQ_REPLACEMENTS:
-            text = text.replace(old, new)
-        if self.options.articles == "bbq_v1":
-            text = _bbq_v1_articles(text, fillers)
+            if old in text:
+                text = text.replace(old, new)
+        if vowel:  # BBQ v1's article rule
+            text = _BBQ_AN.sub(r"\1n\2", text).replace(" an European", " a European")
         return text
 
 
@@ -131,82 +147,102 @@ def render_four_way(template: Template, items: Sequence, targets: Sequence[str],
     """The rows of one template: four per item, items in order.
 
     ``targets[i]`` is ``person``, ``person2`` or ``""``: who in item i belongs to a stereotyped group;
-    ``groups[i]`` is the row group of item i (e.g. its first person's group label).
+    ``groups[i]`` is the row group of item i (e.g. its first person's group label). Texts, options and
+    draws are made once per item in Python; the four rows of each item are laid out with Arrow ``take``.
     """
     r = _Renderer(template, options)
     md = template.metadata
     tid = template.template_id
     key = md.get("category", ""), template.source_record_id
-    role_neg, role_non = _answer_role(r.parsed_options[0]), _answer_role(r.parsed_options[1])
-    cols: dict[str, list] = {f.name: [] for f in schema}
-    stereotyped = _stereotyped(md.get("stereotyped_groups", ""))
-    fixes = md.get("fixes", "")
+    role_neg, role_non = r.roles
+    m = len(items)
+    ambig, disambig, q_neg, q_non, flat_options, infos = [], [], [], [], [], []
+    pos = np.zeros((m, 4), dtype=np.int64)  # option index of: unknown, negative answer, non-negative answer, -
+    biased = np.full((m, 2), -1, dtype=np.int64)  # option a biased answer picks: neg, nonneg question (-1: none)
+    item_ids, pair_ids, fillers1 = [], [], []
     for k, item in enumerate(items):
         values = r.values(item)
-        fillers = (item.person.value, item.person2.value, item.person.gen, item.person2.gen)
-        text = {name: r.render(p, values, fillers) for name, p in r.parsed.items()}
-        answers = [r.render(p, values, fillers) for p in r.parsed_options]
-        draw = int(digest(options.seed, "four-way", *key, k, item.pair_key, item.swapped, size=8), 16)
+        p1, p2 = item.person, item.person2
+        vowel = options.articles == "bbq_v1" and any(
+            f is not None and _VOWEL_START.search(f.lower()) for f in (p1.value, p2.value, p1.gen, p2.gen))
+        text = {name: r.render(p, values, vowel) for name, p in r.parsed.items()}
+        answers = [r.render(p, values, vowel) for p in r.parsed_options]
+        draw = int(_hex(options.seed, "four-way", *key, k, item.pair_key, item.swapped), 16)
         unknown = options.unknown_options[draw % len(options.unknown_options)]
-        order = _ORDERS[(draw // len(options.unknown_options)) % 6]
+        pos_neg, pos_non, pos_unknown = _ORDERS[(draw // len(options.unknown_options)) % 6]
         opts = [""] * 3
-        for what, pos in zip((answers[0], answers[1], unknown), order):
-            opts[pos] = what
-        pos_neg, pos_non, pos_unknown = order
-        people = {"person": item.person, "person2": item.person2}
+        opts[pos_neg], opts[pos_non], opts[pos_unknown] = answers[0], answers[1], unknown
+        flat_options += opts
+        pos[k] = (pos_unknown, pos_neg, pos_non, 0)
+        people = {"person": p1, "person2": p2}
         info = [{"text": "", "info": ""} for _ in range(3)]
-        for role, pos in ((role_neg, pos_neg), (role_non, pos_non)):
+        for role, at in ((role_neg, pos_neg), (role_non, pos_non)):
             if role:
                 p = people[role]
-                info[pos] = {"text": p.value if p.gen is None else f"{p.value} {p.gen}", "info": p.info}
+                info[at] = {"text": p.value if p.gen is None else f"{p.value} {p.gen}", "info": p.info}
         info[pos_unknown] = {"text": unknown, "info": "unknown"}
+        infos.append(info)
         target = targets[k]
-        pos_of = {role_neg: pos_neg, role_non: pos_non}
-        other = {"person": "person2", "person2": "person"}.get(target, "")
-        ambig = text["context"].strip()
-        contexts = {"ambig": ambig, "disambig": f"{ambig} {text['context_disambiguated']}".strip()}
-        questions = {"neg": text["question"].strip(), "nonneg": text["question_non_negative"].strip()}
-        pair_id = digest(*key, item.pair_key, size=6)
-        for polarity, condition in CELLS:
-            if condition == "ambig":
-                label = pos_unknown
-            else:
-                label = pos_neg if polarity == "neg" else pos_non
-            biased = (target if polarity == "neg" else other) if target else ""
-            cols["example_id"].append(stable_id("x", tid, k, item.person.key, item.person2.key, item.word1,
-                                                item.word2, item.subcategory, polarity, condition))
-            cols["template_id"].append(tid)
-            cols["counterfactual_set_id"].append(f"{tid}-{pair_id}-{polarity}-{condition}")
-            cols["group"].append(groups[k])
-            cols["filler"].append(fillers[0] if item.person.gen is None else f"{item.person.value} {item.person.gen}")
-            cols["context"].append(contexts[condition])
-            cols["question"].append(questions[polarity])
-            cols["answer"].append(opts[label])
-            cols["options"].append(list(opts))
-            cols["question_index"].append(md.get("question_index", ""))
-            cols["question_polarity"].append(polarity)
-            cols["context_condition"].append(condition)
-            cols["category"].append(md.get("category", ""))
-            cols["subcategory"].append(item.subcategory)
-            cols["version"].append(md.get("version", ""))
-            cols["answer_info"].append(info)
-            cols["stereotyped_groups"].append(stereotyped)
-            cols["target_loc"].append(pos_of.get(biased) if biased else None)
-            cols["label"].append(label)
-            cols["name1"].append(item.person.value)
-            cols["name1_info"].append(item.person.info)
-            cols["name2"].append(item.person2.value)
-            cols["name2_info"].append(item.person2.info)
-            cols["fixes"].append(fixes)
-    n = len(cols["example_id"])
-    const = {"task": template.task, "source_dataset": template.source_dataset, "axis": axis, "fill_type": fill_type}
-    arrays = []
-    for f in schema:
-        if f.name in const:
-            arrays.append(pa.repeat(pa.scalar(const[f.name], pa.string()), n))
-        else:
-            arrays.append(pa.array(cols[f.name], f.type))
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+        if target:
+            other = "person2" if target == "person" else "person"
+            at_role = {role_neg: pos_neg, role_non: pos_non}
+            biased[k] = (at_role.get(target, -1), at_role.get(other, -1))
+        a = text["context"].strip()
+        ambig.append(a)
+        disambig.append(f"{a} {text['context_disambiguated']}".strip())
+        q_neg.append(text["question"].strip())
+        q_non.append(text["question_non_negative"].strip())
+        pair_ids.append(_hex(*key, item.pair_key))
+        item_ids.append(_hex(tid, k, p1.key, p2.key, item.word1, item.word2, item.subcategory))
+        fillers1.append(p1.value if p1.gen is None else f"{p1.value} {p1.gen}")
+    n = 4 * m
+    idx = np.repeat(np.arange(m, dtype=np.int64), 4)
+    cell = np.tile(np.arange(4, dtype=np.int64), m)  # CELLS order
+    disambiguated, non_negative = cell % 2 == 1, cell >= 2
+    label = np.where(~disambiguated, pos[idx, 0], np.where(non_negative, pos[idx, 2], pos[idx, 1]))
+    target_loc = biased[idx, non_negative.astype(np.int64)]
+    take = pa.array(idx)
+
+    def per_item(values, type_=pa.string()) -> pa.Array:
+        return pa.array(values, type_).take(take)
+
+    def const(value, type_=pa.string()) -> pa.Array:
+        return pa.repeat(pa.scalar(value, type_), n)
+
+    cell_names = [f"{p}-{c}" for p, c in CELLS]
+    suffix = pa.array(cell_names * m, pa.string())
+    options_flat = pa.array(flat_options, pa.string())
+    out = {
+        "example_id": pc.binary_join_element_wise("x-", per_item(item_ids), "-", suffix, ""),
+        "template_id": const(tid),
+        "counterfactual_set_id": pc.binary_join_element_wise(tid + "-", per_item(pair_ids), "-", suffix, ""),
+        "task": const(template.task), "source_dataset": const(template.source_dataset), "axis": const(axis),
+        "group": per_item(list(groups)), "filler": per_item(fillers1),
+        # people named by proper names signal their group implicitly
+        "fill_type": const("implicit" if md.get("proper_nouns_only") == "TRUE" else fill_type),
+        "context": pa.array(ambig + disambig, pa.string()).take(pa.array(idx + m * disambiguated)),
+        "question": pa.array(q_neg + q_non, pa.string()).take(pa.array(idx + m * non_negative)),
+        "answer": options_flat.take(pa.array(idx * 3 + label)),
+        "options": pa.ListArray.from_arrays(pa.array(np.arange(0, 3 * m + 1, 3, dtype=np.int32)),
+                                            options_flat).take(take),
+        "question_index": const(md.get("question_index", "")),
+        "question_polarity": pa.array(np.where(non_negative, "nonneg", "neg").tolist(), pa.string()),
+        "context_condition": pa.array(np.where(disambiguated, "disambig", "ambig").tolist(), pa.string()),
+        "category": const(md.get("category", "")),
+        "subcategory": per_item([item.subcategory for item in items]),
+        "version": const(md.get("version", "")),
+        "answer_info": per_item(infos, schema.field("answer_info").type),
+        "stereotyped_groups": pa.array([_stereotyped(md.get("stereotyped_groups", ""))],
+                                       schema.field("stereotyped_groups").type).take(pa.array(np.zeros(n, np.int64))),
+        "target_loc": pa.array(target_loc, pa.int64(), mask=target_loc < 0),
+        "label": pa.array(label, pa.int64()),
+        "name1": per_item([item.person.value for item in items]),
+        "name1_info": per_item([item.person.info for item in items]),
+        "name2": per_item([item.person2.value for item in items]),
+        "name2_info": per_item([item.person2.info for item in items]),
+        "fixes": const(md.get("fixes", "")),
+    }
+    return pa.RecordBatch.from_arrays([out[f.name] for f in schema], schema=schema)
 
 
 def _stereotyped(raw: str) -> list[str]:
