@@ -331,14 +331,12 @@ def _norm(label: str) -> str:
 
 @lru_cache(maxsize=65536)
 def _labels(person: Person) -> frozenset[str]:
-    """What a person can be recognised as: the filler, its info and the info's parts (``F-Black`` → f, black)."""
-    raw = [person.value, person.info or ""] + ([person.gen] if person.gen else [])
-    parts = set()
-    for text in raw:
-        parts.add(_norm(text))
-        for piece in text.replace("_", "-").split("-"):
-            if piece.strip():
-                parts.add(_norm(piece))
+    """What a person can be recognised as: the filler, its info and the info's parts (``F-Black`` → f, black;
+    the filler is never split: "22-year-old" is not "old")."""
+    parts = {_norm(person.value)} | ({_norm(person.gen)} if person.gen else set())
+    info = person.info or ""
+    parts.add(_norm(info))
+    parts.update(_norm(p) for p in info.replace("_", "-").split("-") if p.strip())
     return frozenset(parts)
 
 

@@ -53,6 +53,7 @@ _ORDERS = tuple(permutations(range(3)))  # option order: positions of (negative,
 BBQ_REPLACEMENTS = (("lesbian man", "lesbian woman"), ("Latino woman", "Latina woman"))
 _BBQ_AN = re.compile(r"(\s[aA])(\s[aAeEiIoOuU])")
 _VOWEL_START = re.compile(r"^[aeiou]")
+_ARTICLE_AT_END = re.compile(r"(?:^|(?<=\s))([Aa]n?) $")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class FourWayOptions:
     seed: int = 0
     unknown_options: tuple[str, ...] = UNKNOWN_OPTIONS
     articles: str = "sound"
+    article_overrides: tuple[tuple[str, str], ...] = ()  # the spec's first word -> a/an exceptions
 
 
 def _hex(*parts) -> str:
@@ -77,6 +79,7 @@ class _Renderer:
     def __init__(self, template: Template, options: FourWayOptions):
         self.template = template
         self.options = options
+        self.overrides = dict(options.article_overrides)
         tid = template.template_id
         self.parsed = {name: self._compile(parse_slots(text, template_id=tid, field=name))
                        for name, text in template.fields.items()}
@@ -85,8 +88,13 @@ class _Renderer:
         self.parsed_options = [self._compile(p) for p in parsed_options]
 
     def _compile(self, parsed) -> list:
-        """Pieces as literal strings or (referent, value key, kind, capitalise, marker) tuples."""
+        """Pieces as literal strings or (referent, value key, kind, capitalise, marker) tuples.
+
+        With ``articles: sound``, a literal "a"/"an" right before a feature slot ("a {person.occ}")
+        is chosen by that feature's sound too, like an ``{a:person}`` slot.
+        """
         out = []
+        sound = self.options.articles == "sound"
         for piece in parsed.pieces:
             if isinstance(piece, str):
                 out.append(piece)
@@ -103,7 +111,13 @@ class _Renderer:
             marker = {"word1": "WORD1", "word2": "WORD2"}.get(piece.referent, "")
             if piece.kind == "attr":
                 marker = f"{piece.arg.upper()}{'2' if piece.referent == 'person2' else '1'}"
-            out.append((piece.referent, key, piece.kind, piece.capitalize, "{{" + marker + "}}"))
+            kind, capitalize = piece.kind, piece.capitalize
+            before = _ARTICLE_AT_END.search(out[-1]) if sound and kind == "attr" and out and \
+                isinstance(out[-1], str) else None
+            if before:
+                out[-1] = out[-1][:before.start(1)]
+                kind, capitalize = "article", before.group(1)[0] == "A"
+            out.append((piece.referent, key, kind, capitalize, "{{" + marker + "}}"))
         return out
 
     def values(self, item) -> dict[str, dict[str, str | None]]:
@@ -123,7 +137,7 @@ class _Renderer:
             if value is None:
                 value = marker
             if kind == "article":
-                value = with_article(value)
+                value = with_article(value, self.overrides)
             out.append(capitalize_first(value) if cap else value)
         text = "".join(out)
         for old, new in BBQ_REPLACEMENTS:
@@ -240,9 +254,19 @@ def render_four_way(template: Template, items: Sequence, targets: Sequence[str],
         "name1_info": per_item([item.person.info for item in items]),
         "name2": per_item([item.person2.value for item in items]),
         "name2_info": per_item([item.person2.info for item in items]),
-        "fixes": const(md.get("fixes", "")),
+        "fixes": pa.array(_fixes_per_cell(md.get("fixes", "")), pa.string()).take(pa.array(cell)),
     }
     return pa.RecordBatch.from_arrays([out[f.name] for f in schema], schema=schema)
+
+
+def _fixes_per_cell(fixes: str) -> list[str]:
+    """For each cell, the template fixes (``id@field;…``) its rows show: a fix of the disambiguating
+    context shows only in disambiguated rows, of a question only under that question."""
+    entries = [e.split("@") for e in fixes.split(";") if e]
+    shown = {"context_disambiguated": lambda p, c: c == "disambig", "question": lambda p, c: p == "neg",
+             "question_non_negative": lambda p, c: p == "nonneg"}
+    return [";".join(fid for fid, field in entries if shown.get(field, lambda p, c: True)(pol, cond))
+            for pol, cond in CELLS]
 
 
 def _stereotyped(raw: str) -> list[str]:

@@ -59,7 +59,7 @@ def plan_four_way(config, templates: Sequence[Template], ctx, *, seed: int, rows
     seed = seed if design.seed is None else design.seed
     pairing = pairing_for(design, ctx, config.lexicon, seed)
     options = FourWayOptions(seed=seed, unknown_options=tuple(design.unknown_options or UNKNOWN_OPTIONS),
-                             articles=design.articles)
+                             articles=design.articles, article_overrides=tuple(sorted(ctx.article_overrides.items())))
     blocks = []
     seen: dict[str, None] = {}
     for t in sorted(templates, key=lambda t: (t.ordinal, t.template_id)):

@@ -46,15 +46,29 @@ LICENSE = "CC-BY-4.0"
 _SLOTS = {"NAME1": "person", "NAME2": "person2", "WORD1": "word1", "WORD2": "word2",
           "GEN1": "person.gen", "GEN2": "person2.gen", "OCC1": "person.occ", "OCC2": "person2.occ"}
 _SLOT = re.compile(r"\{\{(" + "|".join(_SLOTS) + r")\}\}")
+_ARTICLE_BEFORE = re.compile(r"(?:^|(?<=[\s\"'(]))([Aa]n?) $")
+_FIELD_OF_COLUMN = {"Ambiguous_Context": "context", "Disambiguating_Context": "context_disambiguated",
+                    "Question_negative_stereotype": "question", "Question_non_negative": "question_non_negative",
+                    "Answer_negative": "options", "Answer_non_negative": "options"}
 _OPTIONAL = ("Subcategory", "Names", "Proper_nouns_only", "NAME1_info", "version")
 
 
 def to_canonical(text: str, verbatim: bool) -> str:
-    """BBQ's ``{{NAME1}}`` … slots as canonical slots; every other brace literal."""
+    """BBQ's ``{{NAME1}}`` … slots as canonical slots; every other brace literal.
+
+    Not ``verbatim`` (the corrected mode), an article written before a person or word slot
+    ("a {{NAME1}}", "an {{WORD2}}") becomes an article slot (``{a:person}``), chosen by the
+    sound of what fills it.
+    """
     out, last = [], 0
     for m in _SLOT.finditer(text):
-        out.append(text[last:m.start()].replace("{", "{{").replace("}", "}}"))
-        out.append("{" + ("=" if verbatim else "") + _SLOTS[m.group(1)] + "}")
+        literal = text[last:m.start()]
+        ref = _SLOTS[m.group(1)]
+        article = None if verbatim or "." in ref else _ARTICLE_BEFORE.search(literal)
+        if article:
+            literal = literal[:article.start(1)]
+        out.append(literal.replace("{", "{{").replace("}", "}}"))
+        out.append("{" + ("=" if verbatim else "") + ("a:" if article else "") + ref + "}")
         last = m.end()
     out.append(text[last:].replace("{", "{{").replace("}", "}}"))
     return "".join(out)
@@ -105,7 +119,9 @@ def _templates(folder: str, category: str, position: int, mode: str, fixes, task
             "name2_info": row.get("NAME2_info", ""), "stated_gender_info": row.get("Stated_gender_info", ""),
             "notes": row["Notes"], "relevant_social_values": row.get("Relevant_social_values", ""),
             "bbq_columns": ",".join(c for c in _OPTIONAL if c in columns),
-            "bbq_row": str(i), "fixes": ";".join(applied),
+            "bbq_row": str(i),
+            # which fixes changed which field: rows show a fix only where they show that field
+            "fixes": ";".join(f"{fid}@{_FIELD_OF_COLUMN.get(col, 'all')}" for fid, col in applied),
         }
         yield Template.create(
             task=task, source_dataset=source, source_record_id=f"{category}:{line}",
@@ -135,6 +151,15 @@ def import_bbq(spec, path: str) -> Iterator[Template]:
         from transforms.importers.bbq_fixes import FIXES
 
         fixes = FIXES
+    applied: set[str] = set()
     for c in categories:
-        yield from _templates(path, c, CATEGORIES.index(c), mode, fixes, spec.task or "qa",
-                              spec.source_dataset or "bbq", spec.license or LICENSE)
+        for t in _templates(path, c, CATEGORIES.index(c), mode, fixes, spec.task or "qa",
+                            spec.source_dataset or "bbq", spec.license or LICENSE):
+            applied.update(entry.split("@")[0] for entry in t.metadata["fixes"].split(";") if entry)
+            yield t
+    if fixes:
+        from transforms.importers.bbq_fixes import unused_fixes
+
+        unused = unused_fixes([f for f in fixes if f.category in categories], applied)
+        if unused:
+            raise InputError(f"{path}: BBQ fix(es) {', '.join(unused)} matched no template: the templates changed")

@@ -2,8 +2,9 @@
 
 Each :class:`Fix` rewrites one exact piece of text in BBQ's template CSVs (BBQ's
 ``{{NAME1}}`` syntax, before conversion to canonical slots), in one column of the rows of
-one category whose ``Q_id`` is listed. Every fix must match each of its rows exactly
-``count`` times, so a changed input file is an error instead of a silent no-op.
+one category whose ``Q_id`` is listed. A fix that matches a row must match it exactly ``count``
+times, and every fix must match some row (``unused_fixes``), so a changed input file is an
+error instead of a silent no-op.
 
 The rule that is not a single edit, articles chosen by the sound of the word that follows
 ("a university", "a one percenter", "an elderly man"), lives in the importer
@@ -35,26 +36,30 @@ FIXES: tuple[Fix, ...] = (
         "not really listening to the advice", "missing preposition ('listening the advice')"),
     Fix("physical-already-already", "Physical_appearance", ("4",), "Disambiguating_Context",
         "had already already broken", "had already broken", "doubled word ('already already')"),
-    Fix("religion-people-people", "Religion", ("2",), "Disambiguating_Context", "making sure people people at",
+    Fix("religion-people-people", "Religion", ("3",), "Disambiguating_Context", "making sure people people at",
         "making sure people at", "doubled word ('people people')"),
-    Fix("religion-with-with", "Religion", ("3",), "Disambiguating_Context", "man, with with {{NAME1}}",
+    Fix("religion-with-with", "Religion", ("5",), "Disambiguating_Context", "man, with with {{NAME1}}",
         "man, with {{NAME1}}", "doubled word ('with with')"),
+    Fix("ses-the-one", "SES", ("24",), "Answer_non_negative", "The on {{NAME2}}", "The one {{NAME2}}",
+        "typo in the answer ('The on on welfare')"),
 )
 
 
-def apply_fixes(row: dict, category: str, fixes, where: str) -> tuple[dict, list[str]]:
-    """The row with every fix for it applied, and the ids of those fixes (in list order)."""
+def apply_fixes(row: dict, category: str, fixes, where: str) -> tuple[dict, list[tuple[str, str]]]:
+    """The row with every fix for it applied, and (fix id, column) of each fix applied, in list order."""
     applied = []
     for fix in fixes:
         if fix.category != category or row.get("Q_id") not in fix.question_ids:
             continue
         text = row.get(fix.column, "")
         found = text.count(fix.old)
+        if found == 0:  # another row of the same question (rows of one Q_id differ in wording)
+            continue
         if found != fix.count:
             raise InputError(f"{where}: fix {fix.id!r} expects {fix.old!r} {fix.count} time(s) in column "
                              f"{fix.column!r}, found {found}")
         row = {**row, fix.column: text.replace(fix.old, fix.new)}
-        applied.append(fix.id)
+        applied.append((fix.id, fix.column))
     return row, applied
 
 
