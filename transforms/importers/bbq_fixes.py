@@ -40,6 +40,13 @@ FIXES: tuple[Fix, ...] = (
         "making sure people at", "doubled word ('people people')"),
     Fix("religion-with-with", "Religion", ("5",), "Disambiguating_Context", "man, with with {{NAME1}}",
         "man, with {{NAME1}}", "doubled word ('with with')"),
+    Fix("physical-a-grade", "Physical_appearance", ("3",), "Disambiguating_Context", "get an A in the end",
+        "get an A grade in the end", "the grade 'A' reads as an article before 'in' ('A in'); named as a grade"),
+    Fix("race-a-grade", "Race_ethnicity", ("17",), "Question_non_negative", "hoping for an A in the class",
+        "hoping for an A grade in the class", "the grade 'A' reads as an article before 'in'; named as a grade"),
+    Fix("race-a-grade-in-the-class", "Race_ethnicity", ("37",), "Question_non_negative",
+        "hoping for an A on the class", "hoping for an A grade in the class",
+        "wrong preposition ('an A on the class'), and the grade named as a grade"),
     Fix("ses-the-one", "SES", ("24",), "Answer_non_negative", "The on {{NAME2}}", "The one {{NAME2}}",
         "typo in the answer ('The on on welfare')"),
 )
