@@ -8,9 +8,14 @@ fill ``{{NAME}}``/``{{WORD}}``/``{{GEN}}``/``{{OCC}}`` by string replacement (wi
 negative/non-negative question) with three shuffled options. Same draws as BBQ (CPython
 ``random``: ``sample``, ``choice``, ``shuffle``), seedable here so a run can be repeated;
 row counts per (category, question index, polarity, context condition) do not depend on
-the draws. Plain ``csv`` instead of pandas, same selection semantics.
+the draws.
 
-    python benchmarks/bbq_baseline.py DATA_DIR OUT.jsonl [--seed N]
+Two engines: ``plain`` reads the CSVs with ``csv`` and fills dicts; ``pandas`` handles each
+template row as BBQ's scripts do (a one-row DataFrame copied per pair and filled column by
+column with ``.loc``), which is where BBQ's own run time goes (~61 s for its two scripts on
+the development machine). The rows are the same for the same seed.
+
+    python benchmarks/bbq_baseline.py DATA_DIR OUT.jsonl [--seed N] [--engine plain|pandas]
 """
 
 from __future__ import annotations
@@ -69,7 +74,7 @@ _AN = re.compile(r"(\s[aA])(\s[aAeEiIoOuU])")
 _VOWEL = re.compile(r"^[aeiou]")
 
 
-def fill(row: dict, w1: str, g1, w2: str, g2, lex: str, r1: str, r2: str) -> dict:
+def fill_dict(row: dict, w1: str, g1, w2: str, g2, lex: str, r1: str, r2: str) -> dict:
     out = {}
     vowel = any(_VOWEL.search(str(x).lower()) for x in (w1, w2, g1, g2))
     for key, text in row.items():
@@ -83,6 +88,29 @@ def fill(row: dict, w1: str, g1, w2: str, g2, lex: str, r1: str, r2: str) -> dic
             text = _AN.sub(r"\1n\2", text).replace(" an European", " a European")
         out[key] = text
     return out
+
+
+def fill_frame(row, w1, g1, w2, g2, lex, r1, r2) -> dict:
+    """``fill`` done BBQ's way: a one-row DataFrame, copied, every column read and written with ``.loc``."""
+    import pandas as pd
+
+    frame = pd.DataFrame([row])
+    out = frame.copy()
+    vowel = any(_VOWEL.search(str(x).lower()) for x in (w1, w2, g1, g2))
+    for key in frame.columns:
+        text = frame.loc[0, key]
+        if isinstance(text, str):
+            text = text.replace("{{NAME1}}", w1).replace("{{NAME2}}", w2)
+            if g1 is not None:
+                text = (text.replace("{{GEN1}}", g1).replace("{{GEN2}}", g2).replace("{{OCC1}}", g1)
+                        .replace("{{OCC2}}", g2))
+            if len(lex) > 1:
+                text = text.replace("{{WORD1}}", r1).replace("{{WORD2}}", r2)
+            text = text.replace("lesbian man", "lesbian woman").replace("Latino woman", "Latina woman")
+            if vowel:
+                text = _AN.sub(r"\1n\2", text).replace(" an European", " a European")
+            out.loc[0, key] = text
+    return {key: out[key][0] for key in out.columns}
 
 
 def four_rows(rng, cat, row, subcat, targets, n1, n2, i1, i2):
@@ -341,8 +369,12 @@ def generate_intersectional(rng, cat, frames, vocab, names):
                     yield from rows
 
 
-def generate(data_dir: str, seed: int | None = None):
+def generate(data_dir: str, seed: int | None = None, engine: str = "plain"):
     """Every row of BBQ, category by category in the scripts' order, as dicts (with ``example_id``)."""
+    global fill
+    if engine not in ("plain", "pandas"):
+        raise ValueError(f"engine must be plain or pandas, not {engine!r}")
+    fill = fill_frame if engine == "pandas" else fill_dict
     rng = random.Random(seed)
     vocab, names, frames = load(data_dir)
     for cat in CATEGORIES:
@@ -353,10 +385,13 @@ def generate(data_dir: str, seed: int | None = None):
             yield {"example_id": n, **row}
 
 
-def write_jsonl(data_dir: str, out_path: str, seed: int | None = None) -> int:
+fill = fill_dict
+
+
+def write_jsonl(data_dir: str, out_path: str, seed: int | None = None, engine: str = "plain") -> int:
     n = 0
     with open(out_path, "w", encoding="utf-8") as f:
-        for row in generate(data_dir, seed):
+        for row in generate(data_dir, seed, engine):
             f.write(json.dumps(row))
             f.write("\n")
             n += 1
@@ -365,9 +400,13 @@ def write_jsonl(data_dir: str, out_path: str, seed: int | None = None) -> int:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    seed = None
+    seed, engine = None, "plain"
     if "--seed" in args:
         i = args.index("--seed")
         seed = int(args[i + 1])
         del args[i:i + 2]
-    print(write_jsonl(args[0], args[1], seed))
+    if "--engine" in args:
+        i = args.index("--engine")
+        engine = args[i + 1]
+        del args[i:i + 2]
+    print(write_jsonl(args[0], args[1], seed, engine))

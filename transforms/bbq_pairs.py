@@ -75,6 +75,11 @@ def word_lists(text: str) -> tuple[list[str], list[str] | None]:
     """``WORD1: [a, b]; WORD2: [c, d]`` (or NAME1/NAME2) → (['a', 'b'], ['c', 'd']).
 
     As BBQ reads it: the second list counts only when the last ``;`` part names it.
+
+    >>> word_lists("WORD1: [a, b]; WORD2: [c, d]")
+    (['a', 'b'], ['c', 'd'])
+    >>> word_lists("NAME1: [x]; NAME2: [deaf; hard of hearing]")
+    (['x'], None)
     """
     first: list[str] = []
     second: list[str] | None = None

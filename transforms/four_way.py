@@ -40,7 +40,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.records import FOUR_WAY_QA_COLUMNS, Template
+from schemas.records import Template
 from schemas.slots import parse_slots
 from transforms.grammar import capitalize_first, with_article
 
@@ -261,7 +261,11 @@ def render_four_way(template: Template, items: Sequence, targets: Sequence[str],
 
 def _fixes_per_cell(fixes: str) -> list[str]:
     """For each cell, the template fixes (``id@field;…``) its rows show: a fix of the disambiguating
-    context shows only in disambiguated rows, of a question only under that question."""
+    context shows only in disambiguated rows, of a question only under that question.
+
+    >>> _fixes_per_cell("typo@context_disambiguated;other@options")
+    ['other', 'typo;other', 'other', 'typo;other']
+    """
     entries = [e.split("@") for e in fixes.split(";") if e]
     shown = {"context_disambiguated": lambda p, c: c == "disambig", "question": lambda p, c: p == "neg",
              "question_non_negative": lambda p, c: p == "nonneg"}

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+import pyarrow as pa
+
 from schemas.records import Template
 from transforms.four_way import CELLS, FourWayOptions, UNKNOWN_OPTIONS, render_four_way
 from transforms.write import ParquetShardWriter
@@ -72,11 +74,10 @@ def plan_four_way(config, templates: Sequence[Template], ctx, *, seed: int, rows
     return cut_shards(blocks, rows_per_shard)
 
 
-def write_four_way_shard(task, staging_dir: str, lint_options: dict | None = None) -> dict[str, Any]:
+def write_four_way_shard(task, staging_dir: str, lint=None) -> dict[str, Any]:
     """Render, lint and write one shard of a four-way config; the same summary as ``write_shard``.
 
-    ``lint_options``: keyword options of ``validation.lint.lint_batches`` (None: no lint); the
-    shard's rows are linted together, once.
+    ``lint(table, text_columns)`` (a LintResult; None: no lint) is called once on the shard's rows.
     """
     text_columns = ["context", "question", "answer"]
     layout = task.layout
@@ -90,17 +91,13 @@ def write_four_way_shard(task, staging_dir: str, lint_options: dict | None = Non
             for g in block.groups:
                 groups[g] = groups.get(g, 0) + len(CELLS)
             w.write(batch)
-            if lint_options is not None:
+            if lint is not None:
                 batches.append(batch.select(["example_id", *text_columns]))
-    lint = {}
-    if lint_options is not None and batches:
-        from validation.lint import lint_batches
-
-        lint = lint_batches(batches, text_columns, **lint_options).to_dict()
+    lint_summary = lint(pa.Table.from_batches(batches), text_columns).to_dict() if lint is not None and batches else {}
     seconds = time.perf_counter() - started
     print(f"[expand+write] {layout.name} shard {task.index + 1}/{task.count}: {w.rows:,} rows in {seconds:.1f}s",
           file=sys.stderr, flush=True)
     return {
         "config": layout.name, "index": task.index, "count": task.count, "path": task.relative_path,
-        "rows": w.rows, "groups": dict(sorted(groups.items())), "seconds": round(seconds, 3), "lint": lint,
+        "rows": w.rows, "groups": dict(sorted(groups.items())), "seconds": round(seconds, 3), "lint": lint_summary,
     }
