@@ -27,7 +27,7 @@ from pipelines.graph import (SHARD_SUMMARIES, load_phase1, plan_shards, shard_gr
 from pipelines.manifest import MANIFEST, build_manifest, input_hashes
 from pipelines.runners import pipeline_options
 from schemas.errors import BiasbenchError, ValidationFailed
-from schemas.records import row_schema
+from transforms.plan import layout_of
 
 CODE_VERSION = f"biasbench 0.1.0; pyarrow {pa.__version__}"
 
@@ -67,8 +67,7 @@ def _config_info(spec, summaries: Sequence[dict]) -> dict[str, dict]:
             "task": c.task, "axis": c.axis, "split": c.split, "fill_type": c.fill_type,
             "rows": sum(s["rows"] for s in mine), "files": [s["path"] for s in mine],
             "groups": {g.name: groups.get(g.name, 0) for g in c.groups},
-            "schema": [[f.name, str(f.type)] for f in row_schema(
-                c.task, tuple(c.metadata_columns), "four_way" if c.design.strategy == "four_way" else "")],
+            "schema": [[f.name, str(f.type)] for f in layout_of(c).schema],
         }
     return info
 
