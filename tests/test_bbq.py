@@ -128,9 +128,7 @@ def test_draws_are_seeded_and_stable(bbq_dir, v1):
     assert again.equals(v1[0])
     other, _ = _rows("bbq-v1.yaml", bbq_dir, seed=1)
     assert _cells(other) == _cells(v1[0])
-    assert other["options"].to_pylist() != v1[0]["options"].to_pylist()
-    assert other["example_id"].to_pylist() != v1[0]["example_id"].to_pylist() or \
-        other["context"].to_pylist() != v1[0]["context"].to_pylist()
+    assert other["options"].to_pylist() != v1[0]["options"].to_pylist()  # another seed, other draws
 
 
 def test_ids_unique_and_counterfactual_sets_swap_the_roles(v1):
