@@ -26,10 +26,10 @@ from pipelines.staging import make_staging_dir, missing_folders, remove_if_empty
 from schemas import progress, storage
 from schemas.errors import BiasbenchError, SpecError, ValidationFailed
 from schemas.paths import check_version, confined_join
-from schemas.records import row_schema
 from schemas.release import (MANIFEST, CorruptManifest, file_entries, first_problem, integrity_checks, manifest_text,
                              read_manifest)
 from transforms.shards import PLAN_DIR, SUMMARY_DIR, read_summaries, write_plan
+from transforms.plan import layout_of
 
 CODE_VERSION = f"biasbench 0.1.0; pyarrow {pa.__version__}"
 
@@ -69,7 +69,7 @@ def _config_info(spec, summaries: Sequence[dict]) -> dict[str, dict]:
             "task": c.task, "axis": c.axis, "split": c.split, "fill_type": c.fill_type,
             "rows": sum(s["rows"] for s in mine), "files": [s["path"] for s in mine],
             "groups": {g.name: groups.get(g.name, 0) for g in c.groups},
-            "schema": [[f.name, str(f.type)] for f in row_schema(c.task, tuple(c.metadata_columns))],
+            "schema": [[f.name, str(f.type)] for f in layout_of(c).schema],
         }
     return info
 

@@ -185,13 +185,27 @@ ROW_HEAD = (
 )
 
 
-def row_schema(task: str, metadata_columns: tuple[str, ...] = ()) -> pa.Schema:
-    """The BenchmarkRow schema of one task: head, text fields, gold, options, metadata."""
+#: Columns of the two-person QA design (``transforms.four_way``; BBQ's row fields), after the options.
+FOUR_WAY_QA_COLUMNS = (
+    ("question_index", pa.string()), ("question_polarity", pa.string()), ("context_condition", pa.string()),
+    ("category", pa.string()), ("subcategory", pa.string()), ("version", pa.string()),
+    ("answer_info", pa.list_(pa.struct([("text", pa.string()), ("info", pa.string())]))),
+    ("stereotyped_groups", pa.list_(pa.string())), ("target_loc", pa.int64()), ("label", pa.int64()),
+    ("name1", pa.string()), ("name1_info", pa.string()), ("name2", pa.string()), ("name2_info", pa.string()),
+    ("fixes", pa.string()),
+)
+#: design name -> the typed columns it adds to every row
+DESIGN_COLUMNS = {"four_way": FOUR_WAY_QA_COLUMNS}
+
+
+def row_schema(task: str, metadata_columns: tuple[str, ...] = (), design: str = "") -> pa.Schema:
+    """The BenchmarkRow schema of one task: head, text fields, gold, options, the design's columns, metadata."""
     if task not in TASK_FIELDS:
         raise KeyError(f"unknown task {task!r}; known: {sorted(TASK_FIELDS)}")
     cols = list(ROW_HEAD)
     cols += [(name, pa.string()) for name in TASK_FIELDS[task]]
     cols += [("answer", pa.string()), ("options", pa.list_(pa.string()))]
+    cols += list(DESIGN_COLUMNS.get(design, ()))
     cols += [(name, pa.string()) for name in metadata_columns]
     return pa.schema(cols)
 

@@ -121,13 +121,20 @@ class DesignSpec:
       per template in template order and group order (how CALM v1 was drawn).
     """
 
-    strategy: Literal["all", "sample", "sequential"] = "all"
+    strategy: Literal["all", "sample", "sequential", "four_way"] = "all"
     per_group: int | None = None
     seed: int | None = None  # default: the spec's seed
     # ``sample`` only: balance each block across the values of this entry feature (e.g. "gender"),
     # restricted to ``strata`` when given (entries with other values are never drawn)
     stratify: str = ""
     strata: list[str] = field(default_factory=list)
+    # ``four_way`` only (the two-person QA design, transforms.four_way): who fills the two roles
+    # (``pairing: bbq``, with BBQ's proper names in ``names_lexicon``), the "unknown" phrasings
+    # (default BBQ's ten), and the article rule (``sound``, or ``bbq_v1``: BBQ's published rule)
+    pairing: str = ""
+    names_lexicon: str = ""
+    unknown_options: list[str] = field(default_factory=list)
+    articles: Literal["sound", "bbq_v1"] = "sound"
 
 
 @dataclass
@@ -223,7 +230,7 @@ class BenchmarkSpec:
         lexicons = {lex.name for lex in self.lexicons}
         sources = {s.name for s in self.sources}
         for i, c in enumerate(self.configs):
-            for lex in [c.lexicon, *c.referents.values()]:
+            for lex in [c.lexicon, *c.referents.values(), *([c.design.names_lexicon] if c.design.names_lexicon else [])]:
                 if lex not in lexicons:
                     raise ValueError(f"configs[{i}] ({c.name}) uses lexicon {lex!r}, not defined under 'lexicons'")
         for i, e in enumerate(self.extract):

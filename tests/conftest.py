@@ -15,6 +15,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("BIASBENCH_SHARED_DATA") or PROJECT.parent / "shared" / "data")
 CALM_DIR = SHARED / "calm"
 HOLISTIC_DIR = SHARED / "holistic_bias" / "v1.1"
+BBQ_DIR = SHARED / "bbq"
 
 needs_shared = pytest.mark.skipif(
     not SHARED.is_dir(), reason=f"{SHARED} is absent: the real CALM/HolisticBias data sits beside the project only in CI"
@@ -33,6 +34,13 @@ def holistic_dir() -> Path:
     if not HOLISTIC_DIR.is_dir():
         pytest.skip(f"{HOLISTIC_DIR} is absent: HolisticBias v1.1 is read in place from ../shared")
     return HOLISTIC_DIR
+
+
+@pytest.fixture(scope="session")
+def bbq_dir() -> Path:
+    if not (BBQ_DIR / "templates").is_dir():
+        pytest.skip(f"{BBQ_DIR} is absent: BBQ's templates and vocabulary are read in place from ../shared")
+    return BBQ_DIR
 
 
 @pytest.fixture(scope="session")

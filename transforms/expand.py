@@ -43,10 +43,11 @@ class ConfigLayout:
     fill_type: str = "implicit"
     metadata_columns: tuple[str, ...] = ()
     name: str = ""
+    design: str = ""  # a design that adds typed columns (schemas.records.DESIGN_COLUMNS), e.g. four_way
 
     @property
     def schema(self) -> pa.Schema:
-        return row_schema(self.task, self.metadata_columns)
+        return row_schema(self.task, self.metadata_columns, self.design)
 
     def lexicon_of(self, referent: str) -> str:
         return self.referents.get(referent, self.lexicon)

@@ -17,7 +17,8 @@ from transforms.shards import ShardTask
 def layout_of(config) -> ConfigLayout:
     return ConfigLayout(task=config.task, axis=config.axis, lexicon=config.lexicon,
                         referents=dict(config.referents), fill_type=config.fill_type,
-                        metadata_columns=tuple(config.metadata_columns), name=config.name)
+                        metadata_columns=tuple(config.metadata_columns), name=config.name,
+                        design="four_way" if config.design.strategy == "four_way" else "")
 
 
 def templates_for(config, templates: Iterable[Template]) -> list[Template]:
@@ -43,8 +44,8 @@ def resolve_lexicon_groups(spec, lexicons: Mapping[str, Sequence[LexiconEntry]])
     """Configs with ``groups_from_lexicon``: their groups become every group of their lexicon on their
     axis, in lexicon order (set on the spec's config objects, which the gate, stats and card then read)."""
     for config in spec.configs:
-        if not getattr(config, "groups_from_lexicon", False):
-            continue
+        if not getattr(config, "groups_from_lexicon", False) or config.design.strategy == "four_way":
+            continue  # a four-way config's groups come from its planned pairs
         if config.lexicon not in lexicons:
             raise ValueError(f"config {config.name!r}: lexicon {config.lexicon!r} is not loaded")
         groups = [e.group for e in lexicons[config.lexicon] if e.axis == config.axis]
@@ -71,8 +72,13 @@ def plan_release(spec, templates: Sequence[Template], lexicons: Mapping[str, Seq
         if not chosen:
             raise ValueError(f"config {config.name!r}: no template of task {config.task!r} passed extraction "
                              f"and filtering")
-        shards = plan_config(layout, config.groups, config.design, chosen, ctx,
-                             seed=spec.seed, rows_per_shard=spec.release.rows_per_shard)
+        if config.design.strategy == "four_way":
+            from transforms.four_way_plan import plan_four_way
+
+            shards = plan_four_way(config, chosen, ctx, seed=spec.seed, rows_per_shard=spec.release.rows_per_shard)
+        else:
+            shards = plan_config(layout, config.groups, config.design, chosen, ctx,
+                                 seed=spec.seed, rows_per_shard=spec.release.rows_per_shard)
         seed = spec.seed if config.design.seed is None else config.design.seed
         for i, blocks in enumerate(shards):
             tasks.append(ShardTask(layout, blocks, i, len(shards), config.split, config.design.strategy, seed,

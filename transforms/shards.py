@@ -66,6 +66,10 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, *, lint:
     """
     if lint not in LINT_MODES:
         raise ValueError(f"lint must be one of {', '.join(LINT_MODES)}, not {lint!r}")
+    if task.strategy == "four_way":  # the two-person QA design renders and lints its own rows
+        from transforms.four_way_plan import write_four_way_shard
+
+        return write_four_way_shard(task, staging_dir, lint=lint, article_overrides=article_overrides)
     text_columns = list(TASK_FIELDS[task.layout.task]) + ["answer"]
     if task.layout.task == "statement":  # statements (HolisticBias) have no gold answer to lint
         text_columns.remove("answer")

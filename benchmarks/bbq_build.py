@@ -1,0 +1,90 @@
+"""Time the whole ``biasbench build configs/bbq-v1.yaml`` against BBQ's own generation algorithm.
+
+Baselines (``benchmarks/bbq_baseline.py``, a plain-Python re-run of BBQ's two generation scripts
+written for this benchmark, 58,492 rows to JSON Lines), each in its own process:
+
+- ``pandas``: BBQ's data handling (a one-row DataFrame copied and filled column by column with
+  ``.loc`` per pair), what makes BBQ's own two scripts take about 61 s on the development machine;
+- ``plain``: the same algorithm over dicts read with ``csv`` (the floor of the algorithm).
+
+Candidate: ``python -m pipelines.cli build configs/bbq-v1.yaml`` in a fresh process (Beam's two
+pipelines, import, plan, four-way rendering, lint, Parquet, stats, Great Expectations, card,
+manifest; interpreter start and imports included).
+
+    .venv/bin/python benchmarks/bbq_build.py [--data-dir ../shared/data/bbq] [--repeat 3]
+
+Each variant: best wall time of ``--repeat`` runs, and the CPU time (user + system) of that run,
+which a machine shared with other work disturbs less. The target is build / pandas baseline <= 0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(cmd: list[str], env: dict) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode:
+        sys.stderr.write(proc.stderr[-3000:])
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", default=os.path.join(ROOT, "..", "shared", "data", "bbq"))
+    p.add_argument("--repeat", type=int, default=3)
+    args = p.parse_args(argv)
+    if not os.path.isdir(os.path.join(args.data_dir, "templates")):
+        print(f"skipped: {args.data_dir}/templates is absent (BBQ's templates and vocabulary)", file=sys.stderr)
+        return 0
+    env = {**os.environ, "PYTHONPATH": ROOT, "GX_ANALYTICS_ENABLED": "false"}
+    work = tempfile.mkdtemp(prefix="bbq-bench-")
+    variants = {
+        "pandas": [sys.executable, os.path.join(ROOT, "benchmarks", "bbq_baseline.py"), args.data_dir,
+                   os.path.join(work, "bbq.jsonl"), "--engine", "pandas"],
+        "plain": [sys.executable, os.path.join(ROOT, "benchmarks", "bbq_baseline.py"), args.data_dir,
+                  os.path.join(work, "bbq.jsonl"), "--engine", "plain"],
+        "build": [sys.executable, "-m", "pipelines.cli", "build", os.path.join(ROOT, "configs", "bbq-v1.yaml"),
+                  "--data-dir", args.data_dir, "--out", os.path.join(work, "out")],
+    }
+    best: dict[str, tuple[float, float]] = {}
+    try:
+        for name, cmd in variants.items():
+            for _ in range(args.repeat):
+                shutil.rmtree(os.path.join(work, "out"), ignore_errors=True)
+                run = _run(cmd, env)
+                if name not in best or run[0] < best[name][0]:
+                    best[name] = run
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    labels = {"pandas": "baseline: BBQ's algorithm, BBQ's DataFrame handling → jsonl",
+              "plain": "baseline: BBQ's algorithm over dicts (csv) → jsonl",
+              "build": "biasbench build configs/bbq-v1.yaml (whole CLI run)"}
+    for name, (wall, cpu) in best.items():
+        print(f"{labels[name]}: 58,492 rows, wall {wall:.2f}s, cpu {cpu:.2f}s")
+    build = best["build"]
+    for base in ("pandas", "plain"):
+        wall_ratio, cpu_ratio = build[0] / best[base][0], build[1] / best[base][1]
+        print(f"ratio build/{base} baseline: wall {wall_ratio:.2f}x, cpu {cpu_ratio:.2f}x"
+              + (" (target <= 0.1)" if base == "pandas" else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
