@@ -110,7 +110,7 @@ def synthetic_names(n: int):
 
 
 def _layout():
-    from transforms.expand import ConfigLayout
+    from transforms.plan import ConfigLayout
 
     return ConfigLayout(task="qa", axis="gender", lexicon="names", fill_type="implicit",
                         metadata_columns=("region",), name="qa_gender")
@@ -126,8 +126,8 @@ class _Design:
 
 
 def _plan(n_templates: int, n_names: int):
-    from transforms.expand import LexiconContext, plan_config
-    from transforms.shards import ShardTask
+    from transforms.plan import ShardTask, plan_config
+    from transforms.lexicon_context import LexiconContext
 
     templates, names = synthetic_templates(n_templates), synthetic_names(n_names)
     ctx = LexiconContext({"names": names})
@@ -290,7 +290,7 @@ def run_hb_reference(data_dir: str, out: str, fmt: str) -> int:
 
 def run_hb_pipeline(data_dir: str, out: str, lint: bool) -> int:
     from pipelines.spec import load_spec
-    from transforms.expand import LexiconContext
+    from transforms.lexicon_context import LexiconContext
     from transforms.importers import import_templates
     from transforms.lexicons import load_lexicon
     from transforms.plan import plan_release
@@ -308,7 +308,7 @@ def run_hb_pipeline(data_dir: str, out: str, lint: bool) -> int:
 def run_hb_beam(data_dir: str, out: str, workers: int) -> int:
     """The build's phase 2 for HolisticBias: ``ExpandAndWriteShards`` on Beam's FnApiRunner, no lint."""
     from pipelines.spec import load_spec
-    from transforms.expand import LexiconContext
+    from transforms.lexicon_context import LexiconContext
     from transforms.importers import import_templates
     from transforms.lexicons import load_lexicon
     from transforms.plan import plan_release

@@ -30,7 +30,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 def _prepare(name: str, data_dir: str):
     from pipelines.spec import load_spec
-    from transforms.expand import LexiconContext
+    from transforms.lexicon_context import LexiconContext
     from transforms.importers import import_templates
     from transforms.lexicons import load_lexicon
     from transforms.plan import plan_release

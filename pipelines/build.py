@@ -17,7 +17,7 @@ from typing import Sequence
 import apache_beam as beam
 import pyarrow as pa
 
-from pipelines.graph import load_phase1, plan_shards, shard_graph, template_graph, write_catalogues
+from pipelines.graph import load_phase1, shard_graph, template_graph, write_catalogues
 from pipelines.manifest import build_manifest, input_hashes
 from pipelines.quarantine import progress_line, quarantine_counts, write_quarantine
 from pipelines.runners import pipeline_options
@@ -29,7 +29,7 @@ from schemas.paths import check_version, confined_join
 from schemas.release import (MANIFEST, CorruptManifest, file_entries, first_problem, integrity_checks, manifest_text,
                              read_manifest)
 from transforms.shards import PLAN_DIR, SUMMARY_DIR, read_summaries, write_plan
-from transforms.plan import layout_of
+from transforms.plan import layout_of, plan_shards
 
 CODE_VERSION = f"biasbench 0.1.0; pyarrow {pa.__version__}"
 

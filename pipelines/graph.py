@@ -27,8 +27,7 @@ from transforms.extract import QUARANTINED, REJECTED, TEMPLATES, ExtractTemplate
 from transforms.filter import KEPT, DedupTemplates, FilterTemplates
 from transforms.ingest import RECORDS, IngestSources
 from transforms.load import ImportTemplateFiles, LoadLexicons
-from transforms.expand import LexiconContext
-from transforms.plan import plan_release, templates_for
+from transforms.plan import templates_for
 from transforms.shards import ExpandAndWriteShards
 from transforms.write import write_table
 
@@ -111,9 +110,3 @@ def write_catalogues(spec, templates: list[Template], lexicons: dict[str, list[d
     write_table(storage.join(staging_dir, "lexicons.parquet"), lexicons_table(entries))
 
 
-def plan_shards(spec, templates: list[Template], lexicons: dict[str, list[dict]]):
-    """The shard tasks (a pure function of spec, templates and lexicons: same on every run), and the
-    LexiconContext they were planned with, which the shard workers render with."""
-    entries = {name: [LexiconEntry.from_dict(e) for e in rows] for name, rows in lexicons.items()}
-    ctx = LexiconContext(entries, spec.article_overrides)
-    return plan_release(spec, templates, entries, ctx), ctx

@@ -14,9 +14,11 @@ from schemas.spec import DesignSpec, GroupSpec
 from pipelines.spec import load_spec
 from schemas.records import TASK_FIELDS, LexiconEntry, Template
 from tests.conftest import CALM_DIR, HOLISTIC_DIR
-from transforms.expand import Block, ConfigLayout, LexiconContext, plan_config, render_block
+from transforms.plan import Block, ConfigLayout, ShardTask, plan_config
+from transforms.lexicon_context import LexiconContext
+from transforms.expand import render_block
 from transforms.runs import render_runs
-from transforms.shards import ShardTask, write_shard
+from transforms.shards import write_shard
 from transforms.boundary_lint import BoundaryLinter, lint_blocks
 from schemas.lint import LintResult, lint_batch, lint_batches
 from validation.release_lint import lint_parquet_files

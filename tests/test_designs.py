@@ -6,8 +6,9 @@ import pyarrow as pa
 from hypothesis import given, settings, strategies as st
 
 from schemas.records import LexiconEntry, Template
-from transforms.designs import select_block
-from transforms.expand import ConfigLayout, LexiconContext, plan_config, render_block
+from transforms.plan import ConfigLayout, plan_config, select_block
+from transforms.lexicon_context import LexiconContext
+from transforms.expand import render_block
 from transforms.runs import render_runs
 
 GROUPS = ("female", "male")

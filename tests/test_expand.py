@@ -12,8 +12,10 @@ from apache_beam.testing.util import assert_that, equal_to
 from schemas.spec import DesignSpec, GroupSpec
 from schemas.ids import file_sha256
 from schemas.records import LexiconEntry, Template
-from transforms.expand import ConfigLayout, LexiconContext, cut_shards, plan_config, render_block
-from transforms.shards import ExpandAndWriteShards, ShardTask, read_summaries, write_plan, write_shard
+from transforms.plan import ConfigLayout, ShardTask, cut_shards, plan_config
+from transforms.lexicon_context import LexiconContext
+from transforms.expand import render_block
+from transforms.shards import ExpandAndWriteShards, read_summaries, write_plan, write_shard
 
 GENDERS = [("male", "he"), ("female", "she"), ("non-binary", "they")]
 

@@ -6,10 +6,10 @@ from pipelines.grammar import grammar_report
 from schemas.spec import DesignSpec, GroupSpec
 from schemas.articles import indefinite_article
 from schemas.records import LexiconEntry, Template
-from transforms.expand import ConfigLayout, LexiconContext, plan_config
+from transforms.plan import ConfigLayout, ShardTask, plan_config
+from transforms.lexicon_context import LexiconContext
 from transforms.extract import load_nlp
 from transforms.grammar_probes import entry_class, grammar_probes
-from transforms.shards import ShardTask
 from validation.gate import add_grammar_check
 from validation.grammar_check import check_doc
 

@@ -12,7 +12,7 @@ from tests.conftest import HOLISTIC_DIR
 from transforms import holistic_bias as hb
 from transforms.importers import import_templates
 from transforms.lexicons import load_lexicon
-from transforms.expand import LexiconContext
+from transforms.lexicon_context import LexiconContext
 from transforms.plan import plan_release
 from transforms.shards import write_shard
 

@@ -59,7 +59,8 @@ Rendered fields are never null (``render_slot`` always returns a string), so
 null cells — an ``empty_field`` for the row lint — do not arise here.
 
 >>> from schemas.records import LexiconEntry, Template
->>> from transforms.expand import Block, ConfigLayout, LexiconContext
+>>> from transforms.plan import Block, ConfigLayout
+>>> from transforms.lexicon_context import LexiconContext
 >>> t = Template.create(task="sentiment", fields={"sentence": "{person.subj} {person:was} sure."}, answer="positive")
 >>> lex = [LexiconEntry("n", "gender", "x", "Alex", "they"), LexiconEntry("n", "gender", "x", "Ana", "she")]
 >>> r = lint_blocks([Block("c", t, "x", 0, [0, 1, 1])], ConfigLayout("sentiment", "gender", "n"),
@@ -80,8 +81,9 @@ import pyarrow.compute as pc
 
 from schemas.records import TASK_FIELDS
 from schemas.slots import ParsedText, Slot, parse_slots
-from transforms.expand import (Block, ConfigLayout, LexiconContext, bind_referents, block_selection, filler_where,
-                               render_block)
+from transforms.plan import Block, ConfigLayout, block_selection
+from transforms.lexicon_context import LexiconContext, filler_where
+from transforms.expand import bind_referents, render_block
 from transforms.render import render_column
 from schemas.lint import _EMPTY, _LEFTOVER, _MAX_EXAMPLE_CHARS, MAX_EXAMPLES, RULES, LintResult, _rule_masks
 

@@ -56,7 +56,7 @@ def pairing_for(design, ctx, lexicon: str, seed: int):
 def plan_four_way(config, templates: Sequence[Template], ctx, *, seed: int, rows_per_shard: int):
     """Blocks of one config in template order, cut into shards; also sets the config's groups."""
     from transforms.bbq_pairs import group_of, target_role
-    from transforms.expand import cut_shards
+    from transforms.plan import cut_shards
 
     design = config.design
     seed = seed if design.seed is None else design.seed

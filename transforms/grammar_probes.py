@@ -29,7 +29,9 @@ import numpy as np
 from schemas.articles import indefinite_article
 from schemas.records import TASK_FIELDS, LexiconEntry
 from schemas.slots import parse_slots
-from transforms.expand import LexiconContext, bind_referents, block_selection, filler_where
+from transforms.plan import block_selection
+from transforms.lexicon_context import LexiconContext, filler_where
+from transforms.expand import bind_referents
 from transforms.render import LexiconColumns, render_text
 
 _ARTICLE_BEFORE = re.compile(r"(?:^|\s)[Aa]n?\s+$")

@@ -11,7 +11,8 @@ checks that — and a run is capped at ``max_rows`` so memory stays bounded by
 the run, not the shard.
 
 >>> from schemas.records import LexiconEntry, Template
->>> from transforms.expand import Block, ConfigLayout, LexiconContext
+>>> from transforms.plan import Block, ConfigLayout
+>>> from transforms.lexicon_context import LexiconContext
 >>> t = Template.create(task="sentiment", fields={"sentence": "{person} won."}, answer="positive")
 >>> lex = [LexiconEntry("n", "gender", "female", "Ana", "she"), LexiconEntry("n", "gender", "male", "Ben", "he")]
 >>> blocks = [Block("c", t, "female", 0, [0]), Block("c", t, "male", 1, [0])]
@@ -29,8 +30,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.slots import parse_slots
-from transforms.expand import (Block, ConfigLayout, LexiconContext, _set_suffixes, bind_referents, block_selection,
-                               content_columns, filler_where)
+from transforms.plan import Block, ConfigLayout, block_selection
+from transforms.lexicon_context import LexiconContext, filler_where
+from transforms.expand import _set_suffixes, bind_referents, content_columns
 from transforms.render import LexiconColumns, render_column
 
 #: At most this many rows are rendered in one batch (a single larger block is still one batch).

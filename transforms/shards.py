@@ -13,7 +13,6 @@ import functools
 import json
 import pickle
 import time
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 import apache_beam as beam
@@ -22,29 +21,10 @@ from apache_beam.metrics import Metrics
 from schemas import progress, storage
 from schemas.paths import confined_join
 from schemas.records import TASK_FIELDS
-from transforms.expand import Block, ConfigLayout, LexiconContext
+from transforms.lexicon_context import LexiconContext
+from transforms.plan import ShardTask
 from transforms.runs import render_runs
-from transforms.write import ParquetShardWriter, shard_name
-
-
-@dataclass
-class ShardTask:
-    layout: ConfigLayout
-    blocks: list[Block]
-    index: int
-    count: int
-    split: str
-    strategy: str
-    seed: int
-    row_group_size: int
-
-    @property
-    def relative_path(self) -> str:
-        return f"data/{self.layout.name}/{shard_name(self.split, self.index, self.count)}"
-
-    @property
-    def rows(self) -> int:
-        return sum(b.rows for b in self.blocks)
+from transforms.write import ParquetShardWriter
 
 
 #: ``lint="rows"``: row lint runs over batches gathered up to about this many rows.

@@ -1,0 +1,110 @@
+"""The lexicons as expansion reads them: entries by (lexicon, axis, group), Arrow columns per group.
+
+Planning asks how many entries a group has (and which, under a template's
+``filler_where``); rendering asks for the group's Arrow columns. One context
+serves both, so its look-ups are made once and travel with the shard tasks.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Mapping, Sequence
+
+from schemas.records import LexiconEntry, Template
+from transforms.render import LexiconColumns
+
+
+class LexiconContext:
+    """Lexicon entries grouped for expansion, with Arrow renderings cached per group.
+
+    Entries of a (lexicon, axis, group) keep their lexicon file order: that order
+    is what ``take N, never sampled`` and sequential sampling index into.
+    """
+
+    def __init__(self, lexicons: Mapping[str, Sequence[LexiconEntry]], article_overrides=None):
+        self.lexicons = {name: list(entries) for name, entries in lexicons.items()}
+        self.article_overrides = dict(article_overrides or {})
+        self._groups: dict[tuple, LexiconColumns] = {}
+
+    def group(self, lexicon: str, axis: str | None, group: str | None, where: str = "") -> LexiconColumns:
+        key = (lexicon, axis, group, where)
+        cols = self._groups.get(key)
+        if cols is None:  # may be empty under a ``filler_where``: the block is then skipped
+            cols = LexiconColumns(self.entries(lexicon, axis, group, where), self.article_overrides)
+            self._groups[key] = cols
+        return cols
+
+    def entries(self, lexicon: str, axis: str | None, group: str | None, where: str = "") -> list[LexiconEntry]:
+        """The group's entries in lexicon order; with ``where`` (a template's ``filler_where``), those matching it.
+
+        Planning needs only these (how many fillers a block has); the Arrow columns of a group
+        (``group``) are built when a block of it is rendered.
+        """
+        cache = self.__dict__.setdefault("_entries", {})
+        key = (lexicon, axis, group, where)
+        out = cache.get(key)
+        if out is None:
+            if where:
+                conditions = parse_filler_where(where)
+                out = [e for e in self.entries(lexicon, axis, group) if entry_matches(e, conditions)]
+            else:
+                if lexicon not in self.lexicons:
+                    raise KeyError(f"lexicon {lexicon!r} is not loaded")
+                out = self._index(lexicon).get((axis, group), [])
+                if not out:
+                    what = f"axis {axis!r}, group {group!r}" if group is not None else "any group"
+                    raise ValueError(f"lexicon {lexicon!r} has no entries for {what}")
+            cache[key] = out
+        return out
+
+    def _index(self, lexicon: str) -> dict[tuple, list[LexiconEntry]]:
+        """Entries of a lexicon by (axis, group), (axis, None), (None, group), (None, None); file order kept.
+
+        Built in one pass per lexicon, so looking up G groups costs O(entries), not O(G x entries).
+        """
+        cache = self.__dict__.setdefault("_by_key", {})
+        index = cache.get(lexicon)
+        if index is None:
+            index = {}
+            for e in self.lexicons[lexicon]:
+                for key in ((e.axis, e.group), (e.axis, None), (None, e.group), (None, None)):
+                    index.setdefault(key, []).append(e)
+            cache[lexicon] = index
+        return index
+
+    def feature_names(self, lexicon: str) -> set[str]:
+        cache = self.__dict__.setdefault("_feature_names", {})  # once per lexicon, not once per template
+        if lexicon not in cache:
+            cache[lexicon] = frozenset(k for e in self.lexicons.get(lexicon, ()) for k in e.features)
+        return set(cache[lexicon])
+
+
+#: Template metadata restricting which entries of a group may fill the template, e.g.
+#: ``noun!=(none)`` or ``noun_phrase_type=descriptor_noun|noun; preference!=dispreferred``:
+#: conditions separated by ";", each ``feature=v1|v2`` (one of) or ``feature!=v1|v2`` (none of),
+#: on an entry's features or its own fields (pronoun_set, preference, country …).
+FILLER_WHERE = "filler_where"
+
+
+def filler_where(template: Template) -> str:
+    return template.metadata.get(FILLER_WHERE, "") if template.metadata else ""
+
+
+@lru_cache(maxsize=1024)
+def parse_filler_where(where: str) -> tuple[tuple[str, bool, frozenset], ...]:
+    out = []
+    for cond in filter(None, (c.strip() for c in where.split(";"))):
+        negate = "!=" in cond
+        name, _, values = cond.partition("!=" if negate else "=")
+        if not name.strip() or not _:
+            raise ValueError(f"{FILLER_WHERE} {where!r}: condition {cond!r} is not feature=v1|v2 or feature!=v1|v2")
+        out.append((name.strip(), negate, frozenset(v.strip() for v in values.split("|"))))
+    return tuple(out)
+
+
+def entry_matches(entry: LexiconEntry, conditions) -> bool:
+    for name, negate, values in conditions:
+        value = entry.features.get(name) if name in entry.features else getattr(entry, name, "")
+        if (str(value) in values) == negate:
+            return False
+    return True
