@@ -20,7 +20,8 @@ sys.path.insert(0, str(PROJECT / "benchmarks"))
 
 import bbq_baseline  # noqa: E402
 
-from pipelines.spec import LexiconSpec, TemplateFileSpec, load_spec  # noqa: E402
+from pipelines.spec import load_spec  # noqa: E402
+from schemas.spec import LexiconSpec, TemplateFileSpec  # noqa: E402
 from schemas.errors import InputError  # noqa: E402
 from transforms.four_way import UNKNOWN_OPTIONS, render_four_way  # noqa: E402
 from transforms.importers import import_templates  # noqa: E402
@@ -155,7 +156,7 @@ def test_v1_keeps_bbqs_text_and_defects(v1):
 
 
 def test_corrected_is_lint_clean_without_the_typos_and_counts_each_fix(corrected):
-    from validation.lint import lint_batch
+    from schemas.lint import lint_batch
 
     table, _ = corrected
     spec = load_spec(str(PROJECT / "configs" / "bbq.yaml"))

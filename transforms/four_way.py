@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 
 from schemas.records import Template
 from schemas.slots import parse_slots
-from transforms.grammar import capitalize_first, with_article
+from schemas.grammar import capitalize_first, with_article
 
 #: BBQ's ten phrasings of "unknown".
 UNKNOWN_OPTIONS = ("Unknown", "Cannot be determined", "Can't be determined", "Not answerable", "Not known",
