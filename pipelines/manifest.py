@@ -99,13 +99,61 @@ def build_manifest(release_dir: str, spec, version: str, configs: Mapping[str, d
                     configs={k: configs[k] for k in sorted(configs)}, files=files, rows_sha256=rows_sha)
 
 
+def _remote_sha256(url: str) -> str:
+    """sha256 of an object-store input (``gs://``, ``s3://``): its bytes as stored, read through
+    Beam's FileSystems; a prefix hashes its objects like a local folder."""
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    def sha(path: str) -> str:
+        h = hashlib.sha256()
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+
+    folder = url.rstrip("/") + "/"
+    try:
+        # globs only: an exact match of a missing object is retried for minutes by some stores
+        if url in (m.path for m in FileSystems.match([url + "*"])[0].metadata_list):
+            return sha(url)
+        found = sorted(m.path for m in FileSystems.match([folder + "**"])[0].metadata_list)
+    except Exception as e:  # noqa: BLE001 - Beam raises its own error types per filesystem
+        raise InputError(f"{url}: cannot read: {e}") from None
+    if not found:
+        raise InputError(f"{url}: no such object or prefix")
+    h = hashlib.sha256()
+    for path in found:
+        h.update(f"{path[len(folder):]}:{sha(path)}\n".encode())
+    return h.hexdigest()
+
+
+def _calm_inputs(spec) -> set[str]:
+    """Spec paths read through ``transforms.calm_inputs``: fetched at a pinned commit when not local."""
+    paths = {lx.path for lx in spec.lexicons if lx.format in ("calm_gender_names", "calm_race_names")}
+    for t in spec.template_files:
+        if t.format == "calm":
+            paths |= {t.path, *([t.options["labels_from"]] if (t.options or {}).get("labels_from") else [])}
+    return paths
+
+
 def input_hashes(spec) -> dict[str, str]:
-    """sha256 of every input file the spec names (folders hash their sorted files)."""
+    """sha256 of every input the spec names (folders and prefixes hash their sorted files).
+
+    Object-store inputs are read and hashed; a CALM input that is not local is fetched from
+    a pinned commit and checked against a recorded sha256, which is what is recorded here.
+    """
+    from transforms.calm_inputs import pinned_sha256
+
+    calm = _calm_inputs(spec)
     paths = [s.path for s in spec.sources] + [t.path for t in spec.template_files] + [lx.path for lx in spec.lexicons if lx.path]
+    paths += sorted(calm - set(paths))  # CALM's ground-truth labels
     out = {}
     for rel in paths:
         path = spec.resolve(rel.split("!", 1)[0])
-        if os.path.isdir(path):
+        if "://" in path:
+            out[rel] = _remote_sha256(path)
+        elif os.path.isdir(path):
             h = hashlib.sha256()
             for root, dirs, files in os.walk(path):
                 dirs.sort()
@@ -115,4 +163,6 @@ def input_hashes(spec) -> dict[str, str]:
             out[rel] = h.hexdigest()
         elif os.path.exists(path):
             out[rel] = file_sha256(path)
+        elif rel in calm and pinned_sha256(rel):
+            out[rel] = pinned_sha256(rel)
     return out

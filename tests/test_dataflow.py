@@ -247,3 +247,32 @@ def test_missing_driver_extra_is_one_line(monkeypatch, capsys, tmp_path):
     assert err == ["biasbench: build needs the driver packages (great_expectations not installed): "
                    "pip install 'biasbench[driver]'"]
     assert not any(tmp_path.iterdir())
+
+
+def test_object_store_inputs_carry_their_content_hash(tmp_path):
+    """gs:// inputs are read through Beam's FileSystems and hashed: an object like a local file, a
+    prefix like a local folder."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from pipelines.manifest import input_hashes
+    from pipelines.spec import load_spec
+
+    spec = load_spec("default")
+    local_folder = tmp_path / "demo"
+    local_folder.mkdir()
+    with running_emulator(tmp_path) as emulator:
+        gcs = emulator.create_bucket(BUCKET)
+        for source in spec.sources:
+            data = Path(spec.resolve(source.path)).read_bytes()
+            (local_folder / Path(source.path).name).write_bytes(data)
+            with FileSystems.create(f"{gcs}/inputs/demo/{Path(source.path).name}") as f:
+                f.write(data)
+        local = input_hashes(spec)
+        first = spec.sources[0].path
+        spec.sources[0].path = f"{gcs}/inputs/demo/{Path(first).name}"
+        spec.lexicons[0].path = f"{gcs}/inputs/demo"
+        remote = input_hashes(spec)
+    assert remote[spec.sources[0].path] == local[first]
+    spec.sources[0].path = first
+    spec.lexicons[0].path = str(local_folder)
+    assert remote[f"{gcs}/inputs/demo"] == input_hashes(spec)[str(local_folder)]
