@@ -114,7 +114,7 @@ def _remote_sha256(url: str) -> str:
 
     folder = url.rstrip("/") + "/"
     try:
-        # globs only: an exact match of a missing object is retried for minutes by some stores
+        # one listing tells an object from a prefix; nothing found is an empty match, not an error
         if url in (m.path for m in FileSystems.match([url + "*"])[0].metadata_list):
             return sha(url)
         found = sorted(m.path for m in FileSystems.match([folder + "**"])[0].metadata_list)
@@ -163,6 +163,6 @@ def input_hashes(spec) -> dict[str, str]:
             out[rel] = h.hexdigest()
         elif os.path.exists(path):
             out[rel] = file_sha256(path)
-        elif rel in calm and pinned_sha256(rel):
-            out[rel] = pinned_sha256(rel)
+        elif rel in calm and (pinned := pinned_sha256(rel)):
+            out[rel] = pinned
     return out

@@ -256,6 +256,7 @@ def test_object_store_inputs_carry_their_content_hash(tmp_path):
 
     from pipelines.manifest import input_hashes
     from pipelines.spec import load_spec
+    from schemas.errors import InputError
 
     spec = load_spec("default")
     local_folder = tmp_path / "demo"
@@ -272,6 +273,9 @@ def test_object_store_inputs_carry_their_content_hash(tmp_path):
         spec.sources[0].path = f"{gcs}/inputs/demo/{Path(first).name}"
         spec.lexicons[0].path = f"{gcs}/inputs/demo"
         remote = input_hashes(spec)
+        spec.lexicons[0].path = f"{gcs}/inputs/absent"
+        with pytest.raises(InputError, match=f"{gcs}/inputs/absent: no such object or prefix"):
+            input_hashes(spec)
     assert remote[spec.sources[0].path] == local[first]
     spec.sources[0].path = first
     spec.lexicons[0].path = str(local_folder)
