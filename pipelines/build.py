@@ -20,7 +20,7 @@ import pyarrow as pa
 from pipelines.graph import load_phase1, shard_graph, template_graph, write_catalogues
 from pipelines.manifest import build_manifest, input_hashes
 from pipelines.quarantine import progress_line, quarantine_counts, write_quarantine
-from pipelines.runners import pipeline_options
+from pipelines.runners import described_job, pipeline_options
 from pipelines.release_store import commit_release, local_view, move_aside, release_exists, working_copy
 from pipelines.staging import make_staging_dir, missing_folders, remove_if_empty, remove_stale_staging
 from schemas import progress, storage
@@ -101,6 +101,46 @@ def _same_release(existing_dir: str, staging_dir: str) -> bool:
     return check_intact(existing_dir) == read_manifest(staging_dir)
 
 
+def _run_phase1(spec, staging_dir: str, make_runner, options) -> None:
+    with beam.Pipeline(runner=make_runner(), options=options) as p:
+        template_graph(p, spec, staging_dir)
+
+
+def _release_paths(spec, out_dir: str, version: str) -> tuple[str, str]:
+    """``(<out>/<benchmark>, <out>/<benchmark>/<version>)``, checked to stay under ``out_dir``."""
+    try:
+        check_version(version)
+        parent = confined_join(out_dir, spec.benchmark)
+        return parent, confined_join(parent, version)
+    except ValueError as e:
+        raise SpecError(f"--version/benchmark: {e}") from None
+
+
+def describe_job(spec, out_dir: str = "releases", version: str | None = None, beam_args: Sequence[str] = ()) -> str:
+    """Dataflow with ``--template_location``: Beam writes phase 1's job description and stages the
+    package, and nothing runs; return the job file. No release is written.
+
+    Phase 1 is constructed exactly as :func:`build_release` constructs it (same staging
+    folder under ``out_dir``, removed afterwards). Phase 2's shard tasks are planned from
+    phase 1's output, the templates, so no job description of phase 2 exists before phase 1 ran.
+    """
+    location = described_job("dataflow", beam_args)
+    if not location:
+        raise BiasbenchError("describing a Dataflow job needs --beam-arg=--template_location=FILE")
+    parent, _ = _release_paths(spec, out_dir, version or spec.version)
+    created = missing_folders(parent)
+    staging = make_staging_dir(parent, version or spec.version)
+    try:
+        with pipeline_options("dataflow", extra_args=beam_args) as (make_runner, options):
+            _run_phase1(spec, staging, make_runner, options)
+    finally:
+        storage.delete_tree(staging)
+        remove_if_empty(created)
+    if not os.path.exists(location) and "://" not in location:
+        raise BiasbenchError(f"--template_location {location}: Beam wrote no job description there")
+    return location
+
+
 def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address: str | None,
                  beam_args: Sequence[str], seconds: dict[str, float] | None = None) -> list[dict]:
     """Phase 1 (templates), plan, phase 2 (shards); return the shard summaries.
@@ -111,8 +151,7 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
     seconds = {} if seconds is None else seconds
     with pipeline_options(runner, workers, dask_address, beam_args) as (make_runner, options):
         t0 = time.perf_counter()
-        with beam.Pipeline(runner=make_runner(), options=options) as p:
-            template_graph(p, spec, staging_dir)
+        _run_phase1(spec, staging_dir, make_runner, options)
         templates, lexicons, rejected, quarantined = load_phase1(staging_dir)
         seconds["templates"] = time.perf_counter() - t0
         _say(f"[templates] {len(templates):,} templates ({rejected:,} source records rejected by extraction), "
@@ -193,12 +232,10 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
                   workers: int = 1, dask_address: str | None = None, beam_args: Sequence[str] = ()) -> BuildResult:
     """Build ``spec`` into ``<out_dir>/<benchmark>/<version>`` (a local path or a ``gs://``/``s3://`` URL)."""
     version = version or spec.version
-    try:
-        check_version(version)
-        parent = confined_join(out_dir, spec.benchmark)
-        final = confined_join(parent, version)
-    except ValueError as e:
-        raise SpecError(f"--version/benchmark: {e}") from None
+    if described_job(runner, beam_args):
+        raise BiasbenchError("--template_location only describes a Dataflow job and builds nothing: "
+                             "use `biasbench build` with it, or leave it out to build")
+    parent, final = _release_paths(spec, out_dir, version)
     if release_exists(final):
         check_intact(final)  # a corrupt release is refused before any work, and left as it is
     created = missing_folders(parent)

@@ -29,6 +29,16 @@ from schemas.slots import SlotError
 
 EXIT_BAD_INPUT, EXIT_REFUSED = 2, 3
 
+#: setup.py's ``driver`` extra, by import name: Dataflow workers never install it, the commands below need it
+DRIVER_MODULES = ("great_expectations", "pandas", "huggingface_hub", "psutil")
+DRIVER_COMMANDS = ("build", "rebuild", "validate", "publish")
+
+
+def missing_driver_modules() -> list[str]:
+    import importlib.util
+
+    return [m for m in DRIVER_MODULES if importlib.util.find_spec(m) is None]
+
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -64,10 +74,18 @@ def _print_summary(result) -> None:
 
 
 def cmd_build(args) -> int:
-    from pipelines.build import build_release
+    from pipelines.build import build_release, describe_job
+    from pipelines.runners import described_job
     from pipelines.spec import load_spec
 
     spec = load_spec(args.spec, data_dir=args.data_dir, confine_inputs=args.confine_inputs)
+    if described_job(args.runner, args.beam_args):
+        job = describe_job(spec, out_dir=args.out, version=args.version, beam_args=args.beam_args)
+        print("phase 1 (ingest, extract, import, filter, dedup, lexicons) described for Dataflow and its package "
+              "staged to --temp_location; nothing ran and no release was written. Phase 2 (expand, lint, write) "
+              "is planned from phase 1's templates: build without --template_location to run both.", file=sys.stderr)
+        print(job)
+        return 0
     result = build_release(spec, out_dir=args.out, version=args.version, runner=args.runner,
                            workers=args.workers, dask_address=args.dask_address, beam_args=args.beam_args)
     _print_summary(result)
@@ -256,6 +274,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     args = make_parser().parse_args(argv)
     progress.configure(getattr(args, "progress", "auto"))
+    missing = missing_driver_modules() if args.command in DRIVER_COMMANDS else []
+    if missing:
+        print(f"biasbench: {args.command} needs the driver packages ({', '.join(missing)} not installed): "
+              f"pip install 'biasbench[driver]'", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         with handle_signals():
             return args.func(args)

@@ -11,6 +11,8 @@ import hashlib
 import os
 from typing import Mapping
 
+from schemas import storage
+from schemas.errors import InputError
 from schemas.ids import file_sha256
 from schemas.records import Manifest
 from schemas.release import canonical_rows_digest, file_entries
@@ -27,13 +29,49 @@ def build_manifest(release_dir: str, spec, version: str, configs: Mapping[str, d
                     configs={k: configs[k] for k in sorted(configs)}, files=files, rows_sha256=rows_sha)
 
 
+def _remote_sha256(url: str) -> str:
+    """sha256 of an object-store input (``gs://``, ``s3://``): its bytes as stored; a prefix hashes its
+    objects like a local folder."""
+    try:
+        if storage.exists(url):
+            return storage.sha256(url)
+        found = storage.list_files(url)
+    except Exception as e:  # noqa: BLE001 - Beam raises its own error types per filesystem
+        raise InputError(f"{url}: cannot read: {e}") from None
+    if not found:
+        raise InputError(f"{url}: no such object or prefix")
+    h = hashlib.sha256()
+    for rel in found:
+        h.update(f"{rel}:{storage.sha256(storage.join(url, rel))}\n".encode())
+    return h.hexdigest()
+
+
+def _calm_inputs(spec) -> set[str]:
+    """Spec paths read through ``transforms.calm_inputs``: fetched at a pinned commit when not local."""
+    paths = {lx.path for lx in spec.lexicons if lx.format in ("calm_gender_names", "calm_race_names")}
+    for t in spec.template_files:
+        if t.format == "calm":
+            paths |= {t.path, *([t.options["labels_from"]] if (t.options or {}).get("labels_from") else [])}
+    return paths
+
+
 def input_hashes(spec) -> dict[str, str]:
-    """sha256 of every input file the spec names (folders hash their sorted files)."""
+    """sha256 of every input the spec names (folders and prefixes hash their sorted files).
+
+    Object-store inputs are read and hashed; a CALM input that is not local is fetched from
+    a pinned commit and checked against a recorded sha256, which is what is recorded here.
+    """
+    from transforms.calm_inputs import pinned_sha256
+
+    calm = _calm_inputs(spec)
     paths = [s.path for s in spec.sources] + [t.path for t in spec.template_files] + [lx.path for lx in spec.lexicons if lx.path]
+    paths += sorted(calm - set(paths))  # CALM's ground-truth labels
     out = {}
     for rel in paths:
         path = spec.resolve(rel.split("!", 1)[0])
-        if os.path.isdir(path):
+        if "://" in path:
+            out[rel] = _remote_sha256(path)
+        elif os.path.isdir(path):
             h = hashlib.sha256()
             for root, dirs, files in os.walk(path):
                 dirs.sort()
@@ -43,4 +81,6 @@ def input_hashes(spec) -> dict[str, str]:
             out[rel] = h.hexdigest()
         elif os.path.exists(path):
             out[rel] = file_sha256(path)
+        elif rel in calm and (pinned := pinned_sha256(rel)):
+            out[rel] = pinned
     return out

@@ -7,8 +7,11 @@
   ``--dask-address``; with no address a local cluster of ``workers`` processes
   is started on 127.0.0.1 for the run.
 - ``dataflow``: Google Cloud Dataflow; workers install this project through
-  ``--setup_file``. Needs ``[gcp]`` installed, a project, a region and a GCS
-  temp location (passed through as extra Beam flags).
+  ``--setup_file`` (the sdist Beam stages, with setup.py's install_requires: the
+  worker set). Needs ``[gcp]`` installed, a project, a region and a GCS temp
+  location (passed through as extra Beam flags). With ``--template_location``
+  Beam writes the job description and stages the package without running
+  anything: see :func:`described_job`.
 """
 
 from __future__ import annotations
@@ -25,7 +28,25 @@ RUNNERS = ("direct", "dask", "dataflow")
 
 
 def project_setup_file() -> str:
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
+    """This project's setup.py: Dataflow stages the sdist built from it, so it needs a source checkout."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
+    if not os.path.exists(path):
+        raise BiasbenchError(f"--runner dataflow stages this project from its setup.py, which is not at {path}: "
+                             f"run from a source checkout (pip install -e '.[driver,gcp]')")
+    return path
+
+
+def described_job(runner: str, extra_args: Sequence[str]) -> str | None:
+    """The file a Dataflow build only describes its job into (``--template_location``), else None.
+
+    With it, ``DataflowRunner`` writes the job JSON and stages the package but runs
+    nothing, so the driver never gets phase 1's output back.
+    """
+    if runner != "dataflow" or not any(a.startswith("--template_location") for a in extra_args):
+        return None
+    from apache_beam.options.pipeline_options import GoogleCloudOptions
+
+    return PipelineOptions(list(extra_args)).view_as(GoogleCloudOptions).template_location or None
 
 
 @contextlib.contextmanager
@@ -60,4 +81,5 @@ def pipeline_options(runner: str = "direct", workers: int = 1, dask_address: str
             import apache_beam.runners.dataflow  # noqa: F401 - needs apache-beam[gcp]
         except ImportError as e:
             raise BiasbenchError(f"--runner dataflow needs apache-beam[gcp]: pip install 'biasbench[gcp]' ({e})")
-        yield (lambda: "DataflowRunner"), PipelineOptions(args + [f"--setup_file={project_setup_file()}"])
+        # the user's own --setup_file, if any, comes later and wins
+        yield (lambda: "DataflowRunner"), PipelineOptions([f"--setup_file={project_setup_file()}"] + args)

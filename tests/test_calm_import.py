@@ -88,7 +88,7 @@ def test_missing_input_names_where_it_looked(tmp_path, monkeypatch):
     with pytest.raises(InputError, match=r"not found at .*templates/qa_templates.json .*not fetched from"):
         list(import_templates(spec, str(tmp_path / spec.path)))
     spec = TemplateFileSpec(path="templates/qa_templates.json", format="calm", task="qa",
-                            options={"hub": {"enabled": False}})
+                            options={"fetch": {"enabled": False}})
     with pytest.raises(InputError, match="pass --data-dir"):
         list(import_templates(spec, str(tmp_path / spec.path)))
 

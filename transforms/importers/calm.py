@@ -24,7 +24,7 @@ stripped of surrounding whitespace, as CALM's QA gender script did);
 ``variant`` (a tag kept in metadata ``calm_variant`` and in the record id, for
 a template file imported twice); ``labels_from`` (a ground-truth CSV, e.g.
 ``gt/gt_sentiment_gender.csv``, whose per-template answer replaces the
-template file's); ``hub`` (where to fetch inputs absent locally, see
+template file's); ``fetch`` (whether and from where to fetch inputs absent locally, see
 ``transforms.calm_inputs``).
 
 >>> to_canonical_v1("<PERSON> said <he/she/they> would.")
@@ -194,13 +194,13 @@ def import_calm(spec, path: str) -> Iterator[Template]:
     if mode not in ("v1", "corrected"):
         raise InputError(f"{spec.path}: CALM import mode {mode!r} is not 'v1' or 'corrected'")
     root = data_root(spec.path, path)
-    hub = options.get("hub", {})
-    path = locate(spec.path, root, hub)
+    fetch = options.get("fetch", {})
+    path = locate(spec.path, root, fetch)
     task = _task_of(spec, path)
     fields = _TASK_FIELDS[task]
     strip = set(options.get("strip_fields", []))
     variant = str(options.get("variant", ""))
-    labels = read_labels(locate(options["labels_from"], root, hub)) if options.get("labels_from") else {}
+    labels = read_labels(locate(options["labels_from"], root, fetch)) if options.get("labels_from") else {}
     fixes = fixes_for(task) if mode == "corrected" else []
     name = spec.path.replace("\\", "/").rsplit("/", 1)[-1]
     raws = read_calm_json(path)

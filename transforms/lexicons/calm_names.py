@@ -59,7 +59,7 @@ def _table(spec, path: str, name: str) -> str:
     """A file of the names folder, local or fetched (the spec path names the folder)."""
     root = data_root(spec.path, path)
     relative = f"{spec.path.rstrip('/')}/{name}"
-    return locate(relative, root, spec.options.get("hub", {}))
+    return locate(relative, root, spec.options.get("fetch", {}))
 
 
 def _gap_key(row: dict[str, str]) -> float:
