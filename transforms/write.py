@@ -75,8 +75,13 @@ class ParquetShardWriter:
         self._writer: pq.ParquetWriter | None = None
 
     def __enter__(self) -> "ParquetShardWriter":
-        self._sink = storage.open_write(self.tmp_path)
-        self._writer = pq.ParquetWriter(self._sink, self.schema, **parquet_options(self.schema))
+        if storage.is_remote(self.tmp_path):
+            self._sink = storage.open_write(self.tmp_path)
+            where = self._sink
+        else:  # pyarrow's own file writer: no Python file object between it and the disk
+            os.makedirs(os.path.dirname(self.tmp_path) or ".", exist_ok=True)
+            where = self.tmp_path
+        self._writer = pq.ParquetWriter(where, self.schema, **parquet_options(self.schema))
         return self
 
     def write(self, batch: pa.RecordBatch) -> None:
@@ -101,7 +106,8 @@ class ParquetShardWriter:
                 self._flush(self._pending_rows)
         finally:
             self._writer.close()
-            self._sink.close()
+            if self._sink is not None:
+                self._sink.close()
         if exc_type is not None:
             storage.delete(self.tmp_path)
         elif self.tmp_path != self.path:
