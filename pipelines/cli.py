@@ -25,7 +25,6 @@ from typing import Sequence
 from pipelines.release_store import local_view
 from schemas import progress, storage
 from schemas.errors import BiasbenchError, ValidationFailed
-from schemas.slots import SlotError
 
 EXIT_BAD_INPUT, EXIT_REFUSED = 2, 3
 
