@@ -29,7 +29,10 @@ def grammar_report(tasks: Sequence, ctx, nlp=None) -> dict[str, Any]:
     """Findings of the parser-based grammar check over a planned release, counted in rows × fields."""
     from transforms.grammar_probes import grammar_probes
 
-    probes = grammar_probes(tasks, ctx)
+    # the two-person four-way design (BBQ) renders its rows by its own rules, which the probes do not
+    # model yet: its configs are named as not checked rather than counted as clean
+    unchecked = sorted({t.layout.name for t in tasks if t.strategy == "four_way"})
+    probes = grammar_probes([t for t in tasks if t.strategy != "four_way"], ctx)
     texts = sorted({p.text for p in probes})
     found: dict[str, list] = {}
     if texts:
@@ -56,6 +59,7 @@ def grammar_report(tasks: Sequence, ctx, nlp=None) -> dict[str, Any]:
     groups = {(p.template_id, p.classes): p.rows for p in probes}  # one per template × filler class
     listed = sorted(findings, key=lambda f: -f["rows"])[:MAX_LISTED]  # stable: probe order breaks ties
     return {
+        "unchecked_configs": unchecked,
         "cells": sum(counts.values()),
         "counts": counts,
         "configs": dict(sorted(per_config.items())),
