@@ -24,7 +24,13 @@ class LexiconContext:
     def __init__(self, lexicons: Mapping[str, Sequence[LexiconEntry]], article_overrides=None):
         self.lexicons = {name: list(entries) for name, entries in lexicons.items()}
         self.article_overrides = dict(article_overrides or {})
-        self._groups: dict[tuple, LexiconColumns] = {}
+        # caches, filled on first use; planning fills the entry look-ups, rendering the Arrow columns, and
+        # the shard workers receive both with the context (so the planner's work is not repeated there)
+        self._groups: dict[tuple, LexiconColumns] = {}  # (lexicon, axis, group, where) -> rendered columns
+        self._entries: dict[tuple, list[LexiconEntry]] = {}  # (lexicon, axis, group, where) -> entries
+        self._by_key: dict[str, dict[tuple, list[LexiconEntry]]] = {}  # lexicon -> _index
+        self._feature_names: dict[str, frozenset[str]] = {}  # lexicon -> feature names of its entries
+        self.run_unions: dict[tuple, object] = {}  # (lexicon, axis, groups, where) -> transforms.runs._Union
 
     def group(self, lexicon: str, axis: str | None, group: str | None, where: str = "") -> LexiconColumns:
         key = (lexicon, axis, group, where)
@@ -40,7 +46,7 @@ class LexiconContext:
         Planning needs only these (how many fillers a block has); the Arrow columns of a group
         (``group``) are built when a block of it is rendered.
         """
-        cache = self.__dict__.setdefault("_entries", {})
+        cache = self._entries
         key = (lexicon, axis, group, where)
         out = cache.get(key)
         if out is None:
@@ -62,7 +68,7 @@ class LexiconContext:
 
         Built in one pass per lexicon, so looking up G groups costs O(entries), not O(G x entries).
         """
-        cache = self.__dict__.setdefault("_by_key", {})
+        cache = self._by_key
         index = cache.get(lexicon)
         if index is None:
             index = {}
@@ -73,7 +79,7 @@ class LexiconContext:
         return index
 
     def feature_names(self, lexicon: str) -> set[str]:
-        cache = self.__dict__.setdefault("_feature_names", {})  # once per lexicon, not once per template
+        cache = self._feature_names  # once per lexicon, not once per template
         if lexicon not in cache:
             cache[lexicon] = frozenset(k for e in self.lexicons.get(lexicon, ()) for k in e.features)
         return set(cache[lexicon])

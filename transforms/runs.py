@@ -93,7 +93,7 @@ class _Union:
 
 
 def _union(ctx: LexiconContext, lexicon: str, axis: str, groups: tuple[str, ...], where: str) -> _Union:
-    cache = ctx.__dict__.setdefault("_unions", {})
+    cache = ctx.run_unions
     key = (lexicon, axis, groups, where)
     u = cache.get(key)
     if u is None:
