@@ -105,6 +105,7 @@ class _Names:
         self.first = [e for e in entries if e.axis == "first"]
         self.first_only = [e for e in entries if e.axis == "first_only"]
         self.last = [e for e in entries if e.axis == "last"]
+        self._last_by_ethnicity: dict[str, list[str]] = {}
 
     @staticmethod
     def eth(e: LexiconEntry) -> str:
@@ -115,7 +116,7 @@ class _Names:
         return e.features.get("gender", "")
 
     def last_names(self, ethnicity: str) -> list[str]:
-        cache = self.__dict__.setdefault("_last", {})
+        cache = self._last_by_ethnicity
         if ethnicity not in cache:
             cache[ethnicity] = _unique(e.value for e in self.last if self.eth(e) == ethnicity)
         return cache[ethnicity]

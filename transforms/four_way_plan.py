@@ -46,7 +46,7 @@ def pairing_for(design, ctx, lexicon: str, seed: int):
 
     if not design.names_lexicon:
         raise ValueError("design.pairing 'bbq' needs design.names_lexicon (BBQ's proper names)")
-    cache = ctx.__dict__.setdefault("_pairings", {})
+    cache = ctx.pairings
     key = (lexicon, design.names_lexicon, seed)
     if key not in cache:
         cache[key] = BBQPairing(ctx.lexicons[lexicon], ctx.lexicons[design.names_lexicon], seed)

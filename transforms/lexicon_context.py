@@ -31,6 +31,7 @@ class LexiconContext:
         self._by_key: dict[str, dict[tuple, list[LexiconEntry]]] = {}  # lexicon -> _index
         self._feature_names: dict[str, frozenset[str]] = {}  # lexicon -> feature names of its entries
         self.run_unions: dict[tuple, object] = {}  # (lexicon, axis, groups, where) -> transforms.runs._Union
+        self.pairings: dict[tuple, object] = {}  # (lexicon, names lexicon, seed) -> a four-way design's pairing
 
     def group(self, lexicon: str, axis: str | None, group: str | None, where: str = "") -> LexiconColumns:
         key = (lexicon, axis, group, where)
