@@ -55,6 +55,15 @@ def _merge_lint(summaries: Sequence[dict]):
     return total
 
 
+def _merge_tallies(summaries: Sequence[dict]) -> dict:
+    """Each config's shard tallies merged in shard order."""
+    from transforms.tally import merged, tally_from_state
+
+    ordered = sorted((s for s in summaries if s.get("tally")), key=lambda s: (s["config"], s["index"]))
+    configs = dict.fromkeys(s["config"] for s in ordered)
+    return {c: merged(tally_from_state(s["tally"]) for s in ordered if s["config"] == c) for c in configs}
+
+
 def _config_info(spec, summaries: Sequence[dict]) -> dict[str, dict]:
     info = {}
     for c in spec.configs:
@@ -123,7 +132,7 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
 
     configs = _config_info(spec, summaries)
     lint = _merge_lint(summaries)
-    stats = compute_stats(staging_dir, spec, lint.to_dict())
+    stats = compute_stats(staging_dir, spec, lint.to_dict(), tallies=_merge_tallies(summaries))
     write_stats(staging_dir, stats)
     if gate is None:
         with GateWorker(warm=False) as own:

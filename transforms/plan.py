@@ -12,6 +12,7 @@ from typing import Iterable, Mapping, Sequence
 from schemas.records import LexiconEntry, Template
 from transforms.expand import ConfigLayout, LexiconContext, plan_config
 from transforms.shards import ShardTask
+from transforms.tally import sample_step
 
 
 def layout_of(config) -> ConfigLayout:
@@ -74,7 +75,10 @@ def plan_release(spec, templates: Sequence[Template], lexicons: Mapping[str, Seq
         shards = plan_config(layout, config.groups, config.design, chosen, ctx,
                              seed=spec.seed, rows_per_shard=spec.release.rows_per_shard)
         seed = spec.seed if config.design.seed is None else config.design.seed
+        step = sample_step(sum(b.rows for blocks in shards for b in blocks))
+        first_row = 0
         for i, blocks in enumerate(shards):
             tasks.append(ShardTask(layout, blocks, i, len(shards), config.split, config.design.strategy, seed,
-                                   spec.release.row_group_size))
+                                   spec.release.row_group_size, first_row, step))
+            first_row += tasks[-1].rows
     return tasks

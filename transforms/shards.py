@@ -4,7 +4,9 @@ Each :class:`ShardTask` carries the blocks of one shard (contiguous in release
 order). The worker renders each block to a record batch, lints it (boundary lint:
 from template pieces and lexicon entries, see ``validation.boundary_lint``), and streams
 it into the shard's Parquet file, so memory is bounded by one block and rows
-never cross the network. What comes out is a small summary per shard.
+never cross the network. What comes out is a small summary per shard, with the
+shard's :class:`transforms.tally.RowTally` (counts and the text sample the
+stats and the gate need, so neither reads the shards again).
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from schemas.records import TASK_FIELDS
+from schemas.records import TASK_FIELDS, required_columns
 from transforms.expand import Block, ConfigLayout, LexiconContext
 from transforms.runs import render_runs
+from transforms.tally import RowTally, tally_state
 from transforms.write import ParquetShardWriter, shard_name
 
 
@@ -34,6 +37,8 @@ class ShardTask:
     strategy: str
     seed: int
     row_group_size: int
+    first_row: int = 0  # index of the shard's first row within its config
+    sample_step: int = 1  # every sample_step-th row of the config enters the text sample (transforms.tally)
 
     @property
     def relative_path(self) -> str:
@@ -98,11 +103,12 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, lint=Non
         nonlocal lint_total
         lint_total = result if lint_total is None else lint_total.merge(result)
 
-    groups: dict[str, int] = {}
+    tally = RowTally(TASK_FIELDS[task.layout.task][0], required_columns(task.layout.task), task.sample_step,
+                     task.first_row)
     started = time.perf_counter()
     with ParquetShardWriter(f"{staging_dir}/{task.relative_path}", task.layout.schema, task.row_group_size) as w:
         # consecutive blocks of one template render as one batch (same rows as block by block)
-        for run, batch, counts in render_runs(task.blocks, task.layout, ctx, strategy=task.strategy,
+        for run, batch, _ in render_runs(task.blocks, task.layout, ctx, strategy=task.strategy,
                                               seed=task.seed):
             if linter is not None:
                 add(linter.lint_run(run, batch, examples_for=examples_wanted(lint_total)))
@@ -114,8 +120,7 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, lint=Non
                     pending, pending_rows = [], 0
             elif lint is not None:
                 add(lint(batch, text_columns))
-            for block, rows in zip(run, counts):
-                groups[block.group] = groups.get(block.group, 0) + rows
+            tally.add(batch)
             w.write(batch)
         if pending:
             add(many(pending, text_columns))
@@ -124,8 +129,8 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, lint=Non
           f"in {seconds:.1f}s ({w.rows / max(seconds, 1e-9):,.0f} rows/s)", file=sys.stderr, flush=True)
     return {
         "config": task.layout.name, "index": task.index, "count": task.count, "path": task.relative_path,
-        "rows": w.rows, "groups": dict(sorted(groups.items())), "seconds": round(seconds, 3),
-        "lint": lint_total.to_dict() if lint_total is not None else {},
+        "rows": w.rows, "groups": dict(sorted(tally.groups.items())), "seconds": round(seconds, 3),
+        "lint": lint_total.to_dict() if lint_total is not None else {}, "tally": tally_state(tally),
     }
 
 

@@ -10,7 +10,8 @@ What it keeps, all of it exact except the text sample:
 
 - rows; rows per group, per (template, group), per source dataset, per fill type;
 - distinct templates per source dataset;
-- words (whitespace tokens) of the first text field per group: count, sum, sum of squares;
+- words (whitespace tokens) of the first text field per group: count, sum, sum of squares,
+  and a histogram;
 - nulls per column; the example ids (an Arrow array: duplicates across shards are counted on the driver);
 - the deterministic text sample: the rows whose index within the config is a
   multiple of ``sample_step`` (the shard knows its first row's index).
@@ -26,12 +27,22 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 
+#: At most this many rows of a config enter its text sample (the diversity figures).
+SAMPLE_ROWS = 200_000
+#: Length histograms have one bin per word count 0 … LENGTH_BINS - 2, the last bin holds longer texts.
+LENGTH_BINS = 128
 #: The row columns a tally reads besides the text field and the null-checked columns.
 TALLIED_COLUMNS = ("group", "template_id", "source_dataset", "fill_type", "example_id")
+
+
+def sample_step(rows: int, limit: int = SAMPLE_ROWS) -> int:
+    """The stride of a config's text sample: every k-th row, k = ceil(rows / limit)."""
+    return max(1, -(-rows // limit))
 
 
 def _add_counts(into: dict, keys: Iterable, counts: Iterable[int]) -> None:
@@ -64,6 +75,7 @@ class RowTally:
         self.source_templates: dict[str, set[str]] = {}
         self.fill_types: dict[str, int] = {}
         self.words: dict[str, list[int]] = {}  # group -> [rows with text, sum, sum of squares]
+        self.length_histogram: dict[str, np.ndarray] = {}  # group -> rows per length in words (last bin: more)
         self.nulls: dict[str, int] = {}
         self.ids: list[pa.Array] = []
         self.sample: list[pa.Array] = []
@@ -110,6 +122,13 @@ class RowTally:
                 acc[0] += cnt
                 acc[1] += s
                 acc[2] += s2
+            encoded = pc.dictionary_encode(t["g"]).combine_chunks()
+            codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+            clipped = np.minimum(t["w"].to_numpy(), LENGTH_BINS - 1).astype(np.int64)
+            counts = np.bincount(codes * LENGTH_BINS + clipped, minlength=len(encoded.dictionary) * LENGTH_BINS)
+            for i, g in enumerate(encoded.dictionary.to_pylist()):
+                hist = self.length_histogram.setdefault(g, np.zeros(LENGTH_BINS, np.int64))
+                hist += counts[i * LENGTH_BINS:(i + 1) * LENGTH_BINS]
             first = (-self.position) % self.sample_step
             if first < n:
                 picked = pc.take(text, pa.array(range(first, n, self.sample_step), pa.int64()))
@@ -132,6 +151,9 @@ class RowTally:
             mine = self.words.setdefault(g, [0, 0, 0])
             for i in range(3):
                 mine[i] += acc[i]
+        for g, hist in other.length_histogram.items():
+            mine_hist = self.length_histogram.setdefault(g, np.zeros(LENGTH_BINS, np.int64))
+            mine_hist += hist
         self.ids += other.ids
         self.sample += other.sample
         return self
