@@ -126,6 +126,7 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
 
     from pipelines.card import render_card
     from pipelines.manifest import file_entries
+    from pipelines.plots import write_png
     from transforms.stats import compute_stats, write_stats
     from validation.gate import write_validation
     from validation.worker import GateWorker
@@ -134,6 +135,7 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     lint = _merge_lint(summaries)
     stats = compute_stats(staging_dir, spec, lint.to_dict(), tallies=_merge_tallies(summaries))
     write_stats(staging_dir, stats)
+    write_png([(spec.benchmark, stats)], os.path.join(staging_dir, "stats.png"))
     if gate is None:
         with GateWorker(warm=False) as own:
             report = own.run_gate(staging_dir, spec, lint, stats)

@@ -191,7 +191,7 @@ def pairwise_similarity(texts: Sequence[str], method: str | None = None) -> dict
     """Mean cosine similarity over all pairs of the texts, the method used, and a histogram.
 
     ``method``: ``"minilm"``, ``"tfidf-cosine"`` or None (MiniLM when available).
-    The histogram has 20 bins over [-1, 1] (pair counts), for the stats picture.
+    The histogram has 20 bins over [0, 1] (pair counts, negative similarities in the first), for the picture.
     """
     method = method or ("minilm" if semantic_available() else "tfidf-cosine")
     if method not in ("minilm", "tfidf-cosine"):
@@ -201,7 +201,7 @@ def pairwise_similarity(texts: Sequence[str], method: str | None = None) -> dict
     vectors = _minilm_vectors(texts) if method == "minilm" else _tfidf_vectors(texts)
     sims = vectors @ vectors.T
     upper = sims[np.triu_indices(len(texts), k=1)]
-    hist, _ = np.histogram(np.clip(upper, -1, 1), bins=20, range=(-1.0, 1.0))
+    hist, _ = np.histogram(np.clip(upper, 0, 1), bins=20, range=(0.0, 1.0))
     return {"mean": round(float(upper.mean()), 4), "method": method, "texts": len(texts),
             "histogram": [int(h) for h in hist]}
 

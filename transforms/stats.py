@@ -324,6 +324,38 @@ def compute_stats(release_dir: str, spec, lint: Mapping[str, Any] | Any | None =
     return _sorted(stats)
 
 
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+#: The headline figures of a config, as (column label, how to read it from the config's stats).
+HEADLINE = (
+    ("rows", lambda c: _fmt(c.get("rows"))),
+    ("templates", lambda c: _fmt(c["figures"].get("templates"))),
+    ("sources", lambda c: _fmt(c["figures"].get("sources"))),
+    ("template words mean/sd/cv", lambda c: "n/a" if not c["figures"].get("template_length") else
+     "{mean:.1f}/{sd:.1f}/{cv:.2f}".format(**c["figures"]["template_length"])),
+    ("template similarity", lambda c: _fmt((c["figures"].get("template_similarity") or {}).get("mean"))),
+    ("row words mean/cv", lambda c: "{mean:.1f}/{cv:.2f}".format(**c["figures"]["row_length"])),
+    ("row similarity", lambda c: _fmt(c["figures"]["row_similarity"]["mean"])),
+    ("distinct-1/2/3", lambda c: "/".join(_fmt(c["diversity"][f"distinct_{n}"]) for n in (1, 2, 3))),
+    ("vocabulary", lambda c: _fmt(c["diversity"]["vocabulary"])),
+    ("self-BLEU", lambda c: _fmt(c["figures"]["self_bleu"], 1)),
+    ("largest source share", lambda c: _fmt(max(c["figures"]["source_shares"].values(), default=None))),
+    ("distance from uniform", lambda c: _fmt(c["figures"]["group_uniform_distance"])),
+    ("length parity", lambda c: _fmt(c["figures"]["length_parity"])),
+)
+
+
+def headline_rows(stats: Mapping[str, Any]) -> list[list[str]]:
+    """One row per config (sorted): its name, then the ``HEADLINE`` figures as text."""
+    return [[name] + [read(c) for _, read in HEADLINE] for name, c in sorted(stats.get("configs", {}).items())]
+
+
 def _bars_svg(counts: Mapping[str, int], width: int = 360, bar_h: int = 18) -> str:
     """Horizontal bars, one per group, scaled to the largest count."""
     top = max(counts.values(), default=0) or 1
@@ -357,6 +389,8 @@ def render_html(stats: Mapping[str, Any]) -> str:
     out.append(_table([(name, c["task"], c["axis"], c["rows"], "yes" if c["balance"]["balanced"] else "NO",
                         c["diversity"]["distinct_2"]) for name, c in configs.items()],
                       ("config", "task", "axis", "rows", "balanced", "distinct-2")))
+    out.append("<h2>Figures</h2>" + _table([tuple(r) for r in headline_rows(stats)],
+                                           ("config", *(label for label, _ in HEADLINE))))
     if stats.get("missing_configs"):
         out.append(f"<p>Configs without data: {html.escape(', '.join(stats['missing_configs']))}</p>")
     if "lint" in stats:
