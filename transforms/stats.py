@@ -243,12 +243,12 @@ def _release_tables(release_dir: str) -> dict[str, Any]:
     return out
 
 
-def _sorted(obj: Any) -> Any:
+def sorted_dicts(obj: Any) -> Any:
     """Dicts with sorted keys all the way down (lists keep their order)."""
     if isinstance(obj, Mapping):
-        return {str(k): _sorted(obj[k]) for k in sorted(obj, key=str)}
+        return {str(k): sorted_dicts(obj[k]) for k in sorted(obj, key=str)}
     if isinstance(obj, (list, tuple)):
-        return [_sorted(v) for v in obj]
+        return [sorted_dicts(v) for v in obj]
     return obj
 
 
@@ -321,7 +321,7 @@ def compute_stats(release_dir: str, spec, lint: Mapping[str, Any] | Any | None =
     summary = _lint_summary(lint)
     if summary is not None:
         stats["lint"] = summary
-    return _sorted(stats)
+    return sorted_dicts(stats)
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -352,8 +352,14 @@ HEADLINE = (
 
 
 def headline_rows(stats: Mapping[str, Any]) -> list[list[str]]:
-    """One row per config (sorted): its name, then the ``HEADLINE`` figures as text."""
-    return [[name] + [read(c) for _, read in HEADLINE] for name, c in sorted(stats.get("configs", {}).items())]
+    """One row per config (sorted): its name, then the ``HEADLINE`` figures as text ("n/a" where a report
+    made before a figure existed lacks it)."""
+    def cell(read, c):
+        try:
+            return read(c)
+        except (KeyError, TypeError, ValueError):
+            return "n/a"
+    return [[name] + [cell(read, c) for _, read in HEADLINE] for name, c in sorted(stats.get("configs", {}).items())]
 
 
 def _bars_svg(counts: Mapping[str, int], width: int = 360, bar_h: int = 18) -> str:
