@@ -107,7 +107,7 @@ def cmd_rebuild(args) -> int:
 def cmd_validate(args) -> int:
     from validation.gate import validate_release
 
-    report = validate_release(args.release)
+    report = validate_release(args.release, engine="great_expectations" if args.great_expectations else "plain")
     failed = [c for c in report["checks"] if not c["passed"]]
     for c in report["checks"]:
         mark = "ok  " if c["passed"] else "FAIL"
@@ -225,6 +225,8 @@ def make_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_rebuild)
     v = sub.add_parser("validate", help="re-check a release on disk: checksums, schema, expectations")
     v.add_argument("release")
+    v.add_argument("--great-expectations", action="store_true",
+                   help="judge the checks with Great Expectations, as the build does (slower: its import)")
     v.set_defaults(func=cmd_validate)
     s = sub.add_parser("stats", help="print the figures of a release, or of a published benchmark's files")
     s.add_argument("release", help="a release directory, or a folder/file of JSON Lines or Parquet (with --text-field)")

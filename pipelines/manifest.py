@@ -52,24 +52,34 @@ def _feed_column(chunk: pa.Array, lengths, values) -> None:
         values.update(repr(chunk.to_pylist()).encode("utf-8"))
 
 
+class RowsDigest:
+    """The canonical rows digest of a config, fed batch by batch (files in order, rows in order);
+    ``names``: the columns of its files' schema."""
+
+    def __init__(self, names: Iterable[str]):
+        self.per_column = {name: (hashlib.sha256(), hashlib.sha256()) for name in names}
+
+    def update(self, batch: pa.RecordBatch) -> None:
+        for name, (lengths, values) in self.per_column.items():
+            _feed_column(batch.column(name), lengths, values)
+
+    def hexdigest(self) -> str:
+        total = hashlib.sha256()
+        for name, (lengths, values) in self.per_column.items():
+            total.update(f"{name}:{lengths.hexdigest()}:{values.hexdigest()}\n".encode())
+        return total.hexdigest()
+
+
 def canonical_rows_digest(paths: Iterable[str]) -> str:
     """sha256 over the rows of the files, in order, independent of Parquet layout."""
     files = list(paths)
     if not files:
         return hashlib.sha256(b"").hexdigest()
-    schema = pq.read_schema(files[0])
-    per_column = {name: (hashlib.sha256(), hashlib.sha256()) for name in schema.names}
+    digest = RowsDigest(pq.read_schema(files[0]).names)
     for path in files:
-        pf = pq.ParquetFile(path)
-        for batch in pf.iter_batches(batch_size=65536):
-            for name in schema.names:
-                lengths, values = per_column[name]
-                _feed_column(batch.column(name), lengths, values)
-    total = hashlib.sha256()
-    for name in schema.names:
-        lengths, values = per_column[name]
-        total.update(f"{name}:{lengths.hexdigest()}:{values.hexdigest()}\n".encode())
-    return total.hexdigest()
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=65536):
+            digest.update(batch)
+    return digest.hexdigest()
 
 
 def file_entries(release_dir: str, exclude: Iterable[str] = (MANIFEST,)) -> list[FileEntry]:

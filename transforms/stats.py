@@ -49,8 +49,8 @@ import pyarrow.parquet as pq
 
 from schemas.records import FILL_TYPES, TASK_FIELDS, required_columns
 from transforms.figures import (PAIRWISE_SAMPLE, distinct_n, length_figures, length_figures_from_sums,
-                                length_parity, pairwise_similarity, self_bleu, semantic_available, shares, stride,
-                                template_text, uniform_distance)
+                                length_parity, mean_type_token_ratio, pairwise_similarity, self_bleu,
+                                semantic_available, shares, stride, template_text, token_codes, uniform_distance)
 from transforms.tally import SAMPLE_ROWS, RowTally, sample_step, tally_files
 
 #: Unbalanced templates listed per config (all are counted).
@@ -97,31 +97,21 @@ def template_group_balance(cells: Mapping[str, Mapping[str, int]], groups: list[
     }
 
 
-def _mean_type_token_ratio(flat: pa.Array, parent: pa.Array) -> float:
-    """Mean over texts (with a token) of distinct tokens / tokens."""
-    if len(flat) == 0:
-        return 0.0
-    per_text = pa.table({"p": parent, "t": flat}).group_by("p").aggregate([("t", "count_distinct"), ("t", "count")])
-    return pc.mean(pc.divide(per_text["t_count_distinct"].cast(pa.float64()), per_text["t_count"])).as_py() or 0.0
-
-
 def diversity(texts: pa.Array) -> dict[str, float]:
     """distinct-1/2/3, vocabulary, mean type-token ratio and compression ratio of some texts.
 
     >>> import pyarrow as pa
     >>> d = diversity(pa.array(["the cat sat", "the cat ran"]))
-    >>> d["distinct_1"], d["distinct_2"], d["distinct_3"], d["vocabulary"]
-    (0.6667, 0.75, 1.0, 4)
+    >>> d["distinct_1"], d["distinct_2"], d["distinct_3"], d["vocabulary"], d["type_token_ratio"]
+    (0.6667, 0.75, 1.0, 4, 1.0)
     """
-    out = {**distinct_n(texts), "sample_rows": len(texts)}
+    codes = token_codes(texts)
+    out = {**distinct_n(texts, codes=codes), "sample_rows": len(texts)}
     if len(texts) == 0:
         return {**out, "type_token_ratio": 0.0, "compression_ratio": 0.0}
-    lists = pc.utf8_split_whitespace(pc.utf8_lower(texts))
-    flat, parent = pc.list_flatten(lists), pc.list_parent_indices(lists)
-    keep = pc.not_equal(flat, "")
     raw = "\n".join(texts.to_pylist()).encode("utf-8")
     # zlib level 6 is deterministic and fast enough for a 200k-row sample.
-    out["type_token_ratio"] = round(_mean_type_token_ratio(pc.filter(flat, keep), pc.filter(parent, keep)), 4)
+    out["type_token_ratio"] = round(mean_type_token_ratio(texts, codes=codes), 4)
     out["compression_ratio"] = round(len(raw) / len(zlib.compress(raw, 6)), 4) if raw else 0.0
     return out
 
