@@ -12,7 +12,7 @@ then ``biasbench validate`` of the holistic-bias release each code tree built.
 It prints each build as a ratio to the floor measured in the same run (target:
 <= 1.5), and each validate as a ratio to the first code tree's (target: <= 0.3).
 
-    .venv/bin/python benchmarks/build_floor.py --code before=../main --code after=. [--repeat 3]
+    .venv/bin/python benchmarks/build_floor.py --code before=../main --code after=. [--repeat 3] [--data DIR]
 
 Times are the best of ``--repeat`` rounds (the machine is shared: the minimum is
 the least disturbed); peak RSS is each child's own.
@@ -39,7 +39,9 @@ BENCHMARKS = {
 }
 
 
-def _timed(cmd: list[str], env: dict) -> tuple[float, float]:
+def _timed(cmd: list[str], env: dict) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system, the child and every process it waited for) and peak RSS
+    (MB, the largest single process) of one child process; raises with its stderr when it fails."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -49,7 +51,7 @@ def _timed(cmd: list[str], env: dict) -> tuple[float, float]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{err[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def _env(code: str) -> dict:
@@ -64,6 +66,7 @@ def main(argv=None) -> int:
                    help="a code tree to run the CLI from (repeatable; the first is the validate baseline); "
                         "default: this one")
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--data", default=DATA, help="the shared data folder (default: ../shared/data)")
     p.add_argument("--only", action="append", choices=sorted(BENCHMARKS), help="benchmarks to run (default: all)")
     args = p.parse_args(argv)
     codes = [tuple(c.split("=", 1)) for c in args.code] or [("this", ROOT)]
@@ -71,16 +74,16 @@ def main(argv=None) -> int:
     runnable = {}
     for name in wanted:
         spec, data, imports = BENCHMARKS[name]
-        if data and not os.path.isdir(os.path.join(DATA, data)):
-            print(f"skipped {name}: {os.path.join(DATA, data)} is absent", file=sys.stderr)
+        if data and not os.path.isdir(os.path.join(args.data, data)):
+            print(f"skipped {name}: {os.path.join(args.data, data)} is absent", file=sys.stderr)
             continue
-        runnable[name] = (spec, os.path.join(DATA, data) if data else None, imports)
+        runnable[name] = (spec, os.path.join(args.data, data) if data else None, imports)
     work = tempfile.mkdtemp(prefix="build-floor-")
-    best: dict[tuple[str, str], tuple[float, float]] = {}
+    best: dict[tuple[str, str], tuple[float, float, float]] = {}
 
     def keep(key, measured):
-        if key not in best or measured[0] < best[key][0]:
-            best[key] = measured
+        old = best.get(key, measured)
+        best[key] = (min(old[0], measured[0]), min(old[1], measured[1]), max(old[2], measured[2]))
 
     try:
         for round_ in range(args.repeat):
@@ -103,22 +106,24 @@ def main(argv=None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"best of {args.repeat} rounds; floor = a child importing only what the build needs")
-    head = f"{'run':<34}{'seconds':>9}{'peak MB':>9}{'ratio':>8}  target"
+    print(f"best of {args.repeat} rounds (wall and CPU each); floor = a child importing only what the build needs; "
+          "CPU = user + system of the child and the processes it waited for")
+    head = f"{'run':<44}{'wall s':>8}{'ratio':>7}{'CPU s':>8}{'ratio':>7}{'peak MB':>9}  target"
     print(head + "\n" + "-" * len(head))
+
+    def line(label, key, base, target=""):
+        wall, cpu, mb = best[key]
+        print(f"{label:<44}{wall:>8.2f}{wall / base[0]:>7.2f}{cpu:>8.2f}{cpu / base[1]:>7.2f}{mb:>9.0f}  {target}")
+
     for name, (spec, data, imports) in runnable.items():
-        floor = best[(name, "floor")][0]
-        print(f"{'floor ' + name + ' (' + ' + '.join(imports) + ')':<34}{floor:>9.2f}"
-              f"{best[(name, 'floor')][1]:>9.0f}{1:>8.2f}")
+        floor = best[(name, "floor")]
+        line(f"floor {name} ({' + '.join(imports)})", (name, "floor"), floor)
         for label, _ in codes:
-            s, mb = best[(name, label)]
-            print(f"{'build ' + name + ' [' + label + ']':<34}{s:>9.2f}{mb:>9.0f}{s / floor:>8.2f}  <= 1.5 x floor")
+            line(f"build {name} [{label}]", (name, label), floor, "<= 1.5 x floor")
     if "holistic-bias" in runnable:
-        base = best[("validate", codes[0][0])][0]
+        base = best[("validate", codes[0][0])]
         for label, _ in codes:
-            s, mb = best[("validate", label)]
-            print(f"{'validate holistic-bias [' + label + ']':<34}{s:>9.2f}{mb:>9.0f}{s / base:>8.2f}  "
-                  f"<= 0.3 x [{codes[0][0]}]")
+            line(f"validate holistic-bias [{label}]", ("validate", label), base, f"<= 0.3 x [{codes[0][0]}]")
     return 0
 
 

@@ -26,6 +26,7 @@ from pipelines.graph import (SHARD_SUMMARIES, load_phase1, plan_shards, shard_gr
                              write_catalogues)
 from pipelines.manifest import MANIFEST, build_manifest, input_hashes
 from pipelines.runners import pipeline_options
+from transforms.shards import local_context
 from schemas.errors import BiasbenchError, ValidationFailed
 from schemas.records import row_schema
 
@@ -107,8 +108,9 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         seconds["plan"] = time.perf_counter() - t1
         _say(f"[plan] {len(tasks)} shards, {sum(t.rows for t in tasks):,} rows planned")
         t2 = time.perf_counter()
-        with beam.Pipeline(runner=make_runner(), options=options) as p:
-            shard_graph(p, tasks, ctx, staging_dir)
+        in_process = runner == "direct" and workers <= 1 and not any("direct_running_mode" in a for a in beam_args)
+        with local_context(ctx) as token, beam.Pipeline(runner=make_runner(), options=options) as p:
+            shard_graph(p, tasks, ctx, staging_dir, token if in_process else None)
         seconds["expand"] = time.perf_counter() - t2
     path = os.path.join(staging_dir, SHARD_SUMMARIES)
     with open(path, "rb") as f:

@@ -70,10 +70,12 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
          | "DumpLexicons" >> beam.Map(_dump, staging_dir, LEXICONS_DUMP))
 
 
-def shard_graph(p: beam.Pipeline, tasks, ctx: LexiconContext, staging_dir: str) -> None:
-    """Phase 2: one element per shard task; expand, lint and write; summaries to ``_shards.pickle``."""
+def shard_graph(p: beam.Pipeline, tasks, ctx: LexiconContext, staging_dir: str, local_token: str | None = None) -> None:
+    """Phase 2: one element per shard task; expand, lint and write; summaries to ``_shards.pickle``.
+
+    ``local_token``: see ``transforms.shards.local_context`` (only when ``p`` runs in this process)."""
     summaries = (p | "ShardTasks" >> beam.Create(tasks, reshuffle=False)
-                 | "ExpandLintWrite" >> ExpandAndWriteShards(staging_dir, ctx))
+                 | "ExpandLintWrite" >> ExpandAndWriteShards(staging_dir, ctx, local_token=local_token))
     _ = (summaries | "CollectSummaries" >> beam.combiners.ToList()
          | "DumpSummaries" >> beam.Map(_dump, staging_dir, SHARD_SUMMARIES,
                                        sort_key=lambda s: (s["config"], s["index"])))

@@ -11,7 +11,9 @@ stats and the gate need, so neither reads the shards again).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -134,14 +136,37 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, lint=Non
     }
 
 
+#: Contexts handed to shard writers running in this very process (Beam's in-process runner), by token:
+#: pickling a large context (tens of thousands of entries, cached columns) and unpickling it per bundle
+#: costs seconds, and the in-process runner would do it only to hand the same object back.
+_LOCAL_CONTEXTS: dict[str, LexiconContext] = {}
+
+
+@contextlib.contextmanager
+def local_context(ctx: LexiconContext):
+    """Register ``ctx`` for shard writers in this process while the block runs; yield its token."""
+    token = f"{os.getpid()}-{id(ctx)}"
+    _LOCAL_CONTEXTS[token] = ctx
+    try:
+        yield token
+    finally:
+        _LOCAL_CONTEXTS.pop(token, None)
+
+
 class _WriteShardFn(beam.DoFn):
-    def __init__(self, staging_dir: str, ctx: LexiconContext, lint: bool):
-        # the planner's context travels with the DoFn: entries, ids and cached columns made once
-        self.staging_dir, self.ctx, self.lint = staging_dir, ctx, lint
+    def __init__(self, staging_dir: str, ctx: LexiconContext, lint: bool, local_token: str | None = None):
+        # the planner's context travels with the DoFn (entries, ids and cached columns made once), unless
+        # the DoFn runs in this process, where the token finds the very same object
+        self.staging_dir, self.lint, self.local_token = staging_dir, lint, local_token
+        self.ctx = None if local_token else ctx
         self._rows = Metrics.counter("expand", "rows")
         self._shards = Metrics.counter("expand", "shards")
 
     def setup(self):
+        if self.local_token:
+            if self.local_token not in _LOCAL_CONTEXTS:
+                raise RuntimeError("a shard writer meant for the in-process runner runs in another process")
+            self.ctx = _LOCAL_CONTEXTS[self.local_token]
         self._lint_fn = None
         if self.lint:
             from validation.lint import lint_batch  # the lint rules load only where rows are made
@@ -158,14 +183,15 @@ class _WriteShardFn(beam.DoFn):
 class ExpandAndWriteShards(beam.PTransform):
     """ShardTask → shard summary dicts; the Parquet files land under ``staging_dir``.
 
-    ``ctx`` is the :class:`LexiconContext` the shards were planned with.
+    ``ctx`` is the :class:`LexiconContext` the shards were planned with; ``local_token``: its token from
+    :func:`local_context` when the pipeline runs in this process (the context is then not pickled).
     """
 
-    def __init__(self, staging_dir: str, ctx: LexiconContext, lint: bool = True):
+    def __init__(self, staging_dir: str, ctx: LexiconContext, lint: bool = True, local_token: str | None = None):
         super().__init__()
-        self.staging_dir, self.ctx, self.lint = staging_dir, ctx, lint
+        self.staging_dir, self.ctx, self.lint, self.local_token = staging_dir, ctx, lint, local_token
 
     def expand(self, tasks):
         return (tasks
                 | "SpreadShards" >> beam.Reshuffle()
-                | "ExpandWrite" >> beam.ParDo(_WriteShardFn(self.staging_dir, self.ctx, self.lint)))
+                | "ExpandWrite" >> beam.ParDo(_WriteShardFn(self.staging_dir, self.ctx, self.lint, self.local_token)))
