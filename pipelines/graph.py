@@ -15,9 +15,10 @@ of their source) can then spread shards over its workers.
 from __future__ import annotations
 
 import pickle
-import os
 
 import apache_beam as beam
+
+from schemas import storage
 
 from schemas.records import LexiconEntry, Template, lexicons_table, templates_table
 from transforms.extract import REJECTED, TEMPLATES, ExtractTemplates
@@ -29,19 +30,17 @@ from transforms.plan import plan_release, templates_for
 from transforms.shards import ExpandAndWriteShards
 from transforms.write import write_table
 
-SHARD_SUMMARIES = "_shards.pickle"
-TEMPLATES_DUMP = "_templates.pickle"
-LEXICONS_DUMP = "_lexicons.pickle"
-REJECTED_DUMP = "_rejected.pickle"
+#: phase 1's hand-off to the driver, under the staging folder, read back through the filesystem layer
+PHASE1_DIR = "_phase1"
+TEMPLATES_DUMP = "templates.pickle"
+LEXICONS_DUMP = "lexicons.pickle"
+REJECTED_DUMP = "rejected.pickle"
 
 
 def _dump(value, staging_dir: str, name: str, sort_key=None) -> None:
     if sort_key is not None:
         value = sorted(value, key=sort_key)
-    # internal hand-off from the pipeline's workers to this driver (same machine or shared
-    # filesystem), read back and deleted before the release is assembled
-    with open(os.path.join(staging_dir, name), "wb") as f:
-        pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+    storage.write_bytes(storage.join(staging_dir, PHASE1_DIR, name), pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
@@ -70,40 +69,34 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
          | "DumpLexicons" >> beam.Map(_dump, staging_dir, LEXICONS_DUMP))
 
 
-def shard_graph(p: beam.Pipeline, tasks, ctx: LexiconContext, staging_dir: str, local_token: str | None = None) -> None:
-    """Phase 2: one element per shard task; expand, lint and write; summaries to ``_shards.pickle``.
-
-    ``local_token``: see ``transforms.shards.local_context`` (only when ``p`` runs in this process)."""
-    summaries = (p | "ShardTasks" >> beam.Create(tasks, reshuffle=False)
-                 | "ExpandLintWrite" >> ExpandAndWriteShards(staging_dir, ctx, local_token=local_token))
-    _ = (summaries | "CollectSummaries" >> beam.combiners.ToList()
-         | "DumpSummaries" >> beam.Map(_dump, staging_dir, SHARD_SUMMARIES,
-                                       sort_key=lambda s: (s["config"], s["index"])))
+def shard_graph(p: beam.Pipeline, task_paths: list[str], staging_dir: str) -> None:
+    """Phase 2: one element per shard task file; expand, lint and write; each shard leaves its summary."""
+    _ = (p | "ShardTasks" >> beam.Create(task_paths, reshuffle=False)
+         | "ExpandLintWrite" >> ExpandAndWriteShards(staging_dir))
 
 
 def load_phase1(staging_dir: str) -> tuple[list[Template], dict[str, list[dict]], int]:
     """Read back and remove what phase 1 left: templates, lexicons, records extraction rejected."""
+    root = storage.join(staging_dir, PHASE1_DIR)
+
     def take(name, default=None):
-        path = os.path.join(staging_dir, name)
-        if not os.path.exists(path):
-            return default
-        with open(path, "rb") as f:
-            value = pickle.load(f)
-        os.remove(path)
-        return value
+        path = storage.join(root, name)
+        return pickle.loads(storage.read_bytes(path)) if storage.exists(path) else default
 
     templates = [Template.from_dict(t) for t in take(TEMPLATES_DUMP)]
-    return templates, take(LEXICONS_DUMP), take(REJECTED_DUMP, 0)
+    lexicons, rejected = take(LEXICONS_DUMP), take(REJECTED_DUMP, 0)
+    storage.delete_tree(root)
+    return templates, lexicons, rejected
 
 
 def write_catalogues(spec, templates: list[Template], lexicons: dict[str, list[dict]], staging_dir: str) -> None:
     """templates.parquet and lexicons.parquet: exactly what the rows were built from."""
     used = {t.template_id for c in spec.configs for t in templates_for(c, templates)}
-    write_table(os.path.join(staging_dir, "templates.parquet"),
+    write_table(storage.join(staging_dir, "templates.parquet"),
                 templates_table([t for t in templates if t.template_id in used]))
     names = sorted({c.lexicon for c in spec.configs} | {v for c in spec.configs for v in c.referents.values()})
     entries = [LexiconEntry.from_dict(e) for name in names for e in lexicons[name]]
-    write_table(os.path.join(staging_dir, "lexicons.parquet"), lexicons_table(entries))
+    write_table(storage.join(staging_dir, "lexicons.parquet"), lexicons_table(entries))
 
 
 def plan_shards(spec, templates: list[Template], lexicons: dict[str, list[dict]]):

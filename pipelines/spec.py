@@ -13,7 +13,6 @@ build; specs do. See README.md ("Spec reference") for every key.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -23,9 +22,8 @@ import yaml
 from pipelines.typed_yaml import load_typed
 from schemas.errors import SpecError
 from schemas.ids import digest
+from schemas.paths import check_name, check_split, check_version
 from schemas.records import TASK_FIELDS
-
-_SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
 
 
 @dataclass
@@ -146,6 +144,9 @@ class ConfigSpec:
     groups_from_lexicon: bool = False
 
     def __post_init__(self):
+        # the config and split names become release paths (data/<config>/<split>-…parquet)
+        check_name("config", self.name)
+        check_split(self.split)
         if self.task not in TASK_FIELDS:
             raise ValueError(f"task {self.task!r} is not one of {', '.join(TASK_FIELDS)}")
         if self.groups_from_lexicon:
@@ -222,8 +223,8 @@ class BenchmarkSpec:
     spec_hash: str = ""
 
     def __post_init__(self):
-        if not _SEMVER.match(self.version):
-            raise ValueError(f"version {self.version!r} is not semver X.Y.Z")
+        check_name("benchmark", self.benchmark)  # the release folder: OUT/<benchmark>/<version>
+        check_version(self.version)
         if not self.configs:
             raise ValueError("a spec needs at least one entry under 'configs'")
         lexicons = {lex.name for lex in self.lexicons}
@@ -276,6 +277,8 @@ def load_spec(path: str, data_dir: str | None = None, overrides: dict[str, Any] 
         raise SpecError(f"{path}: cannot read spec: {e.strerror}") from None
     if raw is None:
         raise SpecError(f"{path}: the spec is empty")
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: a spec is a YAML mapping (benchmark:, configs: …), not a {type(raw).__name__}")
     for key in ("spec_path", "base_dir", "spec_hash"):
         if isinstance(raw, dict) and key in raw:
             raise SpecError(f"{path}: key '{key}': set by the loader, not by the spec")

@@ -13,7 +13,7 @@ from pipelines.spec import DesignSpec, GroupSpec
 from schemas.ids import file_sha256
 from schemas.records import LexiconEntry, Template
 from transforms.expand import ConfigLayout, LexiconContext, cut_shards, plan_config, render_block
-from transforms.shards import ExpandAndWriteShards, ShardTask, write_shard
+from transforms.shards import ExpandAndWriteShards, ShardTask, read_summaries, write_plan, write_shard
 
 GENDERS = [("male", "he"), ("female", "she"), ("non-binary", "they")]
 
@@ -127,10 +127,14 @@ def test_shard_files_are_byte_identical_across_runs(tmp_path):
 
 def test_expand_and_write_on_test_pipeline(tmp_path):
     ctx, tasks = _tasks()
+    paths = write_plan(str(tmp_path), tasks, ctx)  # the workers read their tasks and context from files
     with TestPipeline(runner=FnApiRunner()) as p:
-        summaries = (p | beam.Create(tasks) | ExpandAndWriteShards(str(tmp_path), ctx, lint=False)
+        summaries = (p | beam.Create(paths) | ExpandAndWriteShards(str(tmp_path), lint=False)
                      | beam.Map(lambda s: (s["path"], s["rows"])))
         assert_that(summaries, equal_to([(t.relative_path, t.rows) for t in tasks]))
+    # each shard left its summary, the completion marker the driver reads back
+    assert [(s["path"], s["rows"]) for s in read_summaries(str(tmp_path), len(tasks))] == \
+        [(t.relative_path, t.rows) for t in tasks]
     direct = tmp_path / "direct"
     for task in tasks:
         write_shard(task, str(direct), ctx)

@@ -11,10 +11,9 @@ stats and the gate need, so neither reads the shards again).
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
-import sys
+import json
+import pickle
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,8 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from schemas import progress, storage
+from schemas.paths import confined_join
 from schemas.records import TASK_FIELDS, required_columns
 from transforms.expand import Block, ConfigLayout, LexiconContext
 from transforms.runs import render_runs
@@ -108,7 +109,8 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, lint=Non
     tally = RowTally(TASK_FIELDS[task.layout.task][0], required_columns(task.layout.task), task.sample_step,
                      task.first_row)
     started = time.perf_counter()
-    with ParquetShardWriter(f"{staging_dir}/{task.relative_path}", task.layout.schema, task.row_group_size) as w:
+    path = confined_join(staging_dir, task.relative_path)  # config names are checked; this is the backstop
+    with ParquetShardWriter(path, task.layout.schema, task.row_group_size) as w:
         # consecutive blocks of one template render as one batch (same rows as block by block)
         for run, batch, _ in render_runs(task.blocks, task.layout, ctx, strategy=task.strategy,
                                               seed=task.seed):
@@ -127,8 +129,8 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, lint=Non
         if pending:
             add(many(pending, text_columns))
     seconds = time.perf_counter() - started
-    print(f"[expand+write] {task.layout.name} shard {task.index + 1}/{task.count}: {w.rows:,} rows "
-          f"in {seconds:.1f}s ({w.rows / max(seconds, 1e-9):,.0f} rows/s)", file=sys.stderr, flush=True)
+    progress.say(f"[expand+write] {task.layout.name} shard {task.index + 1}/{task.count}: {w.rows:,} rows "
+                 f"in {seconds:.1f}s ({w.rows / max(seconds, 1e-9):,.0f} rows/s)")
     return {
         "config": task.layout.name, "index": task.index, "count": task.count, "path": task.relative_path,
         "rows": w.rows, "groups": dict(sorted(tally.groups.items())), "seconds": round(seconds, 3),
@@ -136,62 +138,88 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, lint=Non
     }
 
 
-#: Contexts handed to shard writers running in this very process (Beam's in-process runner), by token:
-#: pickling a large context (tens of thousands of entries, cached columns) and unpickling it per bundle
-#: costs seconds, and the in-process runner would do it only to hand the same object back.
-_LOCAL_CONTEXTS: dict[str, LexiconContext] = {}
+#: under the staging folder: what the driver hands the shard workers (read back through the filesystem
+#: layer, so no worker needs the driver's disk) and what each worker hands back when its shard is done
+PLAN_DIR = "_plan"
+SUMMARY_DIR = "_summaries"
+_CONTEXT = "context.pickle"
+_TALLY = ".tally.pickle"  # beside each summary: the shard's RowTally (Arrow arrays, sets: not JSON)
+
+#: Contexts this process wrote into a plan, by path: shard writers that run in the same process (Beam's
+#: in-process runner) take the very object instead of unpickling a copy (seconds for a large lexicon).
+_WRITTEN_CONTEXTS: dict[str, LexiconContext] = {}
 
 
-@contextlib.contextmanager
-def local_context(ctx: LexiconContext):
-    """Register ``ctx`` for shard writers in this process while the block runs; yield its token."""
-    token = f"{os.getpid()}-{id(ctx)}"
-    _LOCAL_CONTEXTS[token] = ctx
-    try:
-        yield token
-    finally:
-        _LOCAL_CONTEXTS.pop(token, None)
+def write_plan(staging_dir: str, tasks: list[ShardTask], ctx: LexiconContext) -> list[str]:
+    """Write the lexicon context and one file per shard task under ``staging_dir/_plan``; return the task paths.
+
+    The job graph then carries only these paths, not the templates and lexicons (Dataflow limits its size).
+    """
+    plan = storage.join(staging_dir, PLAN_DIR)
+    storage.write_bytes(storage.join(plan, _CONTEXT), pickle.dumps(ctx, protocol=pickle.HIGHEST_PROTOCOL))
+    _WRITTEN_CONTEXTS.clear()  # one plan at a time: earlier builds' contexts are not kept alive
+    _WRITTEN_CONTEXTS[storage.join(plan, _CONTEXT)] = ctx
+    paths = []
+    for n, task in enumerate(tasks):
+        path = storage.join(plan, f"task-{n:06d}.pickle")
+        storage.write_bytes(path, pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL))
+        paths.append(path)
+    return paths
+
+
+def summary_path(staging_dir: str, task: ShardTask) -> str:
+    """Where a finished shard's summary goes: its completion marker."""
+    return storage.join(staging_dir, SUMMARY_DIR, task.layout.name, f"{task.index:06d}.json")
+
+
+def read_summaries(staging_dir: str, tasks_expected: int) -> list[dict[str, Any]]:
+    """Every shard's summary, sorted by (config, index); an error if a shard left none."""
+    root = storage.join(staging_dir, SUMMARY_DIR)
+    summaries = [json.loads(storage.read_bytes(storage.join(root, rel))) for rel in storage.list_files(root)
+                 if rel.endswith(".json")]
+    if len(summaries) != tasks_expected:
+        raise RuntimeError(f"{len(summaries)} of {tasks_expected} shards reported back; the run is incomplete")
+    for s in summaries:
+        s["tally"] = pickle.loads(storage.read_bytes(storage.join(root, s["config"], f"{s['index']:06d}{_TALLY}")))
+    return sorted(summaries, key=lambda s: (s["config"], s["index"]))
 
 
 class _WriteShardFn(beam.DoFn):
-    def __init__(self, staging_dir: str, ctx: LexiconContext, lint: bool, local_token: str | None = None):
-        # the planner's context travels with the DoFn (entries, ids and cached columns made once), unless
-        # the DoFn runs in this process, where the token finds the very same object
-        self.staging_dir, self.lint, self.local_token = staging_dir, lint, local_token
-        self.ctx = None if local_token else ctx
+    def __init__(self, staging_dir: str, lint: bool):
+        self.staging_dir, self.lint = staging_dir, lint
         self._rows = Metrics.counter("expand", "rows")
         self._shards = Metrics.counter("expand", "shards")
 
     def setup(self):
-        if self.local_token:
-            if self.local_token not in _LOCAL_CONTEXTS:
-                raise RuntimeError("a shard writer meant for the in-process runner runs in another process")
-            self.ctx = _LOCAL_CONTEXTS[self.local_token]
+        # the planner's context (entries, ids, cached columns), read once per worker from the staging folder
+        path = storage.join(self.staging_dir, PLAN_DIR, _CONTEXT)
+        self._ctx = _WRITTEN_CONTEXTS.get(path) or pickle.loads(storage.read_bytes(path))
         self._lint_fn = None
         if self.lint:
             from validation.lint import lint_batch  # the lint rules load only where rows are made
 
-            self._lint_fn = functools.partial(lint_batch, article_overrides=self.ctx.article_overrides)
+            self._lint_fn = functools.partial(lint_batch, article_overrides=self._ctx.article_overrides)
 
-    def process(self, task: ShardTask):
-        summary = write_shard(task, self.staging_dir, self.ctx, self._lint_fn)
+    def process(self, task_path: str):
+        task = pickle.loads(storage.read_bytes(task_path))
+        summary = write_shard(task, self.staging_dir, self._ctx, self._lint_fn)
+        tally = summary.pop("tally")
+        marker = summary_path(self.staging_dir, task)
+        storage.write_bytes(marker[:-len(".json")] + _TALLY, pickle.dumps(tally, protocol=pickle.HIGHEST_PROTOCOL))
+        storage.write_json(marker, summary)  # written last: the shard's completion marker
         self._rows.inc(summary["rows"])
         self._shards.inc()
         yield summary
 
 
 class ExpandAndWriteShards(beam.PTransform):
-    """ShardTask → shard summary dicts; the Parquet files land under ``staging_dir``.
+    """Shard task paths (``write_plan``) → shard summary dicts; Parquet files and summaries under ``staging_dir``."""
 
-    ``ctx`` is the :class:`LexiconContext` the shards were planned with; ``local_token``: its token from
-    :func:`local_context` when the pipeline runs in this process (the context is then not pickled).
-    """
-
-    def __init__(self, staging_dir: str, ctx: LexiconContext, lint: bool = True, local_token: str | None = None):
+    def __init__(self, staging_dir: str, lint: bool = True):
         super().__init__()
-        self.staging_dir, self.ctx, self.lint, self.local_token = staging_dir, ctx, lint, local_token
+        self.staging_dir, self.lint = staging_dir, lint
 
-    def expand(self, tasks):
-        return (tasks
+    def expand(self, task_paths):
+        return (task_paths
                 | "SpreadShards" >> beam.Reshuffle()
-                | "ExpandWrite" >> beam.ParDo(_WriteShardFn(self.staging_dir, self.ctx, self.lint, self.local_token)))
+                | "ExpandWrite" >> beam.ParDo(_WriteShardFn(self.staging_dir, self.lint)))

@@ -20,6 +20,7 @@ import os
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from schemas import storage
 from schemas.records import TASK_FIELDS
 
 #: Fixed writer settings: the file's bytes depend on nothing else but the rows.
@@ -63,15 +64,19 @@ class ParquetShardWriter:
 
     def __init__(self, path: str, schema: pa.Schema, row_group_size: int = 100_000):
         self.path, self.schema, self.row_group_size = path, schema, row_group_size
-        self.tmp_path = os.path.join(os.path.dirname(path) or ".", f".{os.path.basename(path)}.tmp")
+        # locally a temporary name renamed when complete; an object store shows an object only once its
+        # writer closes, so there the final name is written directly (a rename would be a copy)
+        self.tmp_path = (path if storage.is_remote(path) else
+                         os.path.join(os.path.dirname(path) or ".", f".{os.path.basename(path)}.tmp"))
         self.rows = 0
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
+        self._sink = None
         self._writer: pq.ParquetWriter | None = None
 
     def __enter__(self) -> "ParquetShardWriter":
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-        self._writer = pq.ParquetWriter(self.tmp_path, self.schema, **parquet_options(self.schema))
+        self._sink = storage.open_write(self.tmp_path)
+        self._writer = pq.ParquetWriter(self._sink, self.schema, **parquet_options(self.schema))
         return self
 
     def write(self, batch: pa.RecordBatch) -> None:
@@ -96,10 +101,11 @@ class ParquetShardWriter:
                 self._flush(self._pending_rows)
         finally:
             self._writer.close()
-        if exc_type is None:
+            self._sink.close()
+        if exc_type is not None:
+            storage.delete(self.tmp_path)
+        elif self.tmp_path != self.path:
             os.replace(self.tmp_path, self.path)
-        elif os.path.exists(self.tmp_path):
-            os.remove(self.tmp_path)
 
 
 def write_table(path: str, table: pa.Table, sort_by: list[str] | None = None, row_group_size: int = 100_000) -> None:

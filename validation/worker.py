@@ -46,6 +46,16 @@ class GateWorker:
             return _run_gate(staging_dir, spec, lint, stats)
         return self._pool.submit(_run_gate, staging_dir, spec, lint, stats).result()
 
+    def terminate(self) -> None:
+        """End the child now (a failed or interrupted build): no waiting for a gate run in flight."""
+        if self._pool is not None:
+            for proc in list(getattr(self._pool, "_processes", {}).values()):
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join(timeout=5)
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
