@@ -128,7 +128,7 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     from dataclasses import replace
 
     from pipelines.card import render_card
-    from pipelines.manifest import file_entries
+    from pipelines.manifest import file_entries, rows_digests
     from pipelines.plots import write_png
     from transforms.stats import compute_stats, write_stats
     from validation.gate import write_validation
@@ -138,15 +138,20 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     lint = _merge_lint(summaries)
     stats = compute_stats(staging_dir, spec, lint.to_dict(), tallies=_merge_tallies(summaries))
     write_stats(staging_dir, stats)
-    write_png([(spec.benchmark, stats)], os.path.join(staging_dir, "stats.png"))
-    if gate is None:
-        with GateWorker(warm=False) as own:
-            report = own.run_gate(staging_dir, spec, lint, stats)
-    else:
-        report = gate.run_gate(staging_dir, spec, lint, stats)
+    own = GateWorker(warm=False) if gate is None else None
+    try:
+        # the child judges the gate and draws stats.png while this process reads the shards for their digests
+        pending = (gate or own).submit_gate(staging_dir, spec, lint, stats,
+                                            after=(write_png, [(spec.benchmark, stats)],
+                                                   os.path.join(staging_dir, "stats.png")))
+        hashes = input_hashes(spec)
+        digests = rows_digests(staging_dir, configs)
+        report = pending.result()
+    finally:
+        if own is not None:
+            own.close()
     write_validation(staging_dir, report)
-    hashes = input_hashes(spec)
-    draft = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION)
+    draft = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION, rows_sha256=digests)
     with open(os.path.join(staging_dir, "README.md"), "w", encoding="utf-8") as f:
         f.write(render_card(draft.to_dict(), spec, stats, report))
     # only README.md changed since the draft: list the files again, keep the rows digests

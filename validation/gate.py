@@ -337,7 +337,10 @@ def _read_once(release_dir: str, manifest: Mapping[str, Any], article_overrides)
                 data = f.read()
             read.files[rel] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
             if rel.endswith(".parquet"):
-                read.files[rel]["rows"] = pq.ParquetFile(pa.BufferReader(data)).metadata.num_rows
+                try:
+                    read.files[rel]["rows"] = pq.ParquetFile(pa.BufferReader(data)).metadata.num_rows
+                except Exception as e:  # noqa: BLE001 - any reader error means unreadable
+                    read.files[rel]["error"] = type(e).__name__
     for name, info in sorted(manifest.get("configs", {}).items()):
         rels = [rel for rel in info.get("files", []) if os.path.isfile(os.path.join(release_dir, rel))]
         blobs = {}
