@@ -161,7 +161,9 @@ def _label(path: str, stats: dict) -> str:
 def _format_stats(stats: dict) -> str:
     from transforms.stats import HEADLINE, headline_rows
 
-    lines = [_table(headline_rows(stats), ["config", *(label for label, _ in HEADLINE)])]
+    lines = [_table(headline_rows(stats), ["config", *(label for label, _ in HEADLINE)]), "",
+             _table([[name, _groups_text(c.get("groups", {}))] for name, c in sorted(stats.get("configs", {}).items())],
+                    ["config", "groups"]), ""]
     if stats.get("similarity_method"):
         lines.append(f"similarity: {stats['similarity_method']}; task shares: "
                      + ", ".join(f"{k} {v:.3f}" for k, v in sorted(stats.get("task_shares", {}).items())))

@@ -11,7 +11,8 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 PROJECT = Path(__file__).resolve().parent.parent
-SHARED = PROJECT.parent / "shared" / "data"
+# ../shared beside the project; BIASBENCH_SHARED names it elsewhere (a git worktree has no ../shared)
+SHARED = Path(os.environ.get("BIASBENCH_SHARED", PROJECT.parent / "shared")) / "data"
 CALM_DIR = SHARED / "calm"
 HOLISTIC_DIR = SHARED / "holistic_bias" / "v1.1"
 

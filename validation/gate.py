@@ -1,30 +1,42 @@
 """The release gate: every check a release must pass before it is renamed into place.
 
-``run_gate`` combines the Great Expectations suites (``validation.expectations``),
-the lint totals and the stats against the spec's ``validation`` thresholds:
+``run_gate`` turns the stats (``transforms.stats``: merged shard tallies and
+figures), the lint totals and the Parquet footers into facts, each a figure and
+its bounds, and Great Expectations judges them all in one validation
+(``validation.expectations``):
 
-==================  ======  ===================================================
-check               config  passes when
-==================  ======  ===================================================
-data_present        each    the config has at least one Parquet file
-min_rows            each    rows >= ``min_rows``
-(GX checks)         each    see ``validation.expectations``
-min_distinct_2      each    distinct-2 of the first text field >= ``min_distinct_2``
-lint_failures       ``*``   cells flagged by agreement, article_mismatch,
-                            doubled_word, empty_field <= ``max_lint_failures``
-leftover_markers    ``*``   cells flagged by leftover_slot <= ``max_leftover_markers``
-==================  ======  ===================================================
+==========================  ======  ==============================================
+check                       config  passes when
+==========================  ======  ==============================================
+data_present                each    the config has at least one Parquet file
+min_rows                    each    rows >= ``min_rows``
+column_exists:<col>         each    the required column is in the schema
+not_null:<col>              each    no row has it null
+unique:example_id           each    no example id repeats
+group_in_declared           each    every row's group is declared
+fill_type_in_set            each    every fill type is explicit or implicit
+balanced_groups             each    every template has as many rows in every group
+                                    (when ``require_balanced_groups``)
+min_distinct_2 …            each    each figure threshold set in the spec
+                                    (``FIGURE_THRESHOLDS``)
+lint_failures               ``*``   cells flagged by agreement, article_mismatch,
+                                    doubled_word, empty_field <= ``max_lint_failures``
+leftover_markers            ``*``   cells flagged by leftover_slot <= ``max_leftover_markers``
+max_task_share              ``*``   the largest task's share of rows (when set)
+==========================  ======  ==============================================
 
 The report is ``{passed, checks: [{name, config, passed, observed, expected,
 details}], thresholds, configs, article_overrides, benchmark, version}``, in a
 fixed order (configs in spec order, then release-wide checks) and with no
-timestamps. The caller raises ``ValidationFailed`` when ``passed`` is false.
+timestamps. The caller raises ``ValidationFailed`` when ``passed`` is false;
+``failed_summary`` names each failed check with its figure and threshold.
 
-``validate_release`` re-checks a release on disk (``biasbench validate``):
-manifest sizes/sha256/rows of every file, Parquet readability, no unlisted
-data files, each config's canonical rows digest (``pipelines.manifest``),
-then the same checks again (lint and stats recomputed), with thresholds and
-declared groups taken from the release's validation.json and manifest.json.
+``validate_release`` re-checks a release on disk (``biasbench validate``),
+reading each file once: manifest sizes/sha256/rows of every file, Parquet
+readability, no unlisted data files, each config's canonical rows digest
+(``pipelines.manifest``), then the same checks again (lint and stats recomputed
+from the same bytes), with thresholds and declared groups taken from the
+release's validation.json and manifest.json.
 
 >>> # report = run_gate(staging, spec, lint, stats); write_validation(staging, report)
 >>> # if not report["passed"]: raise ValidationFailed(failed_summary(report))
