@@ -113,22 +113,24 @@ class RowTally:
             self.ids.append(pc.drop_null(ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids))
         if text is not None:
             words = word_counts(text)
-            keys = group if group is not None else pa.array([""] * n)
-            t = pa.table({"g": keys, "w": words}).filter(pc.is_valid(words))
-            t = t.append_column("w2", pc.multiply(t["w"].cast(pa.int64()), t["w"].cast(pa.int64())))
-            agg = t.group_by("g").aggregate([("w", "count"), ("w", "sum"), ("w2", "sum")])
-            for g, cnt, s, s2 in zip(*(agg[c].to_pylist() for c in ("g", "w_count", "w_sum", "w2_sum"))):
-                acc = self.words.setdefault(g, [0, 0, 0])
-                acc[0] += cnt
-                acc[1] += s
-                acc[2] += s2
-            encoded = pc.dictionary_encode(t["g"]).combine_chunks()
+            keep = pc.is_valid(words)
+            keys = pc.filter(group if group is not None else pa.array([""] * n), keep)
+            w = pc.filter(words, keep).to_numpy(zero_copy_only=False).astype(np.int64)
+            encoded = pc.dictionary_encode(keys)
+            if isinstance(encoded, pa.ChunkedArray):
+                encoded = encoded.combine_chunks()
             codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-            clipped = np.minimum(t["w"].to_numpy(), LENGTH_BINS - 1).astype(np.int64)
-            counts = np.bincount(codes * LENGTH_BINS + clipped, minlength=len(encoded.dictionary) * LENGTH_BINS)
+            k = len(encoded.dictionary)
+            sums = np.bincount(codes, weights=w, minlength=k)
+            squares = np.bincount(codes, weights=w * w, minlength=k)
+            hist = np.bincount(codes * LENGTH_BINS + np.minimum(w, LENGTH_BINS - 1), minlength=k * LENGTH_BINS)
             for i, g in enumerate(encoded.dictionary.to_pylist()):
-                hist = self.length_histogram.setdefault(g, np.zeros(LENGTH_BINS, np.int64))
-                hist += counts[i * LENGTH_BINS:(i + 1) * LENGTH_BINS]
+                acc = self.words.setdefault(g, [0, 0, 0])
+                acc[0] += int(hist[i * LENGTH_BINS:(i + 1) * LENGTH_BINS].sum())
+                acc[1] += int(sums[i])
+                acc[2] += int(squares[i])
+                self.length_histogram.setdefault(g, np.zeros(LENGTH_BINS, np.int64))
+                self.length_histogram[g] += hist[i * LENGTH_BINS:(i + 1) * LENGTH_BINS]
             first = (-self.position) % self.sample_step
             if first < n:
                 picked = pc.take(text, pa.array(range(first, n, self.sample_step), pa.int64()))
