@@ -106,7 +106,7 @@ def external_stats(path: str, text_fields: Sequence[str], group_fields: Sequence
         configs[name] = {**config_stats(tally, "n/a", sorted(map(str, tally.groups)), None, method),
                          "file": os.path.relpath(file, path) if os.path.isdir(path) else os.path.basename(file)}
     return sorted_dicts({
-        "benchmark": os.path.basename(os.path.normpath(path)),
+        "benchmark": "/".join(os.path.normpath(os.path.abspath(path)).split(os.sep)[-2:]),  # e.g. calm/release
         "version": "",
         "configs": configs,
         "total_rows": sum(c["rows"] for c in configs.values()),

@@ -2,7 +2,7 @@
 
 Three panels, one line or bar per config: group balance (each config's rows
 split by group, 100% wide, with the distance from uniform), the distribution of
-row lengths in words, and the histogram of pairwise similarities of the
+row lengths in words (cumulative), and the histogram of pairwise similarities of the
 templates (of the sampled rows where the templates are not known).
 
 Matplotlib's object API on the Agg canvas (no pyplot, no global state, no
@@ -15,6 +15,8 @@ metadata: the same stats give the same bytes.
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
+
+from transforms.tally import LENGTH_BINS
 
 #: Settings that make the picture the same on every machine.
 _RC = {"font.family": "DejaVu Sans", "font.size": 8, "axes.titlesize": 9, "svg.hashsalt": "biasbench",
@@ -51,6 +53,8 @@ def _balance(ax, rows) -> None:
 
 
 def _lengths(ax, rows) -> None:
+    """Cumulative share of rows by length: smooth for long texts, and the last bin (longer texts) ends at 1."""
+    last = 0
     for i, (name, c) in enumerate(rows):
         hist = [0] * max((len(h) for h in c.get("length_histogram", {}).values()), default=0)
         for h in c.get("length_histogram", {}).values():
@@ -58,34 +62,47 @@ def _lengths(ax, rows) -> None:
                 hist[k] += n
         total = sum(hist)
         if total:
-            ax.step(range(len(hist)), [n / total for n in hist], where="mid", linewidth=1,
-                    color=_COLOURS[i % len(_COLOURS)], label=name)
-    ax.set_xlabel("row length (words)")
-    ax.set_ylabel("share of rows")
+            running, cumulative = 0, []
+            for n in hist:
+                running += n
+                cumulative.append(running / total)
+            last = max(last, len(hist) - 1)
+            ax.step(range(len(hist)), cumulative, where="post", linewidth=1, color=_COLOURS[i % len(_COLOURS)],
+                    label=name)
+    ax.set_xlabel(f"row length in words (the last bin, {LENGTH_BINS - 1}, holds longer rows)" if last ==
+                  LENGTH_BINS - 1 else "row length in words")
+    ax.set_ylabel("share of rows at most this long")
+    ax.set_ylim(0, 1.02)
     ax.set_title("Length distributions")
-    if rows:
-        ax.legend(fontsize=6, ncol=2 if len(rows) > 8 else 1)
+    _legend(ax)
 
 
 def _similarity(ax, rows) -> None:
     methods = set()
-    for i, (name, c) in enumerate(rows):
+    drawn: dict[tuple, list[str]] = {}  # configs with the same templates share one line
+    for name, c in rows:
         figures = c.get("figures", {})
         sim = figures.get("template_similarity") or figures.get("row_similarity") or {}
-        hist = sim.get("histogram") or []
+        hist = tuple(sim.get("histogram") or ())
+        if sum(hist):
+            methods.add(sim.get("method", ""))
+            drawn.setdefault((hist, sim.get("mean", 0)), []).append(name)
+    for i, ((hist, mean), names) in enumerate(drawn.items()):
         total = sum(hist)
-        if not total:
-            continue
-        methods.add(sim.get("method", ""))
-        edges = [(k + 0.5) / len(hist) for k in range(len(hist))]
-        ax.step(edges, [n / total for n in hist], where="mid", linewidth=1, color=_COLOURS[i % len(_COLOURS)],
-                label=f"{name} (mean {sim.get('mean', 0):.2f})")
+        label = names[0] if len(names) == 1 else f"{names[0]} and {len(names) - 1} more"
+        ax.step([(k + 0.5) / len(hist) for k in range(len(hist))], [n / total for n in hist], where="mid",
+                linewidth=1, color=_COLOURS[i % len(_COLOURS)], label=f"{label} (mean {mean:.2f})")
     ax.set_xlim(0, 1)
-    ax.set_xlabel(f"pairwise similarity of templates ({', '.join(sorted(methods)) or 'n/a'})")
+    ax.set_xlabel(f"pairwise similarity of templates, or of sampled rows where unknown ({', '.join(sorted(methods)) or 'n/a'})")
     ax.set_ylabel("share of pairs")
     ax.set_title("Similarity")
-    if rows:
-        ax.legend(fontsize=6, ncol=2 if len(rows) > 8 else 1)
+    _legend(ax)
+
+
+def _legend(ax) -> None:
+    """Below the panel, so that no line is hidden under it."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
 
 
 def write_png(benchmarks: Sequence[tuple[str, Mapping[str, Any]]], path: str) -> str:
@@ -96,7 +113,7 @@ def write_png(benchmarks: Sequence[tuple[str, Mapping[str, Any]]], path: str) ->
 
     rows = _rows(benchmarks)
     with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(15, max(3.5, 0.28 * len(rows) + 1.5)), dpi=100)
+        fig = Figure(figsize=(15, max(3.5, 0.28 * len(rows) + 1.5) + 0.09 * len(rows) + 0.4), dpi=100)
         FigureCanvasAgg(fig)
         axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.3, 1, 1]})
         _balance(axes[0], rows)
