@@ -20,6 +20,8 @@ install_requires = [
     "PyYAML>=6",
     "xxhash>=3",
     "psutil>=5.9",  # ends a build's child processes on SIGINT/SIGTERM
+    "sacrebleu>=2.4,<3",  # self-BLEU in the stats (transforms.figures)
+    "matplotlib>=3.9,<4",  # stats.png, drawn headless (pipelines.plots)
 ]
 
 extras = {
