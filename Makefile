@@ -27,6 +27,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/calm_build.py --repeat 2
 	$(PY) benchmarks/expansion.py --hb-beam
+	$(PY) benchmarks/oversized_records.py
 
 clean:
 	rm -rf $(VENV) releases build *.egg-info

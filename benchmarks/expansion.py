@@ -19,10 +19,10 @@ Part 1, synthetic (default 1,000 templates x 10,000 names = 10,000,000 rows, con
                    into the same number of files; block by block (expand one block, write it, next).
   ``pipeline``     the real code path: ``plan_config`` -> ``ShardTask`` -> ``write_shard`` (run rendering,
                    ``ParquetShardWriter``), no lint, serially in one process.
-  ``pipeline+lint`` the same with lint, as a build does it: ``write_shard(..., lint_batch)``, i.e. the
-                   boundary lint (``validation.boundary_lint``: per template piece and lexicon entry, the
+  ``pipeline+lint`` the same with lint, as a build does it: ``write_shard(..., lint="boundary")``, i.e. the
+                   boundary lint (``transforms.boundary_lint``: per template piece and lexicon entry, the
                    row lint's counts and examples without linting rows).
-  ``pipeline+rowlint`` (``--row-lint``) the same with the rendered rows linted (``lint_mode="rows"``:
+  ``pipeline+rowlint`` (``--row-lint``) the same with the rendered rows linted (``lint="rows"``:
                    ``lint_batches`` on every batch), the lint that ``biasbench validate`` runs on Parquet.
   ``beam``         ``ExpandAndWriteShards`` on Beam's in-process FnApiRunner, one shard per element,
                    no shuffle of row data (the build's phase 2), no lint.
@@ -150,7 +150,7 @@ def run_floor(n_templates: int, n_names: int, out: str) -> int:
     import pyarrow.parquet as pq
     from schemas.pronouns import PRONOUN_SETS
     from schemas.records import row_schema
-    from transforms.grammar import agree_verb, capitalize_first
+    from schemas.grammar import agree_verb, capitalize_first
     from transforms.write import PARQUET_OPTIONS
 
     templates, names = synthetic_templates(n_templates), synthetic_names(n_names)
@@ -237,10 +237,9 @@ def run_floor(n_templates: int, n_names: int, out: str) -> int:
 
 def run_pipeline(n_templates: int, n_names: int, out: str, lint: bool = False, lint_mode: str = "boundary") -> int:
     from transforms.shards import write_shard
-    from validation.lint import lint_batch
 
     _, _, ctx, tasks = _plan(n_templates, n_names)
-    return sum(write_shard(t, out, ctx, lint_batch if lint else None, lint_mode=lint_mode)["rows"] for t in tasks)
+    return sum(write_shard(t, out, ctx, lint=lint_mode if lint else "none")["rows"] for t in tasks)
 
 
 def _beam_shards(tasks, ctx, out: str, options: list[str]) -> int:
@@ -296,18 +295,14 @@ def run_hb_pipeline(data_dir: str, out: str, lint: bool) -> int:
     from transforms.lexicons import load_lexicon
     from transforms.plan import plan_release
     from transforms.shards import write_shard
-    from validation.lint import lint_batch
 
     spec = load_spec(os.path.join(ROOT, "configs", "holistic-bias.yaml"), data_dir=data_dir)
     templates = [t for f in spec.template_files for t in import_templates(f, spec.resolve(f.path))]
     lexicons = {lx.name: load_lexicon(lx, spec.resolve(lx.path)) for lx in spec.lexicons}
     ctx = LexiconContext(lexicons, spec.article_overrides)
     tasks = plan_release(spec, templates, lexicons, ctx)  # one LexiconContext for planning and rendering
-    fn = None
-    if lint:
-        import functools
-        fn = functools.partial(lint_batch, article_overrides=spec.article_overrides)
-    return sum(write_shard(t, out, ctx, fn)["rows"] for t in tasks)
+    return sum(write_shard(t, out, ctx, lint="boundary" if lint else "none",
+                           article_overrides=spec.article_overrides)["rows"] for t in tasks)
 
 
 def run_hb_beam(data_dir: str, out: str, workers: int) -> int:

@@ -19,7 +19,8 @@ import apache_beam as beam
 import pyarrow as pa
 
 from pipelines.graph import load_phase1, plan_shards, shard_graph, template_graph, write_catalogues
-from pipelines.manifest import MANIFEST, build_manifest, input_hashes
+from pipelines.manifest import build_manifest, input_hashes
+from pipelines.quarantine import progress_line, quarantine_counts, write_quarantine
 from pipelines.runners import pipeline_options
 from pipelines.release_store import commit_release, move_aside, release_exists, working_copy
 from pipelines.staging import make_staging_dir, missing_folders, remove_if_empty, remove_stale_staging
@@ -27,6 +28,7 @@ from schemas import progress, storage
 from schemas.errors import BiasbenchError, SpecError, ValidationFailed
 from schemas.paths import check_version, confined_join
 from schemas.records import row_schema
+from schemas.release import MANIFEST, file_entries
 from transforms.shards import PLAN_DIR, SUMMARY_DIR, read_summaries, write_plan
 
 CODE_VERSION = f"biasbench 0.1.0; pyarrow {pa.__version__}"
@@ -39,13 +41,14 @@ class BuildResult:
     seconds: dict[str, float] = field(default_factory=dict)
     unchanged: bool = False
     validation: dict = field(default_factory=dict)
+    quarantined: dict[str, int] = field(default_factory=dict)  # reason -> source records set aside
 
 
 _say = progress.say
 
 
 def _merge_lint(summaries: Sequence[dict]):
-    from validation.lint import LintResult
+    from schemas.lint import LintResult
 
     total = LintResult()
     for s in summaries:
@@ -56,7 +59,7 @@ def _merge_lint(summaries: Sequence[dict]):
 
 def _merge_tallies(summaries: Sequence[dict]) -> dict:
     """Each config's shard tallies merged in shard order."""
-    from transforms.tally import merged, tally_from_state
+    from schemas.tally import merged, tally_from_state
 
     ordered = sorted((s for s in summaries if s.get("tally")), key=lambda s: (s["config"], s["index"]))
     configs = dict.fromkeys(s["config"] for s in ordered)
@@ -100,10 +103,13 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         t0 = time.perf_counter()
         with beam.Pipeline(runner=make_runner(), options=options) as p:
             template_graph(p, spec, staging_dir)
-        templates, lexicons, rejected = load_phase1(staging_dir)
+        templates, lexicons, rejected, quarantined = load_phase1(staging_dir)
         seconds["templates"] = time.perf_counter() - t0
         _say(f"[templates] {len(templates):,} templates ({rejected:,} source records rejected by extraction), "
              f"{sum(map(len, lexicons.values())):,} lexicon entries in {seconds['templates']:.1f}s")
+        quarantine = progress_line(write_quarantine(spec, staging_dir, quarantined))
+        if quarantine:
+            _say(quarantine)
         t1 = time.perf_counter()
         write_catalogues(spec, templates, lexicons, staging_dir)
         tasks, ctx = plan_shards(spec, templates, lexicons)
@@ -128,9 +134,9 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     from dataclasses import replace
 
     from pipelines.card import render_card
-    from pipelines.manifest import file_entries, rows_digests
+    from pipelines.manifest import rows_digests
     from pipelines.plots import write_png
-    from transforms.stats import compute_stats, write_stats
+    from validation.stats import compute_stats, write_stats
     from validation.gate import write_validation
     from validation.worker import GateWorker
 
@@ -138,10 +144,11 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     lint = _merge_lint(summaries)
     stats = compute_stats(staging_dir, spec, lint.to_dict(), tallies=_merge_tallies(summaries))
     write_stats(staging_dir, stats)
+    versioned = replace(spec, version=version)  # validation.json records the version being built
     own = GateWorker(warm=False) if gate is None else None
     try:
         # the child judges the gate and draws stats.png while this process reads the shards for their digests
-        pending = (gate or own).submit_gate(staging_dir, spec, lint, stats,
+        pending = (gate or own).submit_gate(staging_dir, versioned, lint, stats,
                                             after=(write_png, [(spec.benchmark, stats)],
                                                    os.path.join(staging_dir, "stats.png")))
         hashes = input_hashes(spec)
@@ -157,8 +164,7 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     # only README.md changed since the draft: list the files again, keep the rows digests
     manifest = replace(draft, files=tuple(file_entries(staging_dir)))
     with open(os.path.join(staging_dir, MANIFEST), "w", encoding="utf-8") as f:
-        json.dump(manifest.to_dict(), f, indent=1, sort_keys=True)
-        f.write("\n")
+        f.write(manifest_text(manifest.to_dict()))
     return configs, report
 
 
@@ -206,7 +212,7 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
                                  f"build with --version X.Y.Z")
         if not unchanged:
             commit_release(staging, final)
-        return BuildResult(final, configs, seconds, unchanged, report)
+        return BuildResult(final, configs, seconds, unchanged, report, quarantined=quarantine_counts(final))
     except BaseException:
         gate.terminate()  # a failed or interrupted build does not wait for the gate's child
         raise

@@ -110,7 +110,7 @@ def _body(manifest: Mapping[str, Any], spec, stats: Mapping[str, Any], validatio
     out += [_table(["config", "task", "axis", "rows", "groups (rows)", "distinct-2"], rows), ""]
 
     if stat_configs:
-        from transforms.stats import HEADLINE, headline_rows
+        from validation.stats import HEADLINE, headline_rows
 
         method = stats.get("similarity_method", "")
         out += ["## Statistics", "", "![Group balance, length distributions and template similarity](stats.png)", "",

@@ -22,7 +22,8 @@ import re
 import sys
 from typing import Sequence
 
-from schemas import progress
+from pipelines.release_store import local_view
+from schemas import progress, storage
 from schemas.errors import BiasbenchError, ValidationFailed
 from schemas.slots import SlotError
 
@@ -53,6 +54,10 @@ def _print_summary(result) -> None:
     print(_table(rows, ["config", "rows", "shards", "groups"]), file=sys.stderr)
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())
     print(f"validation: {passed}/{len(checks)} checks passed; {timing}", file=sys.stderr)
+    if result.quarantined:
+        from pipelines.quarantine import QUARANTINE_FILE, counts_text
+
+        print(f"quarantined: {counts_text(result.quarantined)} source records ({QUARANTINE_FILE})", file=sys.stderr)
     if result.unchanged:
         print(f"{result.release_dir} already holds this exact release; nothing changed", file=sys.stderr)
     print(result.release_dir)
@@ -62,20 +67,11 @@ def cmd_build(args) -> int:
     from pipelines.build import build_release
     from pipelines.spec import load_spec
 
-    spec = load_spec(args.spec, data_dir=args.data_dir)
+    spec = load_spec(args.spec, data_dir=args.data_dir, confine_inputs=args.confine_inputs)
     result = build_release(spec, out_dir=args.out, version=args.version, runner=args.runner,
                            workers=args.workers, dask_address=args.dask_address, beam_args=args.beam_args)
     _print_summary(result)
     return 0
-
-
-def _latest_release(parent: str) -> str | None:
-    if not os.path.isdir(parent):
-        return None
-    versions = [v for v in os.listdir(parent) if re.fullmatch(r"\d+\.\d+\.\d+", v)]
-    if not versions:
-        return None
-    return os.path.join(parent, max(versions, key=lambda v: tuple(map(int, v.split(".")))))
 
 
 def cmd_rebuild(args) -> int:
@@ -83,14 +79,14 @@ def cmd_rebuild(args) -> int:
     from pipelines.build import build_release
     from pipelines.diff import diff_releases, format_diff
     from pipelines.manifest import input_hashes
+    from pipelines.release_store import latest_release
     from pipelines.spec import load_spec
 
-    spec = load_spec(args.spec, data_dir=args.data_dir)
-    latest = _latest_release(os.path.join(args.out, spec.benchmark))
+    spec = load_spec(args.spec, data_dir=args.data_dir, confine_inputs=args.confine_inputs)
+    latest = latest_release(storage.join(args.out, spec.benchmark))
     version = spec.version
     if latest:
-        with open(os.path.join(latest, "manifest.json"), encoding="utf-8") as f:
-            old = json.load(f)
+        old = json.loads(storage.read_bytes(storage.join(latest, "manifest.json")))
         if old["spec_hash"] == spec.spec_hash and old["input_hashes"] == input_hashes(spec):
             print(f"{latest} is up to date (same spec and inputs); no new version", file=sys.stderr)
             print(latest)
@@ -101,7 +97,8 @@ def cmd_rebuild(args) -> int:
     result = build_release(spec, out_dir=args.out, version=version, runner=args.runner, workers=args.workers,
                            dask_address=args.dask_address, beam_args=args.beam_args)
     if latest:
-        print(format_diff(diff_releases(latest, result.release_dir)), file=sys.stderr)
+        with local_view(latest) as old_dir, local_view(result.release_dir) as new_dir:
+            print(format_diff(diff_releases(old_dir, new_dir)), file=sys.stderr)
     _print_summary(result)
     return 0
 
@@ -109,7 +106,8 @@ def cmd_rebuild(args) -> int:
 def cmd_validate(args) -> int:
     from validation.gate import validate_release
 
-    report = validate_release(args.release, engine="great_expectations" if args.great_expectations else "plain")
+    with local_view(args.release) as release:
+        report = validate_release(release, engine="great_expectations" if args.great_expectations else "plain")
     failed = [c for c in report["checks"] if not c["passed"]]
     for c in report["checks"]:
         mark = "ok  " if c["passed"] else "FAIL"
@@ -120,11 +118,10 @@ def cmd_validate(args) -> int:
 
 def load_stats(path: str, args) -> dict:
     """A release's stats.json, or the stats of a published benchmark's files (``pipelines.external``)."""
-    release_stats = os.path.join(path, "stats.json")
-    if os.path.isfile(release_stats):
-        with open(release_stats, encoding="utf-8") as f:
-            return json.load(f)
-    if os.path.isdir(path) and os.path.exists(os.path.join(path, "manifest.json")):
+    release_stats = storage.join(path, "stats.json")
+    if storage.exists(release_stats):  # a release, local or in an object store
+        return json.loads(storage.read_bytes(release_stats))
+    if storage.exists(storage.join(path, "manifest.json")):
         raise BiasbenchError(f"{path}: a release without stats.json")
     if not args.text_field:
         raise BiasbenchError(f"{path}: not a biasbench release (no stats.json); to read it as a published "
@@ -159,7 +156,7 @@ def _label(path: str, stats: dict) -> str:
 
 
 def _format_stats(stats: dict) -> str:
-    from transforms.stats import HEADLINE, headline_rows
+    from validation.stats import HEADLINE, headline_rows
 
     lines = [_table(headline_rows(stats), ["config", *(label for label, _ in HEADLINE)]), "",
              _table([[name, _groups_text(c.get("groups", {}))] for name, c in sorted(stats.get("configs", {}).items())],
@@ -172,7 +169,7 @@ def _format_stats(stats: dict) -> str:
 
 def _format_comparison(labels: tuple[str, str], a: dict, b: dict) -> str:
     """Per config present in both, the headline figures of each side by side; the others listed after."""
-    from transforms.stats import HEADLINE, headline_rows
+    from validation.stats import HEADLINE, headline_rows
 
     rows_a = {r[0]: r[1:] for r in headline_rows(a)}
     rows_b = {r[0]: r[1:] for r in headline_rows(b)}
@@ -191,7 +188,8 @@ def _format_comparison(labels: tuple[str, str], a: dict, b: dict) -> str:
 def cmd_diff(args) -> int:
     from pipelines.diff import diff_releases, format_diff
 
-    print(format_diff(diff_releases(args.old, args.new)))
+    with local_view(args.old) as old, local_view(args.new) as new:
+        print(format_diff(diff_releases(old, new)))
     return 0
 
 
@@ -206,6 +204,9 @@ def cmd_publish(args) -> int:
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="folder the spec's relative data paths resolve against "
                                       "(default: the spec's own folder)")
+    p.add_argument("--confine-inputs", action="store_true",
+                   help="refuse input paths outside --data-dir and the spec's folder (symlinks and .. resolved); "
+                        "for scheduled runs of specs you did not write")
     p.add_argument("--out", default="releases", help="where releases go (default: releases)")
     p.add_argument("--runner", default="direct", choices=["direct", "dask", "dataflow"])
     p.add_argument("--workers", type=int, default=1, help="local processes (direct) or Dask workers")

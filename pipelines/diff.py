@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipelines.manifest import read_release_json
+from schemas.release import read_release_json
 
 #: Ids listed per kind of change (all are counted).
 MAX_EXAMPLES = 5

@@ -20,9 +20,9 @@ from typing import Any, Sequence
 import pyarrow as pa
 
 from schemas.errors import InputError
-from transforms.stats import config_stats, release_figures, sorted_dicts
-from transforms.figures import PAIRWISE_SAMPLE, semantic_available
-from transforms.tally import SAMPLE_ROWS, RowTally, sample_step
+from validation.stats import config_stats, release_figures, sorted_dicts
+from validation.figures import PAIRWISE_SAMPLE, semantic_available
+from schemas.tally import SAMPLE_ROWS, RowTally, sample_step
 
 SUFFIXES = (".jsonl", ".json", ".parquet")
 
@@ -93,7 +93,7 @@ def file_tally(path: str, text_fields: Sequence[str], group_fields: Sequence[str
 def external_stats(path: str, text_fields: Sequence[str], group_fields: Sequence[str] = (),
                    source_field: str = "source_dataset", config_pattern: str | None = None,
                    similarity_method: str | None = None) -> dict[str, Any]:
-    """The stats report (the figures of ``transforms.stats``) of a benchmark published as files."""
+    """The stats report (the figures of ``validation.stats``) of a benchmark published as files."""
     method = similarity_method or ("minilm" if semantic_available() else "tfidf-cosine")
     configs: dict[str, Any] = {}
     tallies: dict[str, RowTally] = {}

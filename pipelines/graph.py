@@ -15,15 +15,17 @@ of their source) can then spread shards over its workers.
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 
 import apache_beam as beam
 
 from schemas import storage
 
+from schemas.quarantine import MAX_RECORD_BYTES
 from schemas.records import LexiconEntry, Template, lexicons_table, templates_table
-from transforms.extract import REJECTED, TEMPLATES, ExtractTemplates
+from transforms.extract import QUARANTINED, REJECTED, TEMPLATES, ExtractTemplates
 from transforms.filter import KEPT, DedupTemplates, FilterTemplates
-from transforms.ingest import IngestSources
+from transforms.ingest import RECORDS, IngestSources
 from transforms.load import ImportTemplateFiles, LoadLexicons
 from transforms.expand import LexiconContext
 from transforms.plan import plan_release, templates_for
@@ -35,6 +37,7 @@ PHASE1_DIR = "_phase1"
 TEMPLATES_DUMP = "templates.pickle"
 LEXICONS_DUMP = "lexicons.pickle"
 REJECTED_DUMP = "rejected.pickle"
+QUARANTINE_DUMP = "quarantine.pickle"
 
 
 def _dump(value, staging_dir: str, name: str, sort_key=None) -> None:
@@ -46,15 +49,23 @@ def _dump(value, staging_dir: str, name: str, sort_key=None) -> None:
 def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
     """Phase 1: sources and template files to the final template list; lexicons loaded.
 
-    Writes ``_templates.pickle`` and ``_lexicons.pickle`` into the staging directory.
+    Hands the templates, the lexicons and, with sources, the count of records extraction rejected and
+    the records set aside for their size before parsing (see pipelines.quarantine) to the driver as
+    files under ``staging_dir/_phase1`` (``load_phase1``).
     """
     parts = []
     if spec.sources:
-        records = p | "Ingest" >> IngestSources([(s, spec.resolve(s.path)) for s in spec.sources])
-        extracted = records | "Extract" >> ExtractTemplates(spec.extract)
+        # filters.max_record_bytes is every source's limit unless its options set one
+        sources = [(replace(s, options={MAX_RECORD_BYTES: spec.filters.max_record_bytes, **s.options}),
+                    spec.resolve(s.path)) for s in spec.sources]
+        ingested = p | "Ingest" >> IngestSources(sources)
+        extracted = ingested[RECORDS] | "Extract" >> ExtractTemplates(spec.extract, max_chars=spec.filters.max_chars)
         parts.append(extracted[TEMPLATES])
         _ = (extracted[REJECTED] | "CountRejected" >> beam.combiners.Count.Globally()
              | "DumpRejected" >> beam.Map(_dump, staging_dir, REJECTED_DUMP))
+        _ = ((ingested[QUARANTINED], extracted[QUARANTINED]) | "AllQuarantined" >> beam.Flatten()
+             | "CollectQuarantined" >> beam.combiners.ToList()
+             | "DumpQuarantined" >> beam.Map(_dump, staging_dir, QUARANTINE_DUMP))
     if spec.template_files:
         parts.append(p | "ImportTemplates" >> ImportTemplateFiles(
             [(t, spec.resolve(t.path)) for t in spec.template_files]))
@@ -75,8 +86,9 @@ def shard_graph(p: beam.Pipeline, task_paths: list[str], staging_dir: str) -> No
          | "ExpandLintWrite" >> ExpandAndWriteShards(staging_dir))
 
 
-def load_phase1(staging_dir: str) -> tuple[list[Template], dict[str, list[dict]], int]:
-    """Read back and remove what phase 1 left: templates, lexicons, records extraction rejected."""
+def load_phase1(staging_dir: str) -> tuple[list[Template], dict[str, list[dict]], int, list[dict]]:
+    """Read back and remove what phase 1 left: templates, lexicons, how many records extraction rejected,
+    the records quarantined for their size."""
     root = storage.join(staging_dir, PHASE1_DIR)
 
     def take(name, default=None):
@@ -84,9 +96,9 @@ def load_phase1(staging_dir: str) -> tuple[list[Template], dict[str, list[dict]]
         return pickle.loads(storage.read_bytes(path)) if storage.exists(path) else default
 
     templates = [Template.from_dict(t) for t in take(TEMPLATES_DUMP)]
-    lexicons, rejected = take(LEXICONS_DUMP), take(REJECTED_DUMP, 0)
+    lexicons, rejected, quarantined = take(LEXICONS_DUMP), take(REJECTED_DUMP, 0), take(QUARANTINE_DUMP, [])
     storage.delete_tree(root)
-    return templates, lexicons, rejected
+    return templates, lexicons, rejected, quarantined
 
 
 def write_catalogues(spec, templates: list[Template], lexicons: dict[str, list[dict]], staging_dir: str) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from transforms.tally import LENGTH_BINS
+from schemas.tally import LENGTH_BINS
 
 #: Settings that make the picture the same on every machine.
 _RC = {"font.family": "DejaVu Sans", "font.size": 8, "axes.titlesize": 9, "svg.hashsalt": "biasbench",

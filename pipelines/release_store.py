@@ -24,8 +24,8 @@ from typing import Iterator
 
 from schemas import storage
 from schemas.paths import RELEASE_VERSION, version_key
+from schemas.release import MANIFEST
 
-MANIFEST = "manifest.json"
 
 
 def release_exists(path: str) -> bool:

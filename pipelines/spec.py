@@ -1,9 +1,4 @@
-"""Benchmark specs: the YAML that says what to build, as typed objects.
-
-A spec names its sources, how templates are extracted from them (or imported
-from template files), the lexicons, and the release configs (one per task ×
-axis) with their expansion design. Stages never know which benchmark they
-build; specs do. See README.md ("Spec reference") for every key.
+"""Reading a spec: the YAML file (or a shipped spec's name) to a checked ``schemas.spec.BenchmarkSpec``.
 
 >>> spec = load_spec(default_spec_path())
 >>> spec.benchmark, [c.name for c in spec.configs][:2]
@@ -13,237 +8,15 @@ build; specs do. See README.md ("Spec reference") for every key.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
 from pipelines.typed_yaml import load_typed
 from schemas.errors import SpecError
 from schemas.ids import digest
-from schemas.paths import check_name, check_split, check_version
-from schemas.records import TASK_FIELDS
-
-
-@dataclass
-class SourceSpec:
-    """A corpus to ingest. ``path`` may name a zip member as ``archive.zip!inner/file.jsonl``."""
-
-    name: str
-    format: str  # a reader registered in transforms.ingest: jsonl, json, csv, tsv, parquet, xml
-    path: str
-    split: str = "test"
-    license: str = ""
-    id_field: str = ""  # record id field; default: the record's position in the file
-    records: str = ""  # json: dotted path to the record list; xml: the record element's tag
-    options: dict[str, Any] = field(default_factory=dict)  # reader-specific settings
-
-
-@dataclass
-class ExtractSpec:
-    """How templates are found in one source's records."""
-
-    source: str  # a SourceSpec name
-    task: str
-    fields: dict[str, str]  # task text field -> source record field
-    rule: str = "person_mentions"  # an extractor registered in transforms.extract
-    answer: str = ""  # source field holding the gold answer / label
-    options: str = ""  # source field holding the options, "a|b|c" or a list
-    settings: dict[str, Any] = field(default_factory=dict)  # rule parameters
-
-    def __post_init__(self):
-        if self.task not in TASK_FIELDS:
-            raise ValueError(f"task {self.task!r} is not one of {', '.join(TASK_FIELDS)}")
-
-
-@dataclass
-class TemplateFileSpec:
-    """Templates already written with slots, in the canonical form or another syntax."""
-
-    path: str
-    format: str = "canonical"  # an importer registered in transforms.importers
-    task: str = ""
-    source_dataset: str = ""
-    license: str = ""
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class FilterSpec:
-    """Which template candidates are kept."""
-
-    min_chars: int = 10
-    max_chars: int = 4000
-    max_referents: int = 2
-    dedup: Literal["exact", "none"] = "exact"
-    exclude_sources: list[str] = field(default_factory=list)
-
-
-@dataclass
-class LexiconSpec:
-    """A set of fillers. ``format`` names a loader in transforms.lexicons."""
-
-    name: str
-    path: str = ""
-    format: str = "jsonl"
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class GroupSpec:
-    """One group of a config's axis, in release order."""
-
-    name: str
-    lexicon_group: str = ""  # the lexicon group it draws from; default: name
-    count: int | None = None  # fillers per template; default: the design's per_group, or all
-    sample: bool = True  # False: take the first `count` entries in lexicon order, never sampled
-
-    @property
-    def source_group(self) -> str:
-        return self.lexicon_group or self.name
-
-
-@dataclass
-class DesignSpec:
-    """How fillers are chosen for each template × group block.
-
-    - ``all``: every entry of the group (full factorial).
-    - ``sample``: ``per_group`` entries, seeded by (seed, template id, group):
-      stable under any sharding or runner.
-    - ``sequential``: CPython ``random.seed(seed)`` once, then ``random.sample``
-      per template in template order and group order (how CALM v1 was drawn).
-    """
-
-    strategy: Literal["all", "sample", "sequential"] = "all"
-    per_group: int | None = None
-    seed: int | None = None  # default: the spec's seed
-    # ``sample`` only: balance each block across the values of this entry feature (e.g. "gender"),
-    # restricted to ``strata`` when given (entries with other values are never drawn)
-    stratify: str = ""
-    strata: list[str] = field(default_factory=list)
-
-
-@dataclass
-class ConfigSpec:
-    """One release config: the rows of one task along one axis (``qa_gender``)."""
-
-    name: str
-    task: str
-    axis: str
-    lexicon: str
-    groups: list[GroupSpec] = field(default_factory=list)
-    design: DesignSpec = field(default_factory=DesignSpec)
-    fill_type: Literal["explicit", "implicit"] = "implicit"
-    referents: dict[str, str] = field(default_factory=dict)  # referent -> lexicon, when not `lexicon`
-    template_filter: dict[str, list[str]] = field(default_factory=dict)  # template key -> allowed values
-    metadata_columns: list[str] = field(default_factory=list)  # template metadata / entry features copied
-    split: str = "test"
-    # every group of the lexicon's entries on `axis`, in lexicon order, instead of listing `groups`
-    # (resolved by transforms.plan once the lexicons are loaded: ``resolve_groups``)
-    groups_from_lexicon: bool = False
-
-    def __post_init__(self):
-        # the config and split names become release paths (data/<config>/<split>-…parquet)
-        check_name("config", self.name)
-        check_split(self.split)
-        if self.task not in TASK_FIELDS:
-            raise ValueError(f"task {self.task!r} is not one of {', '.join(TASK_FIELDS)}")
-        if self.groups_from_lexicon:
-            if self.groups:
-                raise ValueError(f"config {self.name!r}: list 'groups' or set 'groups_from_lexicon', not both")
-            return
-        names = [g.name for g in self.groups]
-        if not names:
-            raise ValueError(f"config {self.name!r} has no groups")
-        if len(set(names)) != len(names):
-            raise ValueError(f"config {self.name!r} lists a group twice")
-
-    def resolve_groups(self, lexicon_groups) -> None:
-        """``groups_from_lexicon``: one group per distinct lexicon group, in the order given."""
-        if self.groups_from_lexicon:
-            self.groups = [GroupSpec(name=g) for g in dict.fromkeys(lexicon_groups)]
-
-
-@dataclass
-class ValidationSpec:
-    """Thresholds of the release gate (validation.gate)."""
-
-    max_lint_failures: int = 0
-    require_balanced_groups: bool = True
-    min_rows: int = 1
-    min_distinct_2: float = 0.0  # distinct bigrams / bigrams over a config's first text field
-    max_leftover_markers: int = 0
-    # thresholds on the figures of transforms.stats (validation.gate.FIGURE_THRESHOLDS); None: not checked
-    min_templates: int | None = None
-    min_sources: int | None = None
-    min_template_length_mean: float | None = None
-    min_template_length_cv: float | None = None
-    max_template_similarity: float | None = None
-    max_row_similarity: float | None = None
-    min_distinct_1: float | None = None
-    min_distinct_3: float | None = None
-    min_vocabulary: int | None = None
-    max_self_bleu: float | None = None
-    max_source_share: float | None = None
-    max_task_share: float | None = None
-    max_group_uniform_distance: float | None = None
-    min_length_parity: float | None = None
-
-
-@dataclass
-class ReleaseSpec:
-    rows_per_shard: int = 500_000
-    row_group_size: int = 100_000
-    card_title: str = ""
-    card_description: str = ""
-    citation: str = ""
-    changelog: list[str] = field(default_factory=list)
-
-
-@dataclass
-class BenchmarkSpec:
-    benchmark: str
-    version: str = "0.1.0"
-    description: str = ""
-    license: str = "unknown"
-    seed: int = 0
-    sources: list[SourceSpec] = field(default_factory=list)
-    extract: list[ExtractSpec] = field(default_factory=list)
-    template_files: list[TemplateFileSpec] = field(default_factory=list)
-    filters: FilterSpec = field(default_factory=FilterSpec)
-    lexicons: list[LexiconSpec] = field(default_factory=list)
-    configs: list[ConfigSpec] = field(default_factory=list)
-    article_overrides: dict[str, str] = field(default_factory=dict)
-    validation: ValidationSpec = field(default_factory=ValidationSpec)
-    release: ReleaseSpec = field(default_factory=ReleaseSpec)
-    # set by load_spec, not by the YAML
-    spec_path: str = ""
-    base_dir: str = ""  # where relative data paths resolve (--data-dir, else the spec's folder)
-    spec_hash: str = ""
-
-    def __post_init__(self):
-        check_name("benchmark", self.benchmark)  # the release folder: OUT/<benchmark>/<version>
-        check_version(self.version)
-        if not self.configs:
-            raise ValueError("a spec needs at least one entry under 'configs'")
-        lexicons = {lex.name for lex in self.lexicons}
-        sources = {s.name for s in self.sources}
-        for i, c in enumerate(self.configs):
-            for lex in [c.lexicon, *c.referents.values()]:
-                if lex not in lexicons:
-                    raise ValueError(f"configs[{i}] ({c.name}) uses lexicon {lex!r}, not defined under 'lexicons'")
-        for i, e in enumerate(self.extract):
-            if e.source not in sources:
-                raise ValueError(f"extract[{i}] reads source {e.source!r}, not defined under 'sources'")
-        if len({c.name for c in self.configs}) != len(self.configs):
-            raise ValueError("two configs share a name")
-
-    def resolve(self, path: str) -> str:
-        """A data path as the pipeline opens it (absolute, or a URL left alone)."""
-        if "://" in path or os.path.isabs(path):
-            return path
-        return os.path.normpath(os.path.join(self.base_dir, path))
+from schemas.spec import BenchmarkSpec
 
 
 def default_spec_path() -> str:
@@ -263,8 +36,13 @@ def resolve_spec_path(name: str | None) -> str:
     raise SpecError(f"{name}: no such spec file (nor a shipped spec of that name in {shipped.parent})")
 
 
-def load_spec(path: str, data_dir: str | None = None, overrides: dict[str, Any] | None = None) -> BenchmarkSpec:
-    """Read, check and type a spec. ``data_dir`` replaces the spec's folder for data paths."""
+def load_spec(path: str, data_dir: str | None = None, overrides: dict[str, Any] | None = None,
+              confine_inputs: bool = False) -> BenchmarkSpec:
+    """Read, check and type a spec. ``data_dir`` replaces the spec's folder for data paths.
+
+    With ``confine_inputs`` (or the spec's own ``confine_inputs: true``) every input path
+    must lie inside ``data_dir`` or the spec's folder (``pipelines.confine``).
+    """
     path = resolve_spec_path(path)
     try:
         with open(path, encoding="utf-8") as f:
@@ -289,4 +67,8 @@ def load_spec(path: str, data_dir: str | None = None, overrides: dict[str, Any] 
     spec.spec_path = os.path.abspath(path)
     spec.base_dir = os.path.abspath(data_dir) if data_dir else os.path.dirname(os.path.abspath(path))
     spec.spec_hash = digest(raw, size=16)
+    if confine_inputs or spec.confine_inputs:
+        from pipelines.confine import check_confined
+
+        check_confined(spec, data_dir, "--confine-inputs" if confine_inputs else "confine_inputs: true")
     return spec

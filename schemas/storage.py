@@ -27,7 +27,7 @@ import io
 import json
 import os
 import shutil
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 
 def is_remote(path: str) -> bool:
@@ -216,6 +216,5 @@ def copy_tree(src: str, dst: str, skip: frozenset[str] = frozenset()) -> list[st
     return rels
 
 
-def iter_lines(path: str, encoding: str = "utf-8") -> Iterator[str]:
-    with open_read(path) as raw:
-        yield from io.TextIOWrapper(raw, encoding=encoding)
+def open_text(path: str, encoding: str = "utf-8", newline: str | None = None, errors: str = "strict") -> IO[str]:
+    return io.TextIOWrapper(open_read(path), encoding=encoding, newline=newline, errors=errors)

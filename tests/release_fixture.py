@@ -21,8 +21,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.spec import BenchmarkSpec, ConfigSpec, GroupSpec, LexiconSpec, ReleaseSpec, SourceSpec, ValidationSpec
-from pipelines.manifest import canonical_rows_digest
+from schemas.spec import BenchmarkSpec, ConfigSpec, GroupSpec, LexiconSpec, ReleaseSpec, SourceSpec, ValidationSpec
+from schemas.release import canonical_rows_digest
 from schemas.ids import file_sha256, stable_id
 from schemas.records import FileEntry, LexiconEntry, Manifest, Template, lexicons_table, row_schema, templates_table
 
@@ -143,9 +143,9 @@ def build_release(root: str | os.PathLike, *, spec: BenchmarkSpec | None = None,
 def finalise(root: str, spec: BenchmarkSpec) -> dict:
     """Run the lead's finalising sequence on a fixture release: lint, stats, gate, card. Returns the report."""
     from pipelines.card import render_card
-    from transforms.stats import compute_stats, write_stats
+    from validation.stats import compute_stats, write_stats
     from validation.gate import run_gate, write_validation
-    from validation.lint import lint_release
+    from validation.release_lint import lint_release
 
     lint = lint_release(root, article_overrides=spec.article_overrides)
     stats = compute_stats(root, spec, lint)

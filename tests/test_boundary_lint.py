@@ -1,6 +1,5 @@
 """Boundary lint == row lint: counts, examples and rows, on random templates and lexicons and on the real specs."""
 
-import functools
 import glob
 import json
 
@@ -10,14 +9,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.spec import DesignSpec, GroupSpec, load_spec
+from schemas.spec import DesignSpec, GroupSpec
+
+from pipelines.spec import load_spec
 from schemas.records import TASK_FIELDS, LexiconEntry, Template
 from tests.conftest import CALM_DIR, HOLISTIC_DIR
 from transforms.expand import Block, ConfigLayout, LexiconContext, plan_config, render_block
 from transforms.runs import render_runs
 from transforms.shards import ShardTask, write_shard
-from validation.boundary_lint import BoundaryLinter, lint_blocks
-from validation.lint import LintResult, lint_batch, lint_batches, lint_parquet_files
+from transforms.boundary_lint import BoundaryLinter, lint_blocks
+from schemas.lint import LintResult, lint_batch, lint_batches
+from validation.release_lint import lint_parquet_files
 
 COLUMNS = ["context", "question", "answer"]
 
@@ -174,11 +176,11 @@ def test_write_shard_reports_what_row_lint_of_its_file_reports(tmp_path):
                            ("g2", "apple", "they")]]
     ctx, layout, tasks = _plan([t] * 1, {"names": lex, "places": lex}, {}, "all", rows_per_shard=3)
     for task in tasks:
-        summary = write_shard(task, str(tmp_path), ctx, functools.partial(lint_batch, article_overrides={}))
+        summary = write_shard(task, str(tmp_path), ctx, lint="boundary", article_overrides={})
         table = pq.read_table(tmp_path / task.relative_path)
         assert summary["lint"] == lint_batch(table, COLUMNS).to_dict()
         assert summary["lint"]["total"] > 0
-        rows = write_shard(task, str(tmp_path / "rows"), ctx, lint_batch, lint_mode="rows")
+        rows = write_shard(task, str(tmp_path / "rows"), ctx, lint="rows")
         assert rows["lint"] == summary["lint"]
 
 
@@ -215,16 +217,16 @@ def _build_and_compare(spec_path, data_dir, tmp_path, rows_mode=False):
     lexicons = {lx.name: load_lexicon(lx, spec.resolve(lx.path)) for lx in spec.lexicons}
     ctx = LexiconContext(lexicons, spec.article_overrides)
     tasks = plan_release(spec, templates, lexicons, ctx)
-    lint = functools.partial(lint_batch, article_overrides=spec.article_overrides)
     built, rows = LintResult(), LintResult()
     for task in tasks:
-        summary = write_shard(task, str(tmp_path), ctx, lint)
+        summary = write_shard(task, str(tmp_path), ctx, lint="boundary", article_overrides=spec.article_overrides)
         built = built.merge(LintResult.from_dict(summary["lint"]))
         shard = lint_parquet_files([str(tmp_path / task.relative_path)], _columns(task.layout.task),
                                    article_overrides=spec.article_overrides)
         assert summary["lint"]["counts"] == shard.counts, task.relative_path
         if rows_mode:  # the same shard with the rows linted as rendered: the same counts and examples
-            again = write_shard(task, str(tmp_path / "rows"), ctx, lint, lint_mode="rows")
+            again = write_shard(task, str(tmp_path / "rows"), ctx, lint="rows",
+                                article_overrides=spec.article_overrides)
             assert again["lint"] == summary["lint"], task.relative_path
         rows = rows.merge(shard)
     assert built.counts == rows.counts and built.rows == rows.rows

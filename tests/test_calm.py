@@ -12,7 +12,7 @@ from pipelines.cli import main
 from pipelines.spec import load_spec
 from tests.conftest import CALM_DIR, PROJECT
 from transforms.lexicons.calm_names import common_word_names, source_corpus_files
-from validation.lint import lint_rows
+from schemas.lint import lint_rows
 
 TEXT = {"qa": ("context", "question"), "nli": ("premise", "hypothesis"), "sentiment": ("sentence",)}
 CONFIGS = [f"{t}_{a}" for a in ("gender", "race") for t in TEXT]

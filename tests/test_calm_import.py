@@ -4,7 +4,7 @@ import collections
 
 import pytest
 
-from pipelines.spec import LexiconSpec, TemplateFileSpec
+from schemas.spec import LexiconSpec, TemplateFileSpec
 from schemas.errors import InputError
 from schemas.records import LexiconEntry
 from transforms.importers import import_templates

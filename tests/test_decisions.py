@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.cli import main
-from pipelines.spec import ConfigSpec, GroupSpec, load_spec
+from schemas.spec import ConfigSpec, GroupSpec
+from pipelines.spec import load_spec
 from schemas.errors import SpecError
 from schemas.records import LexiconEntry
 from transforms.lexicons.demographics import (AGES, GENDERS, RACES, build_name_pools, cell_entries, cell_key,

@@ -9,7 +9,7 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines.spec import DesignSpec, GroupSpec
+from schemas.spec import DesignSpec, GroupSpec
 from schemas.ids import file_sha256
 from schemas.records import LexiconEntry, Template
 from transforms.expand import ConfigLayout, LexiconContext, cut_shards, plan_config, render_block

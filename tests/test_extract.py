@@ -8,7 +8,9 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines.spec import ExtractSpec, load_spec
+from schemas.spec import ExtractSpec
+
+from pipelines.spec import load_spec
 from schemas.errors import SpecError
 from schemas.records import LexiconEntry, SourceRecord, Template
 from transforms.extract import (EXTRACTORS, ExtractTemplates, Rejection, default_model, extract_batch, load_nlp,

@@ -1,4 +1,4 @@
-"""The figures the field reports (transforms.figures), their thresholds in the gate, stats.png and `stats`."""
+"""The figures the field reports (validation.figures), their thresholds in the gate, stats.png and `stats`."""
 
 import json
 
@@ -8,9 +8,9 @@ import pytest
 
 from pipelines.cli import main
 from release_fixture import build_release, make_spec
-from transforms.figures import (distinct_n, length_figures, length_figures_from_sums, length_parity,
+from validation.figures import (distinct_n, length_figures, length_figures_from_sums, length_parity,
                                 pairwise_similarity, self_bleu, semantic_available, uniform_distance)
-from transforms.stats import compute_stats
+from validation.stats import compute_stats
 from validation.expectations import Fact, judge_facts
 from validation.gate import failed_summary, run_gate
 from validation.lint import lint_release

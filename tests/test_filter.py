@@ -7,7 +7,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.spec import FilterSpec
+from schemas.spec import FilterSpec
 from schemas.records import Template
 from transforms.filter import DedupTemplates, FilterTemplates, _EarliestFn, dedup_key, rejection_reason
 

@@ -6,9 +6,9 @@ import os
 import pytest
 
 from release_fixture import build_release, finalise, make_spec
-from transforms.stats import compute_stats
+from validation.stats import compute_stats
 from validation.gate import failed_summary, run_gate, validate_release
-from validation.lint import lint_release
+from validation.release_lint import lint_release
 
 
 def _gate(root, spec):

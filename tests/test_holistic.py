@@ -15,7 +15,6 @@ from transforms.lexicons import load_lexicon
 from transforms.expand import LexiconContext
 from transforms.plan import plan_release
 from transforms.shards import write_shard
-from validation.lint import lint_batch
 
 REFERENCE_ROWS = 566_625
 REFERENCE_DISTINCT = 563_195
@@ -33,7 +32,7 @@ def built(tmp_path_factory):
     tasks = plan_release(spec, templates, lexicons)
     ctx = LexiconContext(lexicons, spec.article_overrides)
     out = tmp_path_factory.mktemp("hb")
-    summaries = [write_shard(t, str(out), ctx, lint_batch) for t in tasks]
+    summaries = [write_shard(t, str(out), ctx, lint="boundary") for t in tasks]
     table = pa.concat_tables(
         pa.parquet.read_table(out / s["path"]) for s in summaries) if summaries else None
     return spec, table, summaries

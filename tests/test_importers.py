@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pipelines.spec import TemplateFileSpec
+from schemas.spec import TemplateFileSpec
 from schemas.errors import InputError, SpecError
 from schemas.records import Template
 from schemas.slots import SlotError

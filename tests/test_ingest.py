@@ -11,7 +11,7 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines.spec import SourceSpec
+from schemas.spec import SourceSpec
 from schemas.errors import InputError, SpecError
 from transforms.ingest import READERS, IngestSources, read_source, record_position
 
@@ -204,6 +204,8 @@ def test_ingest_sources_pipeline(tmp_path):
     sources = [(SourceSpec("qa", "jsonl", "qa.jsonl", id_field="id"), qa), (SourceSpec("sent", "csv", "s.csv"), sent)]
     with TestPipeline(runner=FnApiRunner()) as p:
         out = p | IngestSources(sources)
+        assert_that(out.quarantined, equal_to([]), label="none quarantined")
+        out = out.records
         assert_that(out | "Key" >> beam.Map(lambda r: (r["source_dataset"], r["record_id"])),
                     equal_to([("qa", "q1"), ("qa", "q2"), ("sent", "2")]), label="ids")
         assert_that(out, equal_to([r.to_dict() for s, path in sources for r in read_source(s, path)]),

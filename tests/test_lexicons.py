@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.spec import LexiconSpec
+from schemas.spec import LexiconSpec
 from schemas.errors import InputError, SpecError
 from schemas.pronouns import PRONOUN_SETS
 from transforms.lexicons import LEXICON_LOADERS, load_lexicon

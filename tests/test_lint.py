@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.grammar import indefinite_article
-from validation.lint import RULES, LintResult, lint_batch, lint_parquet_files, lint_rows
+from schemas.grammar import indefinite_article
+from schemas.lint import RULES, LintResult, lint_batch, lint_rows
+from validation.release_lint import lint_parquet_files
 
 
 def counts(*texts, **kw):

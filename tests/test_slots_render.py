@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from schemas.pronouns import PRONOUN_CASES, PRONOUN_SETS
 from schemas.records import LexiconEntry
 from schemas.slots import SlotError, parse_slots
-from transforms.grammar import agree_verb, capitalize_first, indefinite_article
+from schemas.grammar import agree_verb, capitalize_first, indefinite_article
 from transforms.render import LexiconColumns, render_column, render_text
 
 

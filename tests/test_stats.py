@@ -6,10 +6,10 @@ import pyarrow as pa
 import pytest
 
 from release_fixture import build_release
-from transforms.figures import stride
-from transforms.stats import compute_stats, diversity, write_stats
-from transforms.tally import RowTally, merged, tally_files
-from validation.lint import LintResult
+from schemas.lint import LintResult
+from schemas.tally import RowTally, merged, tally_files
+from validation.figures import stride
+from validation.stats import compute_stats, diversity, write_stats
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ named person (or up to ``max_persons``) and writes slots in place of them:
 so that a "they" filler renders "They say they have to go". Slots are written
 lower-case: the renderer capitalises a slot that opens a sentence.
 
->>> from pipelines.spec import ExtractSpec
+>>> from schemas.spec import ExtractSpec
 >>> spec = ExtractSpec(source="demo", task="sentiment", fields={"sentence": "text"}, answer="label")
 >>> rec = {"source_dataset": "demo", "source_split": "test", "record_id": "1", "location": "s.jsonl, line 1",
 ...        "source_license": "", "fields": {"text": "Mary was glad she came.", "label": "positive"}}
@@ -32,12 +32,14 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.errors import SpecError
+from schemas.quarantine import MAX_CHARS, Quarantined
 from schemas.records import SourceRecord, Template
 from schemas.slots import SlotError, parse_slots
-from transforms.ingest.base import get_path, record_position
+from transforms.ingest.base import get_path, record_position, record_unit
 
 NAMESPACE = "biasbench.extract"
-TEMPLATES, REJECTED = "templates", "rejected"  # the output tags of ExtractTemplates
+# the output tags of ExtractTemplates
+TEMPLATES, REJECTED, QUARANTINED = "templates", "rejected", "quarantined"
 
 
 # --------------------------------------------------------------------------- records in, results out
@@ -190,15 +192,37 @@ def make_template(record: SourceRecord, spec, fields: Mapping[str, str], answer:
         provenance=tuple(provenance), ordinal=record_position(record), metadata=metadata)
 
 
-def extract_batch(records: Sequence[SourceRecord | Mapping[str, Any]], spec, nlp=None) -> list[Template | Rejection]:
+def too_long(record: SourceRecord, texts: RecordTexts, max_chars: int | None) -> Quarantined | None:
+    """The quarantine entry of a record whose task fields together exceed ``max_chars``, else None.
+
+    Checked before any parsing: a 900,000-character passage never reaches spaCy
+    (``filters.max_chars`` drops its template later anyway).
+    """
+    if max_chars is None:
+        return None
+    n = sum(len(v) for v in texts.fields.values())
+    if n <= max_chars:
+        return None
+    return Quarantined(record.source_dataset, record_unit(record), record_position(record), MAX_CHARS, n,
+                       max_chars, record.record_id)
+
+
+def extract_batch(records: Sequence[SourceRecord | Mapping[str, Any]], spec, nlp=None,
+                  max_chars: int | None = None) -> list[Template | Rejection | Quarantined]:
     """Apply the spec's rule to a batch of records (one ``nlp.pipe`` call for all their texts).
 
-    Records from other sources than ``spec.source`` are skipped. The result has one
-    entry per record kept or rejected, in input order.
+    Records from other sources than ``spec.source`` are skipped. A record whose task
+    fields hold more than ``max_chars`` characters is quarantined unparsed. The result
+    has one entry per record kept, rejected or quarantined, in input order.
     """
     ex = extractor_for(spec)
     recs = [r for r in map(_as_record, records) if r.source_dataset == spec.source]
-    prepared: list[tuple[SourceRecord, RecordTexts | str]] = [(r, record_texts(r, spec)) for r in recs]
+    prepared: list[tuple[SourceRecord, RecordTexts | str | Quarantined]] = []
+    for r in recs:
+        texts = record_texts(r, spec)
+        if isinstance(texts, RecordTexts):
+            texts = too_long(r, texts, max_chars) or texts
+        prepared.append((r, texts))
     docs_per_record: list[dict[str, Any] | None] = [None] * len(prepared)
     if ex.uses_spacy:
         nlp = nlp if nlp is not None else load_nlp(spec.settings.get("spacy_model"))
@@ -212,8 +236,11 @@ def extract_batch(records: Sequence[SourceRecord | Mapping[str, Any]], spec, nlp
             docs_per_record[i] = {}
         for (i, key), doc in zip(keys, nlp.pipe(texts)):
             docs_per_record[i][key] = doc
-    out: list[Template | Rejection] = []
+    out: list[Template | Rejection | Quarantined] = []
     for (rec, texts), docs in zip(prepared, docs_per_record):
+        if isinstance(texts, Quarantined):
+            out.append(texts)
+            continue
         if isinstance(texts, str):
             out.append(Rejection(rec.source_dataset, rec.record_id, spec.task, spec.rule, texts))
             continue
@@ -544,9 +571,10 @@ def canonical(record: SourceRecord, spec, texts: RecordTexts, docs) -> Template 
 class ExtractBatchFn(beam.DoFn):
     """Runs every extract spec over a batch of SourceRecord dicts; models load once per worker."""
 
-    def __init__(self, specs):
+    def __init__(self, specs, max_chars: int | None = None):
         super().__init__()
         self.specs = list(specs)
+        self.max_chars = max_chars
         self.nlps: dict[str, Any] = {}
 
     def setup(self):
@@ -558,8 +586,11 @@ class ExtractBatchFn(beam.DoFn):
     def process(self, batch):
         for spec in self.specs:
             nlp = self.nlps.get(spec.settings.get("spacy_model") or default_model())
-            for out in extract_batch(batch, spec, nlp):
-                if isinstance(out, Rejection):
+            for out in extract_batch(batch, spec, nlp, self.max_chars):
+                if isinstance(out, Quarantined):
+                    Metrics.counter(NAMESPACE, f"quarantined.{spec.source}.{spec.task}").inc()
+                    yield beam.pvalue.TaggedOutput(QUARANTINED, out.to_dict())
+                elif isinstance(out, Rejection):
                     Metrics.counter(NAMESPACE, f"rejected.{spec.source}.{spec.task}").inc()
                     yield beam.pvalue.TaggedOutput(REJECTED, out.to_dict())
                 else:
@@ -568,19 +599,23 @@ class ExtractBatchFn(beam.DoFn):
 
 
 class ExtractTemplates(beam.PTransform):
-    """``PCollection[SourceRecord dict]`` -> tagged outputs ``templates`` (Template dicts) and ``rejected``.
+    """``PCollection[SourceRecord dict]`` -> tagged outputs ``templates`` (Template dicts), ``rejected``
+    and ``quarantined``.
 
-    >>> # out = records | ExtractTemplates(spec.extract)
-    >>> # out.templates, out.rejected      (also out["templates"], out["rejected"])
+    >>> # out = records | ExtractTemplates(spec.extract, max_chars=spec.filters.max_chars)
+    >>> # out.templates, out.rejected, out.quarantined      (also out["templates"], …)
 
     Rejections are :class:`Rejection` dicts (source_dataset, source_record_id, task,
-    rule, reason). Which batch a record lands in never changes its output, so the
-    result does not depend on the runner's batching.
+    rule, reason); records over ``max_chars`` are quarantined unparsed, as
+    :class:`~schemas.quarantine.Quarantined` dicts. Which batch a record lands in never
+    changes its output, so the result does not depend on the runner's batching.
     """
 
-    def __init__(self, extract_specs, *, min_batch_size: int = 8, max_batch_size: int = 256):
+    def __init__(self, extract_specs, *, max_chars: int | None = None, min_batch_size: int = 8,
+                 max_batch_size: int = 256):
         super().__init__()
         self.specs = list(extract_specs)
+        self.max_chars = max_chars
         for spec in self.specs:
             extractor_for(spec)  # a bad rule or setting fails when the pipeline is built, not on a worker
         self.min_batch_size, self.max_batch_size = min_batch_size, max_batch_size
@@ -589,4 +624,5 @@ class ExtractTemplates(beam.PTransform):
         return (records
                 | "Batch" >> beam.BatchElements(min_batch_size=self.min_batch_size,
                                                 max_batch_size=self.max_batch_size)
-                | "Extract" >> beam.ParDo(ExtractBatchFn(self.specs)).with_outputs(REJECTED, main=TEMPLATES))
+                | "Extract" >> beam.ParDo(ExtractBatchFn(self.specs, self.max_chars))
+                .with_outputs(REJECTED, QUARANTINED, main=TEMPLATES))

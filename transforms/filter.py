@@ -5,7 +5,7 @@ the content key under which exact duplicates collapse. The PTransforms are thin
 wrappers around them.
 
 >>> from schemas.records import Template
->>> from pipelines.spec import FilterSpec
+>>> from schemas.spec import FilterSpec
 >>> t = Template.create(task="sentiment", fields={"sentence": "{person} loved the  film."}, answer="positive")
 >>> rejection_reason(t, FilterSpec()), rejection_reason(t, FilterSpec(min_chars=40))
 (None, 'too short: 25 characters of text, at least 40 required')

@@ -18,7 +18,7 @@ Every phrase becomes one :class:`LexiconEntry` (axis = HolisticBias axis,
 group = bucket, value = singular phrase with its article, ``plural`` = plural
 phrase) whose features carry the metadata (``bucket``, ``descriptor``,
 ``noun``, ``noun_phrase_type``, ``preference`` …). The article is chosen by
-pronunciation (``transforms.grammar``), not by the first letter as the
+pronunciation (``schemas.grammar``), not by the first letter as the
 reference generator does; ``article_fix`` records each phrase where the two
 differ ("a FTM person → an FTM person"). Templates become canonical slot text
 (``{noun_phrase}`` → ``{person}``, ``{plural_noun_phrase}`` →
@@ -39,12 +39,12 @@ import contextlib
 import gc
 import json
 import json.encoder
-import os
 from hashlib import blake2b
 from typing import Any, Iterator
 
+from schemas import storage
 from schemas.records import LexiconEntry, Template
-from transforms.grammar import indefinite_article
+from schemas.grammar import indefinite_article
 
 NONE = "(none)"  # the reference generator's placeholder for "no value"
 NULL_AXIS = "null"  # the axis of noun-only control phrases
@@ -61,7 +61,7 @@ def reference_article(word: str) -> str:
 
 
 def hb_article(word: str, overrides=None) -> str:
-    """This project's rule: by pronunciation (``transforms.grammar.indefinite_article``)."""
+    """This project's rule: by pronunciation (``schemas.grammar.indefinite_article``)."""
     return indefinite_article(word, overrides)
 
 
@@ -69,10 +69,10 @@ def read_holistic(data_dir: str) -> dict[str, Any]:
     """The four JSON files of a folder laid out like HolisticBias ``dataset/v1.1``."""
     out = {}
     for name in FILES:
-        path = os.path.join(data_dir, name)
-        if not os.path.exists(path):
+        path = storage.join(data_dir, name)
+        if not storage.exists(path):
             raise FileNotFoundError(f"{path}: HolisticBias data folder needs {', '.join(FILES)}")
-        with open(path, encoding="utf-8") as f:
+        with storage.open_text(path) as f:
             out[name.split(".")[0]] = json.load(f)
     return out
 
@@ -240,9 +240,9 @@ def to_canonical(template: str) -> str:
 def templates(path: str, *, task: str = "statement", source_dataset: str = "holistic_bias",
               license: str = LICENSE) -> list[Template]:
     """sentence_templates.json (or the folder holding it) → statement templates, in file order."""
-    if os.path.isdir(path):
-        path = os.path.join(path, "sentence_templates.json")
-    with open(path, encoding="utf-8") as f:
+    if storage.is_dir(path):
+        path = storage.join(path, "sentence_templates.json")
+    with storage.open_text(path) as f:
         raw = json.load(f)
     out = []
     for i, (text, flags) in enumerate(raw.items()):

@@ -12,7 +12,7 @@ from typing import Iterable, Mapping, Sequence
 from schemas.records import LexiconEntry, Template
 from transforms.expand import ConfigLayout, LexiconContext, plan_config
 from transforms.shards import ShardTask
-from transforms.tally import sample_step
+from schemas.tally import sample_step
 
 
 def layout_of(config) -> ConfigLayout:

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from schemas.pronouns import PRONOUN_SETS
 from schemas.records import LexiconEntry
 from schemas.slots import ParsedText, Slot, SlotError, parse_slots
-from transforms.grammar import agree_verb, capitalize_first, with_article
+from schemas.grammar import agree_verb, capitalize_first, with_article
 
 
 def pronoun_set_of(entry: LexiconEntry):

@@ -2,10 +2,10 @@
 
 Each :class:`ShardTask` carries the blocks of one shard (contiguous in release
 order). The worker renders each block to a record batch, lints it (boundary lint:
-from template pieces and lexicon entries, see ``validation.boundary_lint``), and streams
+from template pieces and lexicon entries, see ``transforms.boundary_lint``), and streams
 it into the shard's Parquet file, so memory is bounded by one block and rows
 never cross the network. What comes out is a small summary per shard, with the
-shard's :class:`transforms.tally.RowTally` (counts and the text sample the
+shard's :class:`schemas.tally.RowTally` (counts and the text sample the
 stats and the gate need, so neither reads the shards again).
 """
 
@@ -16,7 +16,7 @@ import json
 import pickle
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -24,9 +24,9 @@ from apache_beam.metrics import Metrics
 from schemas import progress, storage
 from schemas.paths import confined_join
 from schemas.records import TASK_FIELDS, required_columns
+from schemas.tally import RowTally, tally_state
 from transforms.expand import Block, ConfigLayout, LexiconContext
 from transforms.runs import render_runs
-from transforms.tally import RowTally, tally_state
 from transforms.write import ParquetShardWriter, shard_name
 
 
@@ -41,7 +41,7 @@ class ShardTask:
     seed: int
     row_group_size: int
     first_row: int = 0  # index of the shard's first row within its config
-    sample_step: int = 1  # every sample_step-th row of the config enters the text sample (transforms.tally)
+    sample_step: int = 1  # every sample_step-th row of the config enters the text sample (schemas.tally)
 
     @property
     def relative_path(self) -> str:
@@ -52,51 +52,38 @@ class ShardTask:
         return sum(b.rows for b in self.blocks)
 
 
-def _lint_options(lint) -> dict | None:
-    """The keyword options of ``lint`` when it is ``lint_batch`` (or a partial of it), else None."""
-    if lint is None:
-        return None
-    from validation.lint import lint_batch
-
-    if lint is lint_batch:
-        return {}
-    if isinstance(lint, functools.partial) and lint.func is lint_batch and not lint.args:
-        return dict(lint.keywords)
-    return None
-
-
-#: ``lint_mode="rows"``: row lint runs over batches gathered up to about this many rows.
+#: ``lint="rows"``: row lint runs over batches gathered up to about this many rows.
 LINT_ROWS = 65_536
+#: how a shard's rows are linted: not at all, from template pieces and lexicon entries (what a build
+#: does), or row by row over the rendered batches (the same result; for cross-checks and benchmarks)
+LINT_MODES = ("none", "boundary", "rows")
 
 
-def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, lint=None, *,
-                lint_mode: str = "boundary") -> dict[str, Any]:
+def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, *, lint: str = "none",
+                article_overrides: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Render and write one shard; return its summary (path, rows, lint counts, group counts).
 
-    ``lint(batch, text_columns)`` is called per rendered batch. When ``lint`` is ``lint_batch`` (or a
-    partial of it with keyword options), the rows are not linted one by one: the boundary lint
-    (``validation.boundary_lint``) computes the same result — counts and examples — from the template
-    pieces and the lexicon entries, at a cost that grows with templates and entries rather than rows.
-    ``lint_mode="rows"`` lints the rendered rows instead (``lint_batches`` over gathered batches; same
-    result, for cross-checks and benchmarks).
+    ``lint="boundary"``: the rows are not linted one by one; the boundary lint
+    (``transforms.boundary_lint``) computes the same result as row lint — counts and examples — from
+    the template pieces and the lexicon entries, at a cost that grows with templates and entries rather
+    than rows. ``lint="rows"`` lints the rendered rows (``lint_batches``). ``article_overrides`` are the
+    lint's (the spec's ``article_overrides``).
     """
-    if lint_mode not in ("boundary", "rows"):
-        raise ValueError(f"lint_mode must be 'boundary' or 'rows', not {lint_mode!r}")
+    if lint not in LINT_MODES:
+        raise ValueError(f"lint must be one of {', '.join(LINT_MODES)}, not {lint!r}")
     text_columns = list(TASK_FIELDS[task.layout.task]) + ["answer"]
     if task.layout.task == "statement":  # statements (HolisticBias) have no gold answer to lint
         text_columns.remove("answer")
-    options = _lint_options(lint)
     linter = many = None
-    if options is not None and lint_mode == "rows":
-        from validation.lint import lint_batches
+    if lint == "rows":
+        from schemas.lint import lint_batches
 
-        many = functools.partial(lint_batches, **options)
-    elif options is not None:
-        from validation.boundary_lint import BoundaryLinter, examples_wanted
+        many = functools.partial(lint_batches, article_overrides=article_overrides)
+    elif lint == "boundary":
+        from transforms.boundary_lint import BoundaryLinter, examples_wanted
 
         linter = BoundaryLinter(task.layout, ctx, text_columns, strategy=task.strategy, seed=task.seed,
-                                article_overrides=options.get("article_overrides"),
-                                id_column=options.get("id_column", "example_id"))
+                                article_overrides=article_overrides)
         linter.prepare(task.blocks)
     lint_total = None
     pending: list = []
@@ -122,8 +109,6 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, lint=Non
                 if pending_rows >= LINT_ROWS:
                     add(many(pending, text_columns))
                     pending, pending_rows = [], 0
-            elif lint is not None:
-                add(lint(batch, text_columns))
             tally.add(batch)
             w.write(batch)
         if pending:
@@ -194,15 +179,11 @@ class _WriteShardFn(beam.DoFn):
         # the planner's context (entries, ids, cached columns), read once per worker from the staging folder
         path = storage.join(self.staging_dir, PLAN_DIR, _CONTEXT)
         self._ctx = _WRITTEN_CONTEXTS.get(path) or pickle.loads(storage.read_bytes(path))
-        self._lint_fn = None
-        if self.lint:
-            from validation.lint import lint_batch  # the lint rules load only where rows are made
-
-            self._lint_fn = functools.partial(lint_batch, article_overrides=self._ctx.article_overrides)
 
     def process(self, task_path: str):
         task = pickle.loads(storage.read_bytes(task_path))
-        summary = write_shard(task, self.staging_dir, self._ctx, self._lint_fn)
+        summary = write_shard(task, self.staging_dir, self._ctx, lint="boundary" if self.lint else "none",
+                              article_overrides=self._ctx.article_overrides)
         tally = summary.pop("tally")
         marker = summary_path(self.staging_dir, task)
         storage.write_bytes(marker[:-len(".json")] + _TALLY, pickle.dumps(tally, protocol=pickle.HIGHEST_PROTOCOL))

@@ -1,7 +1,7 @@
 """Great Expectations judges the release gate's facts, all of them in one validation.
 
 The facts are computed where the rows are anyway: each shard tallies the rows
-it writes (``transforms.tally``), the driver merges the tallies into the stats
+it writes (``schemas.tally``), the driver merges the tallies into the stats
 (nulls, duplicate ids, undeclared groups, unknown fill types, unbalanced
 templates, figures), and the Parquet footers give columns and row counts. What
 Great Expectations then needs is one small frame, one row per fact::

@@ -31,12 +31,12 @@ fixed order (configs in spec order, then release-wide checks) and with no
 timestamps. The caller raises ``ValidationFailed`` when ``passed`` is false;
 ``failed_summary`` names each failed check with its figure and threshold.
 
-``validate_release`` re-checks a release on disk (``biasbench validate``),
-reading each file once: manifest sizes/sha256/rows of every file, Parquet
-readability, no unlisted data files, each config's canonical rows digest
-(``pipelines.manifest``), then the same checks again (lint and stats recomputed
-from the same bytes), with thresholds and declared groups taken from the
-release's validation.json and manifest.json.
+``validate_release`` re-checks a release on disk (``biasbench validate``):
+manifest sizes/sha256/rows of every file, Parquet readability, no unlisted
+data files, each config's canonical rows digest (``schemas.release``), then the
+same checks again (lint and stats recomputed, the stats from one pass over each
+config's files), with thresholds and declared groups taken from the release's
+validation.json and manifest.json.
 
 >>> # report = run_gate(staging, spec, lint, stats); write_validation(staging, report)
 >>> # if not report["passed"]: raise ValidationFailed(failed_summary(report))
@@ -52,12 +52,13 @@ from typing import Any, Mapping, Sequence
 
 import pyarrow.parquet as pq
 
-from pipelines.manifest import RowsDigest, canonical_rows_digest, read_release_json
 from schemas.errors import InputError
 from schemas.ids import file_sha256
+from schemas.lint import LintResult
 from schemas.records import required_columns
+from schemas.release import canonical_rows_digest, read_release_json
 from validation.expectations import Fact
-from validation.lint import LintResult
+from validation.release_lint import lint_release
 
 # Rules counted against max_lint_failures; leftover_slot has its own threshold.
 _LINT_FAILURE_RULES = ("agreement", "article_mismatch", "doubled_word", "empty_field")
@@ -261,8 +262,7 @@ def _rows_digest(paths: list[str]) -> str | None:
         return f"unreadable: {type(e).__name__}"
 
 
-def _integrity_checks(release_dir: str, manifest: Mapping[str, Any], seen: "_Read | None" = None) -> list[dict]:
-    """``seen``: what one read of every file observed (``_read_once``); without it, the files are read here."""
+def _integrity_checks(release_dir: str, manifest: Mapping[str, Any]) -> list[dict]:
     checks = []
     listed = set()
     for entry in sorted(manifest.get("files", []), key=lambda e: e["path"]):
@@ -273,9 +273,6 @@ def _integrity_checks(release_dir: str, manifest: Mapping[str, Any], seen: "_Rea
         problems = []
         if not os.path.isfile(path):
             problems.append("missing")
-        elif seen is not None:
-            observed.update(seen.files.get(rel, {}))
-            problems += _differences(observed, entry)
         else:
             observed["bytes"] = os.path.getsize(path)
             observed["sha256"] = file_sha256(path)
@@ -300,7 +297,7 @@ def _integrity_checks(release_dir: str, manifest: Mapping[str, Any], seen: "_Rea
     for name, info in sorted(manifest.get("configs", {}).items()):
         paths = [os.path.join(release_dir, rel) for rel in info.get("files", [])]
         if name in digests and paths and all(os.path.isfile(p) for p in paths):
-            observed = seen.digests.get(name) if seen is not None else _rows_digest(paths)
+            observed = _rows_digest(paths)
             if observed is not None:
                 checks.append(_check("rows_sha256", name, observed == digests[name], observed, digests[name]))
         try:
@@ -313,97 +310,18 @@ def _integrity_checks(release_dir: str, manifest: Mapping[str, Any], seen: "_Rea
     return checks
 
 
-def _differences(observed: Mapping[str, Any], entry: Mapping[str, Any]) -> list[str]:
-    problems = [p for key, p in (("bytes", "size differs"), ("sha256", "sha256 differs"), ("rows", "row count differs"))
-                if key in observed and observed[key] != entry.get(key)]
-    return problems + ([f"unreadable Parquet: {observed['error']}"] if "error" in observed else [])
-
-
-@dataclass
-class _Read:
-    """What one read of each file of a release observed."""
-
-    files: dict[str, dict]  # relative path -> bytes, sha256, rows (Parquet) or error
-    digests: dict[str, str]  # config -> canonical rows digest
-    tallies: dict[str, Any]  # config -> RowTally
-    lint: dict[str, LintResult]  # config -> lint of its rows
-
-
-def _read_once(release_dir: str, manifest: Mapping[str, Any], article_overrides) -> _Read:
-    """Read every file the manifest lists once: checksum, and for each config's Parquet files (in order)
-    rows, canonical digest, stats tally and lint from the same bytes."""
-    import hashlib
-
-    import pyarrow as pa
-
-    from schemas.records import TASK_FIELDS
-    from transforms.tally import RowTally, sample_step
-    from validation.lint import default_text_columns, lint_batch
-
-    read = _Read({}, {}, {}, {})
-    for rel in sorted(e["path"] for e in manifest.get("files", []) if not e["path"].endswith(".parquet")
-                      or not e["path"].startswith("data/")):
-        path = os.path.join(release_dir, rel)
-        if os.path.isfile(path):
-            with open(path, "rb") as f:
-                data = f.read()
-            read.files[rel] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-            if rel.endswith(".parquet"):
-                try:
-                    read.files[rel]["rows"] = pq.ParquetFile(pa.BufferReader(data)).metadata.num_rows
-                except Exception as e:  # noqa: BLE001 - any reader error means unreadable
-                    read.files[rel]["error"] = type(e).__name__
-    for name, info in sorted(manifest.get("configs", {}).items()):
-        rels = [rel for rel in info.get("files", []) if os.path.isfile(os.path.join(release_dir, rel))]
-        blobs = {}
-        for rel in rels:
-            with open(os.path.join(release_dir, rel), "rb") as f:
-                blobs[rel] = f.read()
-            read.files[rel] = {"bytes": len(blobs[rel]), "sha256": hashlib.sha256(blobs[rel]).hexdigest()}
-        try:
-            files = [pq.ParquetFile(pa.BufferReader(blobs[rel])) for rel in rels]
-        except Exception as e:  # noqa: BLE001 - any reader error means unreadable
-            for rel in rels:
-                read.files[rel]["error"] = type(e).__name__
-            continue
-        task = info.get("task", "")
-        rows = 0
-        for rel, pf in zip(rels, files):
-            read.files[rel]["rows"] = pf.metadata.num_rows
-            rows += pf.metadata.num_rows
-        if not files or task not in TASK_FIELDS:
-            continue
-        digest = RowsDigest(files[0].schema_arrow.names)
-        tally = RowTally(TASK_FIELDS[task][0], required_columns(task), sample_step(rows))
-        lint = LintResult()
-        for rel, pf in zip(rels, files):
-            text_columns = default_text_columns(pf.schema_arrow)
-            try:
-                for batch in pf.iter_batches(batch_size=65_536):
-                    digest.update(batch)
-                    tally.add(batch)
-                    lint = lint.merge(lint_batch(batch, text_columns, article_overrides=article_overrides))
-            except Exception as e:  # noqa: BLE001 - any reader error means unreadable
-                read.files[rel]["error"] = type(e).__name__
-                break
-        else:
-            read.digests[name], read.tallies[name], read.lint[name] = digest.hexdigest(), tally, lint
-    return read
-
-
 def validate_release(release_dir: str, engine: str = "plain") -> dict[str, Any]:
     """Re-check an existing release directory; return a report like ``run_gate``'s.
 
-    Each file is read once (``_read_once``). ``engine``: who judges the gate's facts
-    (``validation.expectations.judge_facts``): ``plain`` comparisons (no Great
-    Expectations import: seconds saved) or ``great_expectations`` as in the build.
+    ``engine``: who judges the gate's facts (``validation.expectations.judge_facts``): ``plain``
+    comparisons (no Great Expectations import: seconds saved) or ``great_expectations`` as in the build.
 
     Groups come from manifest.json's ``configs[<name>].groups`` or, failing
     that, validation.json's ``configs``; thresholds from validation.json
     (defaults of ``ValidationSpec`` when absent).
     """
-    from pipelines.spec import ValidationSpec
-    from transforms.stats import config_stats, read_templates
+    from schemas.spec import ValidationSpec
+    from validation.stats import config_stats, read_templates, tally_config
 
     manifest = read_release_json(os.path.join(release_dir, "manifest.json"))
     vpath = os.path.join(release_dir, "validation.json")
@@ -420,15 +338,18 @@ def validate_release(release_dir: str, engine: str = "plain") -> dict[str, Any]:
         if "task" not in info:
             raise InputError(f"{os.path.join(release_dir, 'manifest.json')}: config {name!r} has no task")
         configs.append(ConfigInfo(name, info["task"], info.get("axis", ""), tuple(groups)))
-    seen = _read_once(release_dir, manifest, previous.get("article_overrides") or None)
-    checks = _integrity_checks(release_dir, manifest, seen)
+    checks = _integrity_checks(release_dir, manifest)
     if not all(c["passed"] for c in checks):
         # files that differ from the manifest cannot be trusted further: report what differs
         return _report(checks, configs, thresholds, benchmark=manifest.get("benchmark", ""),
                        version=manifest.get("version", ""))
     templates = read_templates(release_dir)
-    stats = {"configs": {c.name: config_stats(seen.tallies[c.name], c.task, list(c.groups), templates)
-                         for c in configs if c.name in seen.tallies}}
-    checks += _gate_checks(release_dir, configs, thresholds, seen.lint, stats, engine)
+    stats = {"configs": {}}
+    for c in configs:
+        if glob.glob(os.path.join(release_dir, "data", c.name, "*.parquet")):
+            stats["configs"][c.name] = config_stats(tally_config(release_dir, c.name, c.task), c.task,
+                                                    list(c.groups), templates)
+    lint = lint_release(release_dir, article_overrides=previous.get("article_overrides") or None)
+    checks += _gate_checks(release_dir, configs, thresholds, lint, stats, engine)
     return _report(checks, configs, thresholds, benchmark=manifest.get("benchmark", ""),
                    version=manifest.get("version", ""))

@@ -4,7 +4,7 @@
 ``<PERSON>``, HolisticBias's ``{noun_phrase}``) register from their own modules
 with ``@register_importer`` and are found by name (``transforms.importers.<format>``).
 
->>> from pipelines.spec import TemplateFileSpec
+>>> from schemas.spec import TemplateFileSpec
 >>> "canonical" in IMPORTERS
 True
 """

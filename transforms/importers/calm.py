@@ -36,6 +36,7 @@ import json
 import re
 from typing import Any, Iterator
 
+from schemas import storage
 from schemas.errors import InputError
 from schemas.records import Template
 from transforms.calm_inputs import data_root, locate
@@ -100,7 +101,7 @@ def apply_fixes(text: str, fixes: list[Fix], where: str) -> tuple[str, list[str]
 
 def read_calm_json(path: str) -> dict[str, dict[str, Any]]:
     try:
-        with open(path, encoding="utf-8") as f:
+        with storage.open_text(path) as f:
             data = json.load(f)
     except json.JSONDecodeError as e:
         raise InputError(f"{path}, line {e.lineno}: not valid JSON: {e.msg}") from None
@@ -112,7 +113,7 @@ def read_calm_json(path: str) -> dict[str, dict[str, Any]]:
 def read_labels(path: str) -> dict[str, str]:
     """{template index: answer} from a CALM ground-truth CSV (one answer per template)."""
     out: dict[str, str] = {}
-    with open(path, newline="", encoding="utf-8") as f:
+    with storage.open_text(path, newline="") as f:
         for line, row in enumerate(csv.DictReader(f), start=2):
             key = row["template_idx"]
             if out.setdefault(key, row["answer"]) != row["answer"]:

@@ -4,7 +4,7 @@ Formats: ``jsonl``, ``json``, ``csv``, ``tsv``, ``parquet``, ``xml``, ``text``.
 A path may name a zip member (``archive.zip!inner/file.jsonl``). Bad input raises
 :class:`schemas.errors.InputError` naming the file and line.
 
->>> from pipelines.spec import SourceSpec
+>>> from schemas.spec import SourceSpec
 >>> sorted(READERS)
 ['csv', 'json', 'jsonl', 'parquet', 'text', 'tsv', 'xml']
 """
@@ -15,12 +15,12 @@ from transforms.ingest import delimited, jsonfile, jsonl, parquet, text, xmlfile
 from transforms.ingest.registry import read_source
 
 __all__ = ["READERS", "READER_OPTIONS", "register_reader", "read_source", "record_position", "get_path",
-           "make_record", "open_binary", "open_text", "IngestSources"]
+           "make_record", "open_binary", "open_text", "IngestSources", "RECORDS", "QUARANTINED"]
 
 
 def __getattr__(name):
     # Beam is imported only by code that builds a pipeline, not by readers used in tools
-    if name == "IngestSources":
-        from transforms.ingest.beam import IngestSources
-        return IngestSources
+    if name in ("IngestSources", "RECORDS", "QUARANTINED"):
+        from transforms.ingest import beam
+        return getattr(beam, name)
     raise AttributeError(name)

@@ -1,8 +1,11 @@
 """The reader registry and what every reader shares: opening paths, records, errors.
 
-A reader is ``fn(spec, path) -> Iterator[SourceRecord]``, registered by format
-name. Paths may be local, a URL Beam's filesystems know (``gs://…``), or a zip
-member written ``archive.zip!inner/file.jsonl``.
+A reader is ``fn(spec, path) -> Iterator[SourceRecord | Quarantined]``, registered
+by format name. Paths may be local, a URL Beam's filesystems know (``gs://…``), or a
+zip member written ``archive.zip!inner/file.jsonl``. ``read_source`` quarantines any
+record over the source's ``max_record_bytes``; a line-based reader checks a line's
+raw length before it parses it (``iter_lines(..., max_bytes=)``), so a huge line is
+never built into an object.
 
 >>> @register_reader("upper-lines")
 ... def _read_upper(spec, path):
@@ -22,9 +25,11 @@ import io
 import re
 import zipfile
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
-from schemas.errors import InputError
+from schemas import storage
+from schemas.errors import InputError, SpecError
+from schemas.quarantine import DEFAULT_MAX_RECORD_BYTES, MAX_RECORD_BYTES, Quarantined
 from schemas.records import SourceRecord
 
 Reader = Callable[..., Iterator[SourceRecord]]
@@ -34,10 +39,11 @@ READERS: dict[str, Reader] = {}
 #: format name -> the ``SourceSpec.options`` keys its reader understands
 READER_OPTIONS: dict[str, frozenset[str]] = {}
 #: options every format understands (applied by ``read_source`` after the reader)
-COMMON_OPTIONS = frozenset({"explode", "limit", "encoding"})
+COMMON_OPTIONS = frozenset({"explode", "limit", "encoding", MAX_RECORD_BYTES})
 
 ZIP_SEP = "!"
-_POSITION = re.compile(r", (?:line|record|row) (\d+)(?:, item \d+)?$")
+_POSITION = re.compile(r", (line|record|row) (\d+)(?:, item \d+)?$")
+_CHUNK = 1 << 16  # how much of an over-long line is held at once while it is skipped
 
 
 def register_reader(name: str, options: tuple[str, ...] = ()) -> Callable[[Reader], Reader]:
@@ -70,7 +76,7 @@ def open_binary(path: str) -> Iterator[io.BufferedIOBase]:
     archive, member = split_zip(path)
     try:
         if member is not None:
-            with _open_plain(archive) as raw:
+            with storage.open_read(archive) as raw:
                 # zipfile needs a seekable stream; remote files are read into memory first
                 stream = raw if raw.seekable() else io.BytesIO(raw.read())
                 with zipfile.ZipFile(stream) as zf:
@@ -82,7 +88,7 @@ def open_binary(path: str) -> Iterator[io.BufferedIOBase]:
                     with handle:
                         yield handle
         else:
-            with _open_plain(path) as f:
+            with storage.open_read(path) as f:
                 yield f
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
@@ -92,14 +98,6 @@ def open_binary(path: str) -> Iterator[io.BufferedIOBase]:
         raise InputError(f"{path}: is a directory, not a file") from None
 
 
-def _open_plain(path: str):
-    if "://" in path:
-        # only remote paths need Beam's filesystems; local reads stay dependency-free
-        from apache_beam.io.filesystems import FileSystems
-        return FileSystems.open(path)
-    return open(path, "rb")
-
-
 @contextmanager
 def open_text(path: str, encoding: str = "utf-8-sig", newline: str | None = None) -> Iterator[io.TextIOBase]:
     """Open ``path`` (see :func:`open_binary`) as text; a BOM is dropped by default."""
@@ -107,10 +105,54 @@ def open_text(path: str, encoding: str = "utf-8-sig", newline: str | None = None
         yield io.TextIOWrapper(raw, encoding=encoding, newline=newline)
 
 
-def iter_lines(path: str, encoding: str = "utf-8-sig") -> Iterator[tuple[int, str]]:
-    """``(line number, text)`` per line, without the line end; bad bytes name their line."""
+class OversizedLine(NamedTuple):
+    """A line longer than the reader's byte limit: only its size was kept, never its text."""
+
+    size: int  # bytes, without the line end
+
+
+def _line_end(tail: bytes) -> int:
+    return 2 if tail.endswith(b"\r\n") else 1 if tail.endswith(b"\n") else 0
+
+
+def _bounded_lines(raw, max_bytes: int | None) -> Iterator[bytes | OversizedLine]:
+    """Each line's bytes (line end included), or an OversizedLine for one over ``max_bytes``.
+
+    An over-long line is read in chunks and dropped as it goes, so a 50 MB line never
+    becomes one Python object.
+    """
+    while True:
+        # max_bytes of text plus a two-byte line end still count as one complete line
+        data = raw.readline(max_bytes + 2) if max_bytes else raw.readline()
+        if not data:
+            return
+        if not max_bytes:
+            yield data
+            continue
+        size = len(data) - _line_end(data)
+        if data.endswith(b"\n") or len(data) < max_bytes + 2:
+            yield OversizedLine(size) if size > max_bytes else data
+            continue
+        total, tail = len(data), data[-2:]
+        while not tail.endswith(b"\n"):
+            chunk = raw.readline(_CHUNK)
+            if not chunk:
+                break
+            total, tail = total + len(chunk), (tail + chunk)[-2:]
+        yield OversizedLine(total - _line_end(tail))
+
+
+def iter_lines(path: str, encoding: str = "utf-8-sig",
+               max_bytes: int | None = None) -> Iterator[tuple[int, str | OversizedLine]]:
+    """``(line number, text)`` per line, without the line end; bad bytes name their line.
+
+    With ``max_bytes``, a longer line comes as ``(line number, OversizedLine)``, its text unread.
+    """
     with open_binary(path) as raw:
-        for n, data in enumerate(raw, 1):
+        for n, data in enumerate(_bounded_lines(raw, max_bytes), 1):
+            if isinstance(data, OversizedLine):
+                yield n, data
+                continue
             try:
                 text = data.decode(encoding if n == 1 else encoding.replace("-sig", ""))
             except UnicodeDecodeError as e:
@@ -118,12 +160,17 @@ def iter_lines(path: str, encoding: str = "utf-8-sig") -> Iterator[tuple[int, st
             yield n, text.rstrip("\r\n")
 
 
-def iter_json_objects(path: str, encoding: str = "utf-8-sig") -> Iterator[tuple[int, dict]]:
+def iter_json_objects(path: str, encoding: str = "utf-8-sig",
+                      max_bytes: int | None = None) -> Iterator[tuple[int, dict | OversizedLine]]:
     """``(line number, object)`` per non-blank line of a JSON Lines file.
 
     A line that is not JSON, or not an object, is an InputError naming file and line.
+    With ``max_bytes``, a longer line comes as an OversizedLine, never parsed.
     """
-    for n, line in iter_lines(path, encoding):
+    for n, line in iter_lines(path, encoding, max_bytes):
+        if isinstance(line, OversizedLine):
+            yield n, line
+            continue
         if not line.strip():
             continue
         try:
@@ -133,6 +180,48 @@ def iter_json_objects(path: str, encoding: str = "utf-8-sig") -> Iterator[tuple[
         if not isinstance(obj, dict):
             raise InputError(f"{path}, line {n}: expected a JSON object, got {type(obj).__name__}")
         yield n, obj
+
+
+def record_byte_limit(spec) -> int:
+    """The source's ``max_record_bytes`` option (0: no limit), by default 1 MiB."""
+    value = spec.options.get(MAX_RECORD_BYTES, DEFAULT_MAX_RECORD_BYTES)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SpecError(f"source {spec.name!r}: option {MAX_RECORD_BYTES} must be a whole number of bytes "
+                        f"(0 for no limit), not {value!r}")
+    return value
+
+
+def oversized(spec, unit: str, position: int, size: int, limit: int, record_id: str = "") -> Quarantined:
+    """The quarantine entry of a record over the source's byte limit."""
+    return Quarantined(spec.name, unit, position, MAX_RECORD_BYTES, size, limit, record_id)
+
+
+def _leaves(value: Any) -> Iterator[str | bytes]:
+    if isinstance(value, (str, bytes)):
+        yield value
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            yield from _leaves(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _leaves(v)
+    elif value is not None:
+        yield str(value)
+
+
+def record_bytes_over(fields: Mapping[str, Any], limit: int) -> int | None:
+    """The UTF-8 size of a record's values when it is over ``limit`` bytes, else None.
+
+    >>> record_bytes_over({"a": "é" * 3, "b": [1, 2]}, 8), record_bytes_over({"a": "é" * 3}, 6)
+    (None, None)
+    >>> record_bytes_over({"a": "é" * 3, "b": [10]}, 7)
+    8
+    """
+    leaves = list(_leaves(fields))
+    if 4 * sum(map(len, leaves)) <= limit:  # UTF-8 takes at most 4 bytes a character
+        return None
+    size = sum(len(s) if isinstance(s, bytes) else len(s.encode("utf-8", "surrogatepass")) for s in leaves)
+    return size if size > limit else None
 
 
 def make_record(spec, path: str, unit: str, position: int, fields: Mapping[str, Any],
@@ -164,7 +253,13 @@ def record_position(record: SourceRecord | Mapping[str, Any]) -> int:
     """
     location = record["location"] if isinstance(record, Mapping) else record.location
     m = _POSITION.search(location or "")
-    return int(m.group(1)) if m else 0
+    return int(m.group(2)) if m else 0
+
+
+def record_unit(record: SourceRecord) -> str:
+    """How the record's position counts (``line``, ``record``, ``row``), ``record`` when unknown."""
+    m = _POSITION.search(record.location or "")
+    return m.group(1) if m else "record"
 
 
 def get_path(data: Any, path: str) -> Any:
@@ -189,14 +284,18 @@ def get_path(data: Any, path: str) -> Any:
     return None
 
 
-def explode(records: Iterator[SourceRecord], field: str) -> Iterator[SourceRecord]:
+def explode(records: Iterator[SourceRecord | Quarantined], field: str) -> Iterator[SourceRecord | Quarantined]:
     """One record per item of the list at ``field``; item keys become ``<last segment>.<key>``.
 
     Used for corpora that nest many questions under one passage (DROP, DuoRC, MCScript):
     the parent's other fields repeat in every child, and the child id is ``<parent id>.<i>``.
+    A quarantined record passes through as it is.
     """
     prefix = field.rsplit(".", 1)[-1]
     for rec in records:
+        if isinstance(rec, Quarantined):
+            yield rec
+            continue
         items = get_path(rec.fields, field)
         if items is None:
             raise InputError(f"{rec.location}: no field {field!r} to explode")

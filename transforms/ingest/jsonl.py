@@ -1,5 +1,8 @@
 """JSON Lines: one JSON object per line; blank lines are skipped.
 
+A line longer than the source's ``max_record_bytes`` is quarantined by its raw size,
+before it is decoded or parsed.
+
 >>> # data/qa.jsonl: {"id": "q1", "passage": "Mary was late.", "question": "Who was late?"}
 >>> # read_source(SourceSpec("qa", "jsonl", "data/qa.jsonl", id_field="id"), "data/qa.jsonl")
 """
@@ -9,11 +12,17 @@ from __future__ import annotations
 from typing import Iterator
 
 from schemas.records import SourceRecord
-from transforms.ingest.base import iter_json_objects, make_record, register_reader
+from schemas.quarantine import Quarantined
+from transforms.ingest.base import (OversizedLine, iter_json_objects, make_record, oversized, record_byte_limit,
+                                    register_reader)
 
 
 @register_reader("jsonl")
-def read_jsonl(spec, path: str) -> Iterator[SourceRecord]:
+def read_jsonl(spec, path: str) -> Iterator[SourceRecord | Quarantined]:
     """Each non-blank line is a record; its position is its (1-based) line number."""
-    for n, obj in iter_json_objects(path, spec.options.get("encoding", "utf-8-sig")):
-        yield make_record(spec, path, "line", n, obj)
+    limit = record_byte_limit(spec)
+    for n, obj in iter_json_objects(path, spec.options.get("encoding", "utf-8-sig"), max_bytes=limit):
+        if isinstance(obj, OversizedLine):
+            yield oversized(spec, "line", n, obj.size, limit)
+        else:
+            yield make_record(spec, path, "line", n, obj)

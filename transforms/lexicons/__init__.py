@@ -1,6 +1,6 @@
 """Lexicons: sets of fillers (names, descriptor phrases …) loaded by format, and the name builder.
 
->>> from pipelines.spec import LexiconSpec
+>>> from schemas.spec import LexiconSpec
 >>> "jsonl" in LEXICON_LOADERS
 True
 """

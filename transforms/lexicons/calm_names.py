@@ -33,6 +33,7 @@ import re
 from collections import Counter
 from typing import Iterable
 
+from schemas import storage
 from schemas.errors import InputError
 from schemas.records import LexiconEntry
 from transforms.calm_inputs import data_root, locate
@@ -48,7 +49,7 @@ LICENSE = "MIT (CALM); underlying birth records are public government data"
 
 def _read_csv(path: str) -> list[dict[str, str]]:
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with storage.open_text(path, newline="") as f:
             return list(csv.DictReader(f))
     except OSError as e:
         raise InputError(f"{path}: cannot read: {e.strerror}") from None
@@ -87,7 +88,7 @@ def ssa_gender(paths: Iterable[str]) -> dict[str, str]:
     """Name -> the majority sex of its US SSA births (``yob<year>.txt``: name,sex,count)."""
     births: dict[str, list[int]] = {}
     for path in paths:
-        with open(path, encoding="utf-8") as f:
+        with storage.open_text(path) as f:
             for line_no, line in enumerate(f, start=1):
                 parts = line.strip().split(",")
                 if len(parts) != 3:
@@ -154,7 +155,7 @@ def common_word_names(names: Iterable[str], corpus_files: Iterable[str], *, min_
     lower: Counter = Counter()
     capital: Counter = Counter()
     for path in corpus_files:
-        with open(path, encoding="utf-8", errors="ignore") as f:
+        with storage.open_text(path, errors="ignore") as f:
             text = f.read()
         lower.update(re.findall(r"\b[a-z]+\b", text))
         capital.update(m.group(1) for m in re.finditer(r"\b[a-z]+,? ([A-Z][a-z]+)\b", text))

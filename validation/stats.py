@@ -1,7 +1,7 @@
 """Diversity and balance report of a release: stats.json and a self-contained stats.html.
 
 The report describes exactly the rows that ship. In a build it is computed
-from the shards' partial tallies merged on the driver (``transforms.tally``:
+from the shards' partial tallies merged on the driver (``schemas.tally``:
 each shard tallies the rows it writes); on a release on disk
 (``biasbench validate``) or a benchmark that is not a biasbench release, from
 one pass over each file. Per config it gives:
@@ -13,7 +13,7 @@ one pass over each file. Per config it gives:
   lower-cased whitespace tokens), ``vocabulary`` (distinct tokens),
   ``type_token_ratio`` (mean over texts), ``compression_ratio`` (raw / zlib
   bytes of the sample joined by newlines; higher = more repetitive);
-- ``figures`` (see ``transforms.figures``): templates and sources; template
+- ``figures`` (see ``validation.figures``): templates and sources; template
   length in words (mean, sd, cv) and the templates' mean pairwise similarity;
   row length in words over all rows (mean, sd, cv; per group) and the length
   parity of the groups; self-BLEU and pairwise similarity of a
@@ -48,10 +48,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from schemas.records import FILL_TYPES, TASK_FIELDS, required_columns
-from transforms.figures import (PAIRWISE_SAMPLE, distinct_n, length_figures, length_figures_from_sums,
+from schemas.tally import SAMPLE_ROWS, RowTally, sample_step, tally_files
+from validation.figures import (PAIRWISE_SAMPLE, distinct_n, length_figures, length_figures_from_sums,
                                 length_parity, mean_type_token_ratio, pairwise_similarity, self_bleu,
                                 semantic_available, shares, stride, template_text, token_codes, uniform_distance)
-from transforms.tally import SAMPLE_ROWS, RowTally, sample_step, tally_files
 
 #: Unbalanced templates listed per config (all are counted).
 MAX_LISTED_TEMPLATES = 20

@@ -12,7 +12,7 @@ holds, per rule, how many cells it flagged. The rules:
     "they is", "they has", "they does" and their "n't" forms
     (case-insensitive, word-bounded).
 ``article_mismatch``
-    "a"/"an" before a word where ``transforms.grammar.indefinite_article``
+    "a"/"an" before a word where ``schemas.grammar.indefinite_article``
     says the other one ("a FTM", "an European", "a hour").
 ``doubled_word``
     The same word twice in a row, case-insensitive ("the the", "The the").
@@ -42,18 +42,15 @@ an article; "that that"/"had had" are never flagged.
 
 from __future__ import annotations
 
-import glob
-import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from schemas.records import TASK_FIELDS
-from transforms.grammar import indefinite_article
+from schemas.grammar import indefinite_article
 
 RULES = ("leftover_slot", "agreement", "article_mismatch", "doubled_word", "empty_field")
 #: Examples kept per rule: enough to see the defect, small enough for a report.
@@ -318,27 +315,3 @@ def lint_rows(table: pa.Table, text_columns: Sequence[str] | None = None, *,
     for batch in table.to_batches(max_chunksize=batch_size):
         result = result.merge(lint_batch(batch, cols, article_overrides=article_overrides))
     return result
-
-
-def lint_parquet_files(paths: Sequence[str], text_columns: Sequence[str] | None = None, *,
-                       article_overrides: Mapping[str, str] | None = None, batch_size: int = 65_536) -> LintResult:
-    """Lint Parquet files in the given order, reading only the id and text columns."""
-    result = LintResult()
-    for path in paths:
-        pf = pq.ParquetFile(path)
-        schema = pf.schema_arrow
-        cols = list(text_columns) if text_columns is not None else default_text_columns(schema)
-        read = [c for c in ["example_id", *cols] if c in schema.names]
-        for batch in pf.iter_batches(batch_size=batch_size, columns=read):
-            result = result.merge(lint_batch(batch, cols, article_overrides=article_overrides))
-    return result
-
-
-def lint_release(release_dir: str, *, article_overrides: Mapping[str, str] | None = None) -> dict[str, LintResult]:
-    """Lint every config under ``release_dir/data``: {config: LintResult}, configs sorted."""
-    out = {}
-    for cdir in sorted(glob.glob(os.path.join(release_dir, "data", "*"))):
-        files = sorted(glob.glob(os.path.join(cdir, "*.parquet")))
-        if files:
-            out[os.path.basename(cdir)] = lint_parquet_files(files, article_overrides=article_overrides)
-    return out

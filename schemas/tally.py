@@ -3,7 +3,7 @@
 A :class:`RowTally` is filled batch by batch where the rows are made (the shard
 writer) or read (``biasbench validate``, a benchmark that is not a biasbench
 release), and tallies of many shards merge into the tally of a config. From a
-merged tally the stats report (``transforms.stats``) and the gate's row checks
+merged tally the stats report (``validation.stats``) and the gate's row checks
 (``validation.gate``) are computed without reading any shard again.
 
 What it keeps, all of it exact except the text sample:

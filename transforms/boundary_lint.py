@@ -2,7 +2,7 @@
 
 A rendered field is its template's pieces joined (``ParsedText.pieces``): literal
 text and slot renderings, each rendering cached per lexicon entry
-(``LexiconColumns.column``). Every lint rule of :mod:`validation.lint` looks at
+(``LexiconColumns.column``). Every lint rule of :mod:`schemas.lint` looks at
 one whitespace token or two neighbouring ones (``leftover_slot``'s brace form
 aside, see below), so a row's verdict is the OR of verdicts on short pieces of
 its text, each of which is the same for very many rows:
@@ -28,7 +28,7 @@ its text, each of which is the same for very many rows:
 Every inner text and junction starts and ends at a token boundary of the row,
 inner texts and junctions overlap by one token, so together they hold every
 pair of neighbouring tokens of the row, and no pair the row lacks. They are
-linted with the row lint's own kernels (``validation.lint._rule_masks``):
+linted with the row lint's own kernels (``schemas.lint._rule_masks``):
 tokenisation (Arrow's Unicode whitespace), punctuation stripping, case
 folding, the RE2 regexes (``\\b``, ``\\s``), the article grammar and the
 ``article_overrides`` are the row lint's by construction, quirks included —
@@ -83,7 +83,7 @@ from schemas.slots import ParsedText, Slot, parse_slots
 from transforms.expand import (Block, ConfigLayout, LexiconContext, bind_referents, block_selection, filler_where,
                                render_block)
 from transforms.render import render_column
-from validation.lint import _EMPTY, _LEFTOVER, _MAX_EXAMPLE_CHARS, MAX_EXAMPLES, RULES, LintResult, _rule_masks
+from schemas.lint import _EMPTY, _LEFTOVER, _MAX_EXAMPLE_CHARS, MAX_EXAMPLES, RULES, LintResult, _rule_masks
 
 #: The rules decided on tokens and token pairs (the OR rules); empty_field is an AND over pieces.
 TOKEN_RULES = ("leftover_slot", "agreement", "article_mismatch", "doubled_word")
