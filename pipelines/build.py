@@ -9,7 +9,6 @@ a release belongs.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -22,13 +21,14 @@ from pipelines.graph import load_phase1, plan_shards, shard_graph, template_grap
 from pipelines.manifest import build_manifest, input_hashes
 from pipelines.quarantine import progress_line, quarantine_counts, write_quarantine
 from pipelines.runners import pipeline_options
-from pipelines.release_store import commit_release, move_aside, release_exists, working_copy
+from pipelines.release_store import commit_release, local_view, move_aside, release_exists, working_copy
 from pipelines.staging import make_staging_dir, missing_folders, remove_if_empty, remove_stale_staging
 from schemas import progress, storage
 from schemas.errors import BiasbenchError, SpecError, ValidationFailed
 from schemas.paths import check_version, confined_join
 from schemas.records import row_schema
-from schemas.release import MANIFEST, file_entries
+from schemas.release import (MANIFEST, CorruptManifest, file_entries, first_problem, integrity_checks, manifest_text,
+                             read_manifest)
 from transforms.shards import PLAN_DIR, SUMMARY_DIR, read_summaries, write_plan
 
 CODE_VERSION = f"biasbench 0.1.0; pyarrow {pa.__version__}"
@@ -83,12 +83,31 @@ def _config_info(spec, summaries: Sequence[dict]) -> dict[str, dict]:
     return info
 
 
+def check_intact(release_dir: str) -> dict:
+    """The manifest of an existing release ``<out>/<benchmark>/<version>`` whose files pass
+    ``schemas.release.integrity_checks`` and whose manifest names that version.
+
+    Raises ValidationFailed naming the first corrupt file otherwise: a command
+    must never call a release unchanged when only its manifest is. A release on an
+    object store is checked on a local copy.
+    """
+    with local_view(release_dir) as local:
+        try:
+            manifest = read_manifest(local)
+            problem = first_problem(integrity_checks(local, manifest))
+            if not problem and manifest.get("version") != storage.basename(release_dir.rstrip("/")):
+                problem = f"{MANIFEST} says version {manifest.get('version')!r}"
+        except FileNotFoundError:
+            problem = f"{MANIFEST} missing"
+        except CorruptManifest as e:
+            problem = str(e).replace(": ", " ", 1)
+    if problem:
+        raise ValidationFailed(f"{release_dir} is corrupt: {problem}; run biasbench validate")
+    return manifest
+
+
 def _same_release(existing_dir: str, staging_dir: str) -> bool:
-    try:
-        return (json.loads(storage.read_bytes(storage.join(existing_dir, MANIFEST)))
-                == json.loads(storage.read_bytes(storage.join(staging_dir, MANIFEST))))
-    except OSError:
-        return False
+    return check_intact(existing_dir) == read_manifest(staging_dir)
 
 
 def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address: str | None,
@@ -120,10 +139,25 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         with beam.Pipeline(runner=make_runner(), options=options) as p:
             shard_graph(p, task_paths, staging_dir)
         seconds["expand"] = time.perf_counter() - t2
+    check_grammar(tasks, ctx, staging_dir, seconds)
     summaries = read_summaries(staging_dir, len(tasks))
     storage.delete_tree(storage.join(staging_dir, PLAN_DIR))
     storage.delete_tree(storage.join(staging_dir, SUMMARY_DIR))
     return summaries
+
+
+def check_grammar(tasks, ctx, staging_dir: str, seconds: dict[str, float]) -> dict:
+    """The parser-based grammar check of the planned release, left in the staging dir for ``finalize``."""
+    from pipelines.grammar import grammar_report, write_grammar_report
+
+    t0 = time.perf_counter()
+    report = grammar_report(tasks, ctx)
+    write_grammar_report(staging_dir, report)
+    seconds["grammar"] = time.perf_counter() - t0
+    _say(f"[grammar] {report['probes']:,} probe sentences ({report['parsed']:,} parsed) for "
+         f"{report['rows_checked']:,} rows: {report['findings']:,} findings in {report['cells']:,} cells, "
+         f"{seconds['grammar']:.1f}s")
+    return report
 
 
 def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], gate=None) -> tuple[dict, dict]:
@@ -136,8 +170,9 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     from pipelines.card import render_card
     from pipelines.manifest import rows_digests
     from pipelines.plots import write_png
+    from pipelines.grammar import take_grammar_report
     from validation.stats import compute_stats, write_stats
-    from validation.gate import write_validation
+    from validation.gate import add_grammar_check, write_validation
     from validation.worker import GateWorker
 
     configs = _config_info(spec, summaries)
@@ -157,6 +192,9 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     finally:
         if own is not None:
             own.close()
+    grammar = take_grammar_report(staging_dir)
+    if grammar is not None:
+        report = add_grammar_check(report, grammar, spec.validation.max_grammar_findings)
     write_validation(staging_dir, report)
     draft = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION, rows_sha256=digests)
     with open(os.path.join(staging_dir, "README.md"), "w", encoding="utf-8") as f:
@@ -178,6 +216,8 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
         final = confined_join(parent, version)
     except ValueError as e:
         raise SpecError(f"--version/benchmark: {e}") from None
+    if release_exists(final):
+        check_intact(final)  # a corrupt release is refused before any work, and left as it is
     created = missing_folders(parent)
     staging = make_staging_dir(parent, version)
     removed = remove_stale_staging(parent)

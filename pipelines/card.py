@@ -153,6 +153,11 @@ def _body(manifest: Mapping[str, Any], spec, stats: Mapping[str, Any], validatio
     lint = stats.get("lint", {}).get("counts")
     if lint:
         out += ["Lint (cells flagged): " + ", ".join(f"{k} {v}" for k, v in sorted(lint.items())) + ".", ""]
+    grammar = next((c["details"] for c in checks if c.get("name") == "grammar"), None)
+    if grammar:
+        out += [f"Grammar check by parser ({grammar.get('probes', 0):,} probe sentences covering "
+                f"{grammar.get('rows_checked', 0):,} rows; cells flagged): "
+                + ", ".join(f"{k} {v}" for k, v in sorted(grammar.get("counts", {}).items())) + ".", ""]
 
     out += ["## Sources and licences", "", f"This dataset is released under `{spec.license}`. "
             "Its templates and lexicons come from the sources below, under their own licences.", ""]

@@ -76,7 +76,7 @@ def cmd_build(args) -> int:
 
 def cmd_rebuild(args) -> int:
     """Cut a new version only when the spec or an input changed since the latest release."""
-    from pipelines.build import build_release
+    from pipelines.build import build_release, check_intact
     from pipelines.diff import diff_releases, format_diff
     from pipelines.manifest import input_hashes
     from pipelines.release_store import latest_release
@@ -86,7 +86,7 @@ def cmd_rebuild(args) -> int:
     latest = latest_release(storage.join(args.out, spec.benchmark))
     version = spec.version
     if latest:
-        old = json.loads(storage.read_bytes(storage.join(latest, "manifest.json")))
+        old = check_intact(latest)  # "up to date" only for a release whose files are what its manifest says
         if old["spec_hash"] == spec.spec_hash and old["input_hashes"] == input_hashes(spec):
             print(f"{latest} is up to date (same spec and inputs); no new version", file=sys.stderr)
             print(latest)
@@ -104,16 +104,30 @@ def cmd_rebuild(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from validation.gate import validate_release
+    from validation.gate import failed_summary, validate_release
 
     with local_view(args.release) as release:
         report = validate_release(release, engine="great_expectations" if args.great_expectations else "plain")
     failed = [c for c in report["checks"] if not c["passed"]]
     for c in report["checks"]:
-        mark = "ok  " if c["passed"] else "FAIL"
-        print(f"{mark} {c['name']} {c.get('config', '')} {c.get('observed', '')}".rstrip())
+        print(_check_line(c))
     print(f"{len(report['checks']) - len(failed)}/{len(report['checks'])} checks passed")
-    return 0 if not failed else EXIT_REFUSED
+    if failed:
+        raise ValidationFailed(f"{args.release}: {failed_summary(report)}")
+    return 0
+
+
+def _check_line(check: dict) -> str:
+    """``ok   name where`` or ``FAIL name where: what is wrong``; a check about one file names it."""
+    details = check.get("details") or {}
+    if "path" in details:
+        where = details["path"] if check.get("config", "*") == "*" else f"{check['config']} {details['path']}"
+        line = f"{'ok  ' if check['passed'] else 'FAIL'} {check['name']} {where}"
+        return line if check["passed"] else f"{line}: {'; '.join(details.get('problems') or [])}"
+    line = f"{'ok  ' if check['passed'] else 'FAIL'} {check['name']} {check.get('config', '')}"
+    if check["passed"]:
+        return f"{line} {check.get('observed', '')}".rstrip()
+    return f"{line}: observed {check.get('observed')}, expected {check.get('expected')}"
 
 
 def load_stats(path: str, args) -> dict:

@@ -1,11 +1,14 @@
 """Publishing a release to the Hugging Face Hub: one commit, tagged ``v<version>``.
 
 A release is re-validated on disk first (``validation.gate.validate_release``)
-and refused if any check fails, so a failed build never reaches the Hub. A dry
-run returns the plan (files, sizes, tag) without touching the network. A real
-run creates the dataset repo if needed, refuses a version whose tag already
-exists (releases are immutable), uploads the folder in one commit and tags
-that commit.
+and refused if any check fails, so a failed build never reaches the Hub. What
+is published comes from that one verified manifest: its version gives the tag,
+and exactly the files it lists (plus manifest.json) are uploaded, one
+``CommitOperationAdd`` each; nothing else in the folder, dotfiles included, is
+ever read for upload. A dry run returns the same plan (files, sizes, tag)
+without touching the network. A real run creates the dataset repo if needed,
+refuses a version whose tag already exists (releases are immutable), makes one
+commit and tags it.
 
 >>> # plan = publish_release("releases/demo/1.0.0", "org/demo", dry_run=True)
 >>> # print(format_plan(plan))
@@ -13,28 +16,39 @@ that commit.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 from schemas.errors import BiasbenchError, InputError, ValidationFailed
+from schemas.release import MANIFEST, CorruptManifest, manifest_text, read_manifest
 
 
 class PublishError(BiasbenchError):
     """The Hub refused or could not be reached: one line naming the repo and why."""
 
 
-def _files(release_dir: str) -> list[dict[str, Any]]:
-    out = []
-    for base, dirs, names in os.walk(release_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(names):
-            if name.startswith("."):
-                continue
-            path = os.path.join(base, name)
-            out.append({"path": os.path.relpath(path, release_dir).replace(os.sep, "/"),
-                        "bytes": os.path.getsize(path)})
+def _files(manifest: dict[str, Any], manifest_bytes: int) -> list[dict[str, Any]]:
+    """What is uploaded: the files the manifest lists, and the manifest itself."""
+    out = [{"path": e["path"], "bytes": e["bytes"]} for e in manifest["files"]]
+    out.append({"path": MANIFEST, "bytes": manifest_bytes})
     return sorted(out, key=lambda f: f["path"])
+
+
+def _operations(release_dir: str, manifest: dict[str, Any], manifest_body: bytes) -> list[Any]:
+    """One ``CommitOperationAdd`` per listed file, each checked against the manifest's sha256 once more.
+
+    The operation hashes its file when made; a file swapped since validation is refused here.
+    """
+    from huggingface_hub import CommitOperationAdd
+
+    ops = []
+    for entry in manifest["files"]:
+        op = CommitOperationAdd(path_in_repo=entry["path"], path_or_fileobj=os.path.join(release_dir, entry["path"]))
+        if op.upload_info.sha256.hex() != entry["sha256"]:
+            raise ValidationFailed(f"{release_dir}: {entry['path']} changed after validation; refusing to publish")
+        ops.append(op)
+    ops.append(CommitOperationAdd(path_in_repo=MANIFEST, path_or_fileobj=manifest_body))
+    return ops
 
 
 def _explain(exc: Exception) -> str:
@@ -82,19 +96,26 @@ def publish_release(release_dir: str, repo_id: str, *, dry_run: bool, token: str
 
     if not os.path.isdir(release_dir):
         raise InputError(f"{release_dir}: no such release directory")
-    report = validate_release(release_dir)
+    try:
+        manifest = read_manifest(release_dir)
+    except FileNotFoundError:
+        raise InputError(f"{os.path.join(release_dir, MANIFEST)}: missing; not a biasbench release?") from None
+    except CorruptManifest as e:
+        raise ValidationFailed(f"{release_dir}: refusing to publish, {e}") from None
+    # everything below acts on this one verified manifest: the tag, the file list, the uploaded manifest.json
+    report = validate_release(release_dir, manifest=manifest)
     if not report["passed"]:
         raise ValidationFailed(f"{release_dir}: refusing to publish, {failed_summary(report)}")
-    with open(os.path.join(release_dir, "manifest.json"), encoding="utf-8") as f:
-        manifest = json.load(f)
     version = manifest["version"]
-    files = _files(release_dir)
+    manifest_body = manifest_text(manifest).encode("utf-8")
+    files = _files(manifest, len(manifest_body))
     plan: dict[str, Any] = {
         "benchmark": manifest.get("benchmark", ""), "version": version, "repo_id": repo_id, "tag": f"v{version}",
         "private": private, "files": files, "total_bytes": sum(f["bytes"] for f in files), "dry_run": dry_run,
     }
     if dry_run:
         return plan
+    operations = _operations(release_dir, manifest, manifest_body)
     if api is None:
         from huggingface_hub import HfApi
         api = HfApi(token=token)
@@ -107,7 +128,7 @@ def publish_release(release_dir: str, repo_id: str, *, dry_run: bool, token: str
             raise PublishError(f"publish {repo_id}: tag {plan['tag']} already exists; releases are immutable, "
                                "bump the version")
         step = "upload the release"
-        commit = api.upload_folder(repo_id=repo_id, folder_path=release_dir, repo_type="dataset",
+        commit = api.create_commit(repo_id, operations, repo_type="dataset",
                                    commit_message=f"Release {plan['benchmark']} v{version}",
                                    commit_description=f"spec hash {manifest.get('spec_hash', '')}")
         step = "tag the commit"

@@ -1,9 +1,10 @@
 """English surface grammar the renderer needs: articles, verb agreement, capitals.
 
-Articles follow pronunciation, not spelling: initialisms are read letter by
-letter ("an FTM", "an LGBTQ person", "a US-born"), a vowel letter that sounds
-like "you" or "w" takes "a" ("a European", "a one-percenter", "a unicorn"),
-a silent h takes "an" ("an hour"), numbers go by how they are read ("an
+Articles follow how the word is read (``schemas.articles``): initialisms
+letter by letter ("an FTM", "an F2M", "an LGBTQ person", "a US-born"),
+acronyms read as words by their spelling ("a NATO summit"), a vowel letter
+that sounds like "you" or "w" takes "a" ("a European", "a one-percenter"),
+a silent h takes "an" ("an hour"), numbers as they are read ("an
 80-year-old", "an 18-year-old", "a 100-year-old").
 
 >>> [indefinite_article(w) for w in ("FTM", "European", "hour", "80-year-old", "Deaf")]
@@ -14,60 +15,12 @@ a silent h takes "an" ("an hour"), numbers go by how they are read ("an
 
 from __future__ import annotations
 
-import re
 from typing import Mapping
 
-# Letters whose English names begin with a vowel sound: "an F", "an M", "an X".
-_VOWEL_SOUND_LETTERS = set("AEFHILMNORSX")
-# Vowel-initial words that start with a consonant sound ("a European", "a one-off").
-_CONSONANT_SOUND_PREFIXES = (
-    "eu", "ewe", "one", "once", "uni", "unanim", "use", "usu", "uti", "ure", "uri", "uro", "uga", "ukr",
-    "ubiq", "utop", "ufo", "u-", "uk-", "us-",
-)
-# Consonant-initial words with a silent h.
-_SILENT_H_PREFIXES = ("hour", "honest", "honor", "honour", "heir")
-# All-capital words pronounced as words, not letters.
-_ACRONYMS_AS_WORDS = {"NASA": "a", "NATO": "a", "UNICEF": "a", "UNESCO": "a", "AIDS": "an", "OPEC": "an"}
-_ACRONYMS_AS_WORDS["NIMBY"] = "a"  # read as a word: "a NIMBY" (HolisticBias)
-# Initialisms whose first letter is read as a word ("a US-born", "a UK citizen").
-_INITIALISM_OVERRIDES: dict[str, str] = {}
+# the article rule is a grammar fact every layer shares (rendering, lint, the grammar check); re-exported here
+from schemas.articles import indefinite_article
 
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’]*")
-
-
-def indefinite_article(phrase: str, overrides: Mapping[str, str] | None = None) -> str:
-    """Return "a" or "an" for the phrase that follows the article.
-
-    ``overrides`` maps a first word (case-sensitive, then lower-case) to its article.
-    """
-    m = _WORD.search(phrase)
-    if not m:
-        return "a"
-    word = m.group(0)
-    for table in (overrides or {}), _ACRONYMS_AS_WORDS, _INITIALISM_OVERRIDES:
-        if word in table:
-            return table[word]
-        if word.lower() in table:
-            return table[word.lower()]
-    if word[0].isdigit():
-        digits = re.match(r"\d+", word.replace(",", "")).group(0)
-        if digits.startswith("8"):
-            return "an"
-        # eleven, eighteen; eleven thousand, eighteen thousand …
-        if len(digits) % 3 == 2 and digits[:2] in ("11", "18"):
-            return "an"
-        return "a"
-    letters = re.match(r"[A-Za-z]+", word)
-    if letters and len(letters.group(0)) >= 2 and letters.group(0).isupper():
-        return "an" if word[0] in _VOWEL_SOUND_LETTERS else "a"
-    if len(word) == 1 and word.isalpha() and word.isupper():
-        return "an" if word in _VOWEL_SOUND_LETTERS else "a"
-    lower = word.lower()
-    if lower.startswith(_SILENT_H_PREFIXES):
-        return "an"
-    if lower[0] in "aeiou":
-        return "a" if lower.startswith(_CONSONANT_SOUND_PREFIXES) else "an"
-    return "a"
+__all__ = ["indefinite_article", "with_article", "agree_verb", "match_case", "capitalize_first"]
 
 
 def with_article(phrase: str, overrides: Mapping[str, str] | None = None, article: str = "") -> str:

@@ -12,7 +12,7 @@ holds, per rule, how many cells it flagged. The rules:
     "they is", "they has", "they does" and their "n't" forms
     (case-insensitive, word-bounded).
 ``article_mismatch``
-    "a"/"an" before a word where ``schemas.grammar.indefinite_article``
+    "a"/"an" before a word where ``schemas.articles.indefinite_article``
     says the other one ("a FTM", "an European", "a hour").
 ``doubled_word``
     The same word twice in a row, case-insensitive ("the the", "The the").
@@ -50,7 +50,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.records import TASK_FIELDS
-from schemas.grammar import indefinite_article
+from schemas.articles import indefinite_article
 
 RULES = ("leftover_slot", "agreement", "article_mismatch", "doubled_word", "empty_field")
 #: Examples kept per rule: enough to see the defect, small enough for a report.

@@ -247,6 +247,7 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Manifest":
-        data = dict(data)
+        """From manifest.json's content; its seal (``manifest_sha256``, see schemas.release) is not a field."""
+        data = {k: v for k, v in data.items() if k != "manifest_sha256"}
         data["files"] = tuple(FileEntry(**f) for f in data["files"])
         return _from_dict(cls, data)

@@ -180,6 +180,7 @@ class ValidationSpec:
     min_rows: int = 1
     min_distinct_2: float = 0.0  # distinct bigrams / bigrams over a config's first text field
     max_leftover_markers: int = 0
+    max_grammar_findings: int = 0  # cells (rows x text fields) the parser-based grammar check flags
     # thresholds on the figures of validation.stats (validation.gate.FIGURE_THRESHOLDS); None: not checked
     min_templates: int | None = None
     min_sources: int | None = None

@@ -11,8 +11,8 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 PROJECT = Path(__file__).resolve().parent.parent
-# ../shared beside the project; BIASBENCH_SHARED names it elsewhere (a git worktree has no ../shared)
-SHARED = Path(os.environ.get("BIASBENCH_SHARED", PROJECT.parent / "shared")) / "data"
+# BIASBENCH_SHARED_DATA: the shared data folder when the project is not checked out beside it (a worktree)
+SHARED = Path(os.environ.get("BIASBENCH_SHARED_DATA") or PROJECT.parent / "shared" / "data")
 CALM_DIR = SHARED / "calm"
 HOLISTIC_DIR = SHARED / "holistic_bias" / "v1.1"
 

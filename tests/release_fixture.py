@@ -5,7 +5,8 @@
 
 Two configs: ``qa_gender`` (3 groups) and ``sentiment_race`` (2 groups), two
 templates each, two fillers per group, with templates.parquet,
-lexicons.parquet and a manifest.json whose sha256/rows/bytes are correct.
+lexicons.parquet and a sealed manifest.json whose sha256/rows/bytes are correct;
+``finalise`` adds stats, validation.json and the card and lists them in the manifest.
 Knobs make a release that fails one check: ``unbalanced`` drops one row of one
 template, ``lint_defect`` renders "they was" into one row, ``extra_rows``
 adds a template (a minor change for diff tests), ``change_text`` edits one row
@@ -16,14 +17,16 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas.spec import BenchmarkSpec, ConfigSpec, GroupSpec, LexiconSpec, ReleaseSpec, SourceSpec, ValidationSpec
-from schemas.release import canonical_rows_digest
+from schemas.release import canonical_rows_digest, file_entries
 from schemas.ids import file_sha256, stable_id
+from schemas.release import manifest_text
 from schemas.records import FileEntry, LexiconEntry, Manifest, Template, lexicons_table, row_schema, templates_table
 
 FILLERS = {
@@ -125,7 +128,7 @@ def build_release(root: str | os.PathLike, *, spec: BenchmarkSpec | None = None,
         _write(table, root / rel)
         configs[c.name] = {"task": c.task, "axis": c.axis, "rows": table.num_rows, "files": [rel],
                            "groups": {g.name: sum(r["group"] == g.name for r in rows) for g in c.groups},
-                           "schema": [f"{f.name}:{f.type}" for f in table.schema]}
+                           "schema": [[f.name, str(f.type)] for f in table.schema]}
         rows_sha[c.name] = canonical_rows_digest([str(root / rel)])
     _write(templates_table(templates), root / "templates.parquet")
     _write(lexicons_table(lex), root / "lexicons.parquet")
@@ -136,7 +139,7 @@ def build_release(root: str | os.PathLike, *, spec: BenchmarkSpec | None = None,
     manifest = Manifest(benchmark=spec.benchmark, version=spec.version, spec_hash=spec.spec_hash,
                         input_hashes={"demo": "abc"}, code_version="0.1.0", configs=configs,
                         files=tuple(files), rows_sha256=rows_sha)
-    (root / "manifest.json").write_text(json.dumps(manifest.to_dict(), indent=2, sort_keys=True) + "\n")
+    (root / "manifest.json").write_text(manifest_text(manifest.to_dict()))
     return spec, str(root)
 
 
@@ -154,4 +157,7 @@ def finalise(root: str, spec: BenchmarkSpec) -> dict:
     write_validation(root, report)
     manifest = json.loads(Path(root, "manifest.json").read_text())
     Path(root, "README.md").write_text(render_card(manifest, spec, stats, report), encoding="utf-8")
+    # as a build does: the manifest lists every file of the finished release
+    manifest["files"] = [asdict(e) for e in file_entries(root)]
+    Path(root, "manifest.json").write_text(manifest_text(manifest))
     return report

@@ -27,7 +27,7 @@ def builds(tmp_path_factory):
         root = tmp_path_factory.mktemp(f"calm-{i}")
         assert main(["build", str(PROJECT / "configs" / "calm.yaml"), "--data-dir", str(CALM_DIR),
                      "--out", str(root)]) == 0
-        out.append(root / "calm" / "1.1.0")
+        out.append(root / "calm" / "1.1.1")
     return out
 
 
@@ -40,6 +40,8 @@ def test_validation_passed_with_zero_lint_failures(builds):
     assert report["passed"]
     lint = next(c for c in report["checks"] if c["name"] == "lint_failures")
     assert lint["observed"] == 0
+    grammar = next(c for c in report["checks"] if c["name"] == "grammar")  # the parser-based check
+    assert grammar["passed"] and grammar["observed"] == 0 and grammar["details"]["rows_checked"] == 78_400
 
 
 @pytest.mark.parametrize("config", CONFIGS)

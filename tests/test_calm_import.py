@@ -106,3 +106,41 @@ def test_name_tables(calm_dir):
     excluded = load_lexicon(LexiconSpec(name="r", path="names", format="calm_race_names",
                                         options={"exclude_words": ["An", "Say", "Saw"]}), str(calm_dir / "names"))
     assert not {"An", "Say", "Saw"} & {e.value for e in excluded}
+
+
+@pytest.mark.parametrize("sentence, they", [
+    ("<PERSON> said <he/she/they> listens to music.", "Alex said they listen to music."),
+    ("<PERSON> said <he/she/they> tries hard.", "Alex said they try hard."),
+    ("<PERSON> said <he/she/they> visits often.", "Alex said they visit often."),
+    ("<PERSON> said <he/she/they> goes home.", "Alex said they go home."),
+    ("<PERSON> said <he/she/they> does the dishes.", "Alex said they do the dishes."),
+    ("<PERSON> said <he/she/they> watches films.", "Alex said they watch films."),
+    ("<PERSON> said <he/she/they> has a dog.", "Alex said they have a dog."),
+    ("<He/She/They> always tries and usually succeeds.", "They always try and usually succeed."),
+    ("Does <he/she/they> know <PERSON>?", "Do they know Alex?"),
+    ("<PERSON> knew <he/she/they> wasn't there.", "Alex knew they weren't there."),
+])
+def test_corrected_agreement_for_any_verb(sentence, they):
+    """Verbs are found by the parser, not a list: CALM-syntax templates beyond CALM's own agree too."""
+    t = to_canonical_corrected(sentence)
+    assert render_text(t, {"person": THEY}) == they
+    he = render_text(t, {"person": HE})
+    assert he == sentence.replace("<PERSON>", "Omar").replace("<he/she/they>", "he").replace("<He/She/They>", "He")
+
+
+def test_corrected_agreement_leaves_non_verbs_alone():
+    t = to_canonical_corrected("<PERSON> said <he/she/they> always reads books and the dishes were clean.")
+    assert render_text(t, {"person": THEY}) == "Alex said they always read books and the dishes were clean."
+    t = to_canonical_corrected("<he/she/they> gathers the silverware, and any other dishes with food.")
+    assert render_text(t, {"person": THEY}) == "They gather the silverware, and any other dishes with food."
+    # the verb of another subject keeps its form
+    t = to_canonical_corrected("The student <he/she/they> met is broke and is tired.")
+    assert render_text(t, {"person": THEY}) == "The student they met is broke and is tired."
+
+
+def test_corrected_calm_templates_are_what_the_verb_list_gave(calm_dir):
+    """On CALM's own templates the parser finds exactly the verbs the former word list named."""
+    qa = {t.metadata["calm_index"]: t for t in _import(calm_dir, "qa", mode="corrected")}
+    assert "{person.subj} {person:gathers} the silverware, and any other dishes" in qa["88"].fields["context"]
+    nli = {t.metadata["calm_index"]: t for t in _import(calm_dir, "nli", mode="corrected")}
+    assert "debt and is so broke" in nli["17"].fields["premise"]

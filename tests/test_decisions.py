@@ -99,6 +99,8 @@ def test_release_passes_the_gate_and_loads_with_datasets(release):
 
     validation = json.loads((release / "validation.json").read_text())
     assert validation["passed"] is True
+    grammar = next(c for c in validation["checks"] if c["name"] == "grammar")
+    assert grammar["observed"] == 0 and grammar["details"]["rows_checked"] == 8_748
     stats = json.loads((release / "stats.json").read_text())
     assert sum(stats["lint"]["counts"].values()) == 0
     manifest = json.loads((release / "manifest.json").read_text())

@@ -205,3 +205,17 @@ def test_extract_templates_pipeline(nlp):
                     label="templates")
         assert_that(out.rejected, equal_to([o.to_dict() for o in expected if isinstance(o, Rejection)]),
                     label="rejected")
+
+
+@pytest.mark.parametrize("verb, plural", [("listens", "listen"), ("tries", "try"), ("visits", "visit"),
+                                          ("goes", "go"), ("does", "do"), ("watches", "watch"), ("has", "have")])
+def test_agreement_for_any_verb(nlp, verb, plural):
+    t = one([rec(20, text=f"Maria said she {verb} it every day.", label="neutral")], SENT, nlp)
+    assert t.fields["sentence"] == f"{{person}} said {{person.subj}} {{person:{verb}}} it every day."
+    assert render_text(t.fields["sentence"], {"person": ALEX}) == f"Alex said they {plural} it every day."
+
+
+def test_adverb_after_the_pronoun_is_not_a_verb(nlp):
+    t = one([rec(21, text="Maria left early. She always sings at home.", label="neutral")], SENT, nlp)
+    assert t.fields["sentence"] == "{person} left early. {person.subj} always {person:sings} at home."
+    assert render_text(t.fields["sentence"], {"person": ALEX}) == "Alex left early. They always sing at home."

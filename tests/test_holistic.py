@@ -66,6 +66,7 @@ def test_corrections_counted_and_in_card(built):
     texts = pc.filter(table.column("text"), fixed).to_pylist()
     assert any("an FTM" in t for t in texts) and any("a European" in t for t in texts)
     assert any("a one-percenter" in t for t in texts) and any("an LGBTQ" in t for t in texts)
+    assert any("an F2M" in t for t in texts) and any("an FoC" in t for t in texts)
     counts = hb.correction_counts(table)
     assert sum(counts.values()) == n
     changelog = " ".join(spec.release.changelog)
@@ -81,6 +82,19 @@ def test_lint_zero_article_and_agreement_errors(built):
         totals.update(s["lint"]["counts"])
     assert totals["article_mismatch"] == 0 and totals["agreement"] == 0
     assert sum(totals.values()) == 0, totals
+
+
+def test_grammar_check_finds_nothing(built):
+    """The parser-based check over the whole release: 26 probes stand for 566,625 rows, none flagged
+    (the rule before F2M/M2F and FoC/MoC were read as initialisms left 1,479 rows with "a")."""
+    from pipelines.grammar import grammar_report
+
+    spec, _, _ = built
+    templates = [t for f in spec.template_files for t in import_templates(f, spec.resolve(f.path))]
+    lexicons = {lx.name: load_lexicon(lx, spec.resolve(lx.path)) for lx in spec.lexicons}
+    ctx = LexiconContext(lexicons, spec.article_overrides)
+    report = grammar_report(plan_release(spec, templates, lexicons, ctx), ctx)
+    assert report["rows_checked"] == REFERENCE_ROWS and report["cells"] == 0, report["listed"][:3]
 
 
 def test_rows_carry_metadata(built):

@@ -32,8 +32,8 @@ class FakeApi:
         self.calls.append(("list_repo_refs", repo_id, kw))
         return SimpleNamespace(tags=[SimpleNamespace(name=t) for t in self.tags])
 
-    def upload_folder(self, **kw):
-        self.calls.append(("upload_folder", kw["repo_id"], kw))
+    def create_commit(self, repo_id, operations, **kw):
+        self.calls.append(("create_commit", repo_id, {**kw, "operations": operations}))
         return SimpleNamespace(oid="abc123", commit_url="https://hub.example/datasets/org/x/commit/abc123")
 
     def create_tag(self, repo_id, **kw):
@@ -52,7 +52,7 @@ def test_dry_run_plan(release):
 def test_real_run_order_with_fake_hub(release):
     api = FakeApi()
     out = publish_release(release, "org/fixture", dry_run=False, api=api, private=True)
-    assert [c[0] for c in api.calls] == ["create_repo", "list_repo_refs", "upload_folder", "create_tag"]
+    assert [c[0] for c in api.calls] == ["create_repo", "list_repo_refs", "create_commit", "create_tag"]
     assert api.calls[0][2] == {"repo_type": "dataset", "exist_ok": True, "private": True}
     assert api.calls[3][2]["tag"] == "v1.0.0" and api.calls[3][2]["revision"] == "abc123"
     assert out["commit_oid"] == "abc123" and out["url"] == "https://hub.example/datasets/org/fixture/tree/v1.0.0"
@@ -62,7 +62,7 @@ def test_existing_tag_refused(release):
     api = FakeApi(tags=["v1.0.0"])
     with pytest.raises(PublishError, match="tag v1.0.0 already exists"):
         publish_release(release, "org/fixture", dry_run=False, api=api)
-    assert "upload_folder" not in [c[0] for c in api.calls]
+    assert "create_commit" not in [c[0] for c in api.calls]
 
 
 def test_offline_real_run_is_one_clear_line(release, monkeypatch):

@@ -35,6 +35,7 @@ from schemas.errors import SpecError
 from schemas.quarantine import MAX_CHARS, Quarantined
 from schemas.records import SourceRecord, Template
 from schemas.slots import SlotError, parse_slots
+from transforms.agreement import subject_verbs, verb_slot_text
 from transforms.ingest.base import get_path, record_position, record_unit
 
 NAMESPACE = "biasbench.extract"
@@ -304,7 +305,6 @@ _GENDERED_NOUNS = {
     "businessman": "businessman/businesswoman/businessperson",
     "businesswoman": "businessman/businesswoman/businessperson",
 }
-_AGREEING_PAST = {"was", "wasn't"}
 
 
 @dataclass
@@ -376,67 +376,6 @@ def _pronoun_case(tok) -> str:
         # "his" before a noun is a determiner; standing alone ("the book is his") it is a pronoun
         return "poss" if tok.dep_ == "poss" else "poss_pron"
     return _PRONOUNS[low][1]
-
-
-def _agrees_3sg(tok) -> bool:
-    return tok.tag_ == "VBZ" or tok.lower_ in _AGREEING_PAST
-
-
-def _verb_slot(tok, ref: str) -> tuple[int, int, str]:
-    """The span and slot for a verb agreeing with a replaced subject pronoun."""
-    low = tok.lower_
-    start, end = tok.idx, tok.idx + len(tok.text)
-    if low in ("'s", "’s"):
-        nxt = tok.nbor(1) if tok.i + 1 < len(tok.doc) else None
-        is_have = tok.lemma_ == "have" or (nxt is not None and nxt.lower_ in ("been", "got", "had"))
-        # "she's been" -> "they have been": spelt out, since "'s" can't tell "is" from "has"
-        return (start, end, f" {{{ref}:has}}") if is_have else (start, end, f"{{{ref}:'s}}")
-    return start, end, f"{{{ref}:{low}}}"
-
-
-def _subject_verbs(pron) -> list:
-    """Verbs whose form agrees with the subject pronoun ``pron`` ("she was", "does she", "she sings and dances")."""
-    if not pron.dep_.startswith("nsubj"):
-        return []
-    head = pron.head
-    found = []
-    doc = pron.doc
-    # after the subject, skipping adverbs ("she often goes", "she never was")
-    j = pron.i + 1
-    while j < len(doc) and doc[j].tag_ in ("RB",) and doc[j].lower_ not in ("n't", "not"):
-        j += 1
-    # (spaCy makes a new Token object on each access: compare positions, never identity)
-    if j < len(doc) and _agrees_3sg(doc[j]) and head.i in (doc[j].i, doc[j].head.i):
-        found.append(doc[j])
-    # before the subject: questions and inversions ("does she", "is she")
-    if pron.i > 0:
-        prev = doc[pron.i - 1]
-        if _agrees_3sg(prev) and head.i in (prev.i, prev.head.i) and not found:
-            found.append(prev)
-    # conjoined verbs sharing the subject ("she sings and dances", "she waters them and has picked")
-    if head.pos_ in ("VERB", "AUX") or head.tag_.startswith("VB"):
-        for conj in head.conjuncts:
-            if conj.i < head.i or any(c.dep_.startswith("nsubj") for c in conj.children):
-                continue
-            auxes = [c for c in conj.children if c.dep_ in ("aux", "auxpass") and c.i < conj.i]
-            if auxes:
-                found.extend(a for a in auxes[:1] if _agrees_3sg(a))
-            elif _agrees_3sg(conj) or (conj.tag_ == "NNS" and conj.lower_.endswith("s")):
-                # the small model sometimes tags a conjoined -s verb as a plural noun ("and dances")
-                found.append(conj)
-        # the small parser often hangs "… and works from home" on a noun: take a subject-less
-        # 3rd-person verb right after a conjunction in the same sentence
-        sent_end = head.sent.end
-        for tok in doc[head.i + 1:sent_end]:
-            if tok.dep_.startswith("nsubj") or tok.dep_ in ("mark", "relcl", "ccomp", "advcl"):
-                break  # a new clause with its own subject
-            if tok.dep_ == "conj" and tok.tag_ == "VBZ" and not any(c.dep_.startswith("nsubj") for c in tok.children):
-                k = tok.i - 1
-                while k > head.i and doc[k].tag_ == "RB":
-                    k -= 1
-                if doc[k].tag_ == "CC" and all(f.i != tok.i for f in found):
-                    found.append(tok)
-    return found
 
 
 def _describes(noun, mention_idx: set[int], subj_idx: set[int]) -> bool:
@@ -525,8 +464,8 @@ def person_mentions(record: SourceRecord, spec, texts: RecordTexts, docs: Mappin
             counts[f"{tok.lower_}->{case}"] = counts.get(f"{tok.lower_}->{case}", 0) + 1
             if case == "subj":
                 subj_idx.add(tok.i)
-                for verb in _subject_verbs(tok):
-                    spans.append(_verb_slot(verb, "person"))
+                for verb in subject_verbs(tok):
+                    spans.append((verb.idx, verb.idx + len(verb.text), verb_slot_text(verb, "person")))
                     counts[f"verb {verb.lower_}"] = counts.get(f"verb {verb.lower_}", 0) + 1
         if mode != "keep" and len(persons) == 1:
             for tok in doc:

@@ -280,7 +280,8 @@ def reference_sentences(data_dir: str) -> Iterator[dict[str, str]]:
 
 #: How the card names each kind of article correction (first matching word of the phrase).
 CORRECTION_LABELS = (
-    ("FTM", "FTM/MTF"), ("MTF", "FTM/MTF"), ("LGBT", "LGBT/LGBTQ/LGBTQ+"), ("European", "European(-American)"),
+    ("FTM", "FTM/MTF"), ("MTF", "FTM/MTF"), ("F2M", "F2M/M2F"), ("M2F", "F2M/M2F"), ("FoC", "FoC/MoC"),
+    ("MoC", "FoC/MoC"), ("LGBT", "LGBT/LGBTQ/LGBTQ+"), ("European", "European(-American)"),
     ("one-percenter", "one-percenter"), ("-year-old", "80/85-year-old"),
 )
 

@@ -5,26 +5,7 @@ figures), the lint totals and the Parquet footers into facts, each a figure and
 its bounds, and Great Expectations judges them all in one validation
 (``validation.expectations``):
 
-==========================  ======  ==============================================
-check                       config  passes when
-==========================  ======  ==============================================
-data_present                each    the config has at least one Parquet file
-min_rows                    each    rows >= ``min_rows``
-column_exists:<col>         each    the required column is in the schema
-not_null:<col>              each    no row has it null
-unique:example_id           each    no example id repeats
-group_in_declared           each    every row's group is declared
-fill_type_in_set            each    every fill type is explicit or implicit
-balanced_groups             each    every template has as many rows in every group
-                                    (when ``require_balanced_groups``)
-min_distinct_2 …            each    each figure threshold set in the spec
-                                    (``FIGURE_THRESHOLDS``)
-lint_failures               ``*``   cells flagged by agreement, article_mismatch,
-                                    doubled_word, empty_field <= ``max_lint_failures``
-leftover_markers            ``*``   cells flagged by leftover_slot <= ``max_leftover_markers``
-max_task_share              ``*``   the largest task's share of rows (when set)
-==========================  ======  ==============================================
-
+==========================  ======  =======================================
 The report is ``{passed, checks: [{name, config, passed, observed, expected,
 details}], thresholds, configs, article_overrides, benchmark, version}``, in a
 fixed order (configs in spec order, then release-wide checks) and with no
@@ -32,11 +13,13 @@ timestamps. The caller raises ``ValidationFailed`` when ``passed`` is false;
 ``failed_summary`` names each failed check with its figure and threshold.
 
 ``validate_release`` re-checks a release on disk (``biasbench validate``):
-manifest sizes/sha256/rows of every file, Parquet readability, no unlisted
-data files, each config's canonical rows digest (``schemas.release``), then the
-same checks again (lint and stats recomputed, the stats from one pass over each
-config's files), with thresholds and declared groups taken from the release's
-validation.json and manifest.json.
+the manifest's seal, sizes/sha256/rows of every listed file and nothing on disk
+it does not list (``schemas.release``); the manifest against the card,
+validation.json and the Parquet schemas (``validation.manifest_checks``); each
+config's canonical rows digest (``pipelines.manifest``); then the same checks
+as a build (lint and stats recomputed, the stats from one pass over each config's files), with thresholds and declared groups
+taken from the release's validation.json and manifest.json. A check about one
+file carries ``details = {path, problems}``.
 
 >>> # report = run_gate(staging, spec, lint, stats); write_validation(staging, report)
 >>> # if not report["passed"]: raise ValidationFailed(failed_summary(report))
@@ -53,10 +36,11 @@ from typing import Any, Mapping, Sequence
 import pyarrow.parquet as pq
 
 from schemas.errors import InputError
-from schemas.ids import file_sha256
 from schemas.lint import LintResult
 from schemas.records import required_columns
-from schemas.release import canonical_rows_digest, read_release_json
+from schemas.release import (MANIFEST, CorruptManifest, canonical_rows_digest, integrity_checks, read_manifest,
+                             read_release_json)
+from validation.manifest_checks import manifest_checks
 from validation.expectations import Fact
 from validation.release_lint import lint_release
 
@@ -213,7 +197,7 @@ def _gate_checks(release_dir: str, configs: Sequence[ConfigInfo], thresholds, li
 def _report(checks: list[dict], configs: Sequence[ConfigInfo], thresholds, **extra) -> dict[str, Any]:
     return {
         "passed": all(c["passed"] for c in checks),
-        "failed": [f"{c['config']}/{c['name']}" for c in checks if not c["passed"]],
+        "failed": [failed_label(c) for c in checks if not c["passed"]],
         "checks": checks,
         "configs": {c.name: {"task": c.task, "axis": c.axis, "groups": list(c.groups)} for c in configs},
         "thresholds": asdict(thresholds),
@@ -233,9 +217,31 @@ def run_gate(release_dir: str, spec, lint: LintResult | Mapping[str, Any] | None
                    article_overrides=dict(sorted(spec.article_overrides.items())))
 
 
+def failed_label(check: Mapping[str, Any]) -> str:
+    """``config/name``, or ``name path (problems)`` for a check about one file."""
+    details = check.get("details") or {}
+    if details.get("path") and details.get("problems"):
+        return f"{check['name']} {details['path']} ({'; '.join(details['problems'])})"
+    return f"{check['config']}/{check['name']}"
+
+
+def add_grammar_check(report: Mapping[str, Any], grammar: Mapping[str, Any], max_findings: int) -> dict:
+    """The gate's report with the grammar check (``pipelines.grammar.grammar_report``'s figures) appended.
+
+    A build-time check: it needs the templates rendered and parsed, so ``validate_release`` does not
+    repeat it.
+    """
+    cells = int(grammar.get("cells", 0))
+    check = _check("grammar", "*", cells <= max_findings, cells, f"<= {max_findings}", dict(grammar))
+    checks = [*report["checks"], check]
+    return {**report, "checks": checks, "passed": all(c["passed"] for c in checks),
+            "failed": [failed_label(c) for c in checks if not c["passed"]]}
+
+
 def failed_summary(report: Mapping[str, Any]) -> str:
     """One line naming the failed checks with their figure and threshold, for ValidationFailed's message."""
-    failed = [f"{c['config']}/{c['name']} ({_shown(c['observed'])}, expected {c['expected']})"
+    failed = [failed_label(c) if (c.get("details") or {}).get("path") else
+              f"{failed_label(c)} ({_shown(c['observed'])}, expected {c['expected']})"
               for c in report["checks"] if not c["passed"]]
     return f"validation failed: {', '.join(failed)}" if failed else "validation passed"
 
@@ -262,87 +268,76 @@ def _rows_digest(paths: list[str]) -> str | None:
         return f"unreadable: {type(e).__name__}"
 
 
+def _path_check(name: str, config: str, path: str, problems, observed: Any = None, expected: Any = None) -> dict:
+    """A check about one file of the release; ``details`` names it and says what is wrong."""
+    return _check(name, config, not problems, observed if observed is not None else {},
+                  expected if expected is not None else {}, {"path": path, "problems": list(problems)})
+
+
 def _integrity_checks(release_dir: str, manifest: Mapping[str, Any]) -> list[dict]:
-    checks = []
-    listed = set()
-    for entry in sorted(manifest.get("files", []), key=lambda e: e["path"]):
-        rel = entry["path"]
-        listed.add(rel)
-        path = os.path.join(release_dir, rel)
-        observed: dict[str, Any] = {}
-        problems = []
-        if not os.path.isfile(path):
-            problems.append("missing")
-        else:
-            observed["bytes"] = os.path.getsize(path)
-            observed["sha256"] = file_sha256(path)
-            if observed["bytes"] != entry["bytes"]:
-                problems.append("size differs")
-            if observed["sha256"] != entry["sha256"]:
-                problems.append("sha256 differs")
-            if rel.endswith(".parquet"):
-                try:
-                    observed["rows"] = pq.ParquetFile(path).metadata.num_rows
-                    if observed["rows"] != entry["rows"]:
-                        problems.append("row count differs")
-                except Exception as e:  # noqa: BLE001 - any reader error means unreadable
-                    problems.append(f"unreadable Parquet: {type(e).__name__}")
-        checks.append(_check("file_integrity", "*", not problems, observed,
-                             {k: entry[k] for k in ("bytes", "rows", "sha256")}, {"path": rel, "problems": problems}))
-    on_disk = sorted(os.path.relpath(p, release_dir).replace(os.sep, "/")
-                     for p in glob.glob(os.path.join(release_dir, "data", "*", "*.parquet")))
-    unlisted = [p for p in on_disk if p not in listed]
-    checks.append(_check("no_unlisted_files", "*", not unlisted, unlisted, [], {}))
-    digests = manifest.get("rows_sha256", {})
-    for name, info in sorted(manifest.get("configs", {}).items()):
-        paths = [os.path.join(release_dir, rel) for rel in info.get("files", [])]
-        if name in digests and paths and all(os.path.isfile(p) for p in paths):
-            observed = _rows_digest(paths)
-            if observed is not None:
-                checks.append(_check("rows_sha256", name, observed == digests[name], observed, digests[name]))
-        try:
-            rows = sum(pq.ParquetFile(os.path.join(release_dir, rel)).metadata.num_rows
-                       for rel in info.get("files", []) if os.path.isfile(os.path.join(release_dir, rel)))
-        except Exception:  # noqa: BLE001 - an unreadable file is reported by file_integrity
-            continue
-        if "rows" in info:
-            checks.append(_check("manifest_rows", name, rows == info["rows"], rows, info["rows"]))
+    """The release's files against its manifest (``schemas.release``), then the manifest against the
+    card, validation.json and the Parquet schemas (``validation.manifest_checks``), then each config's
+    canonical rows digest. Later groups run only when the earlier ones passed: they read the files."""
+    checks = [_path_check(c.name, "*", c.path, c.problems, dict(c.observed), dict(c.expected))
+              for c in integrity_checks(release_dir, manifest)]
+    if not all(c["passed"] for c in checks):
+        return checks
+    checks += [_path_check(c.name, c.config, c.path, c.problems) for c in manifest_checks(release_dir, manifest)]
+    if not all(c["passed"] for c in checks):
+        return checks
+    digests = manifest.get("rows_sha256")
+    digests = digests if isinstance(digests, Mapping) else {}
+    for name, info in sorted(manifest["configs"].items()):
+        observed = _rows_digest([os.path.join(release_dir, rel) for rel in info["files"]])
+        checks.append(_check("rows_sha256", name, observed == digests.get(name), observed,
+                             digests.get(name, "a digest under the manifest's rows_sha256")))
     return checks
 
 
-def validate_release(release_dir: str, engine: str = "plain") -> dict[str, Any]:
+def validate_release(release_dir: str, manifest: Mapping[str, Any] | None = None,
+                     engine: str = "plain") -> dict[str, Any]:
     """Re-check an existing release directory; return a report like ``run_gate``'s.
 
     ``engine``: who judges the gate's facts (``validation.expectations.judge_facts``): ``plain``
     comparisons (no Great Expectations import: seconds saved) or ``great_expectations`` as in the build.
 
-    Groups come from manifest.json's ``configs[<name>].groups`` or, failing
-    that, validation.json's ``configs``; thresholds from validation.json
-    (defaults of ``ValidationSpec`` when absent).
+    ``manifest`` is release_dir's manifest.json already read (publish passes the
+    one it will act on); read here when None. Integrity and manifest checks come
+    first and end the report when one fails. Groups come from manifest.json's
+    ``configs[<name>].groups`` or, failing that, validation.json's ``configs``;
+    thresholds from validation.json (defaults of ``ValidationSpec`` when absent).
     """
     from schemas.spec import ValidationSpec
     from validation.stats import config_stats, read_templates, tally_config
 
-    manifest = read_release_json(os.path.join(release_dir, "manifest.json"))
+    defaults = ValidationSpec()
+    if manifest is None:
+        try:
+            manifest = read_manifest(release_dir)
+        except FileNotFoundError:
+            raise InputError(f"{os.path.join(release_dir, MANIFEST)}: missing; not a biasbench release?") from None
+        except CorruptManifest as e:
+            return _report([_path_check("manifest_digest", "*", MANIFEST, [str(e).split(": ", 1)[-1]])], [],
+                           defaults, benchmark="", version="")
+    checks = _integrity_checks(release_dir, manifest)
+    if not all(c["passed"] for c in checks):
+        # files that differ from the manifest cannot be trusted further: report what differs
+        return _report(checks, [], defaults, benchmark=manifest.get("benchmark", ""),
+                       version=manifest.get("version", ""))
     vpath = os.path.join(release_dir, "validation.json")
     previous = read_release_json(vpath) if os.path.exists(vpath) else {}
     known = {f.name for f in fields(ValidationSpec)}
     thresholds = ValidationSpec(**{k: v for k, v in previous.get("thresholds", {}).items() if k in known})
     configs = []
-    for name, info in sorted(manifest.get("configs", {}).items()):
+    for name, info in sorted(manifest["configs"].items()):
         # manifest groups may be a list or {group: rows}; both iterate as names in declared order
         groups = list(info.get("groups") or previous.get("configs", {}).get(name, {}).get("groups") or [])
         if not groups:
-            raise InputError(f"{os.path.join(release_dir, 'manifest.json')}: config {name!r} declares no groups "
+            raise InputError(f"{os.path.join(release_dir, MANIFEST)}: config {name!r} declares no groups "
                              f"(configs.{name}.groups), and validation.json has none either")
         if "task" not in info:
-            raise InputError(f"{os.path.join(release_dir, 'manifest.json')}: config {name!r} has no task")
+            raise InputError(f"{os.path.join(release_dir, MANIFEST)}: config {name!r} has no task")
         configs.append(ConfigInfo(name, info["task"], info.get("axis", ""), tuple(groups)))
-    checks = _integrity_checks(release_dir, manifest)
-    if not all(c["passed"] for c in checks):
-        # files that differ from the manifest cannot be trusted further: report what differs
-        return _report(checks, configs, thresholds, benchmark=manifest.get("benchmark", ""),
-                       version=manifest.get("version", ""))
     templates = read_templates(release_dir)
     stats = {"configs": {}}
     for c in configs:

@@ -12,9 +12,11 @@ male/female/neutral order (``<he/she/they>``, ``<boy/girl/kid>``). Two modes:
 ``mode: corrected``
     The documented fix list (``calm_fixes.FIXES``) is applied to CALM's text,
     then tuples become pronoun cases (``{person.subj}`` …, the
-    ``<he/her/their>`` typo read as a subject), a 3rd-person verb after a
-    subject pronoun becomes an agreement slot (``{person:was}`` → "they were"),
-    sentence-initial capitals are derived, multiple-choice options move from
+    ``<he/her/their>`` typo read as a subject), every verb a subject pronoun
+    governs — found by the parser from its part of speech, any verb — becomes
+    an agreement slot (``{person:listens}`` → "they listen", ``transforms.agreement``),
+    sentence-initial capitals are derived (a slot's by the renderer, a
+    literal word's here: "what was …?" → "What was …?"), multiple-choice options move from
     the question into ``options`` and the gold answer is the chosen option's text.
 
 Options (``template_files[].options``): ``mode``; ``strip_fields`` (fields
@@ -39,9 +41,11 @@ from typing import Any, Iterator
 from schemas import storage
 from schemas.errors import InputError
 from schemas.records import Template
+from schemas.sentences import lowercase_sentence_starts
+from transforms.agreement import agree_in_templates
 from transforms.calm_inputs import data_root, locate
 from transforms.importers.base import register_importer
-from transforms.importers.calm_fixes import ADVERBS, TUPLE_CASES, VERBS_3SG, Fix, fixes_for
+from transforms.importers.calm_fixes import TUPLE_CASES, Fix, fixes_for
 
 PERSON = "<PERSON>"
 _TUPLE = re.compile(r"<([A-Za-z'’\-]+(?:/[A-Za-z'’\- ]+){2})>")
@@ -61,16 +65,24 @@ def to_canonical_v1(text: str) -> str:
     return _TUPLE.sub(lambda m: "{=person:" + m.group(1) + "}", text)
 
 
-def _agree(text: str) -> str:
-    """A 3rd-person singular verb after a subject pronoun slot becomes an agreement slot."""
-    words = r"(?:\s+(?:" + "|".join(sorted(ADVERBS)) + r"))*"
-    verbs = "|".join(re.escape(v) for v in sorted(VERBS_3SG, key=len, reverse=True))
-    pattern = re.compile(r"(\{(person\d*)\.subj\}" + words + r"\s+)(" + verbs + r")\b(?!['’])")
-    return pattern.sub(lambda m: m.group(1) + "{" + m.group(2) + ":" + m.group(3) + "}", text)
+def to_canonical_corrected(text: str, where: str = "", nlp=None) -> str:
+    """CALM syntax (after fixes) → canonical pronoun cases with verb agreement (``nlp``: a spaCy
+    pipeline, loaded once per process when not given)."""
+    return agree_verbs([_pronoun_cases(text, where)], nlp)[0]
 
 
-def to_canonical_corrected(text: str, where: str = "") -> str:
-    """CALM syntax (after fixes) → canonical pronoun cases with verb agreement."""
+def agree_verbs(texts: list[str], nlp=None) -> list[str]:
+    """Every verb a subject pronoun governs becomes an agreement slot, found by the parser: any verb,
+    not a list ("{person.subj} listens" → "{person.subj} {person:listens}" → "they listen")."""
+    if nlp is None:
+        from transforms.extract import load_nlp
+
+        nlp = load_nlp()
+    return agree_in_templates(texts, nlp)
+
+
+def _pronoun_cases(text: str, where: str) -> str:
+    """CALM's tuples → canonical pronoun cases and choice slots."""
     text = text.replace(PERSON, "{person}")
 
     def tuple_slot(m: re.Match) -> str:
@@ -84,7 +96,7 @@ def to_canonical_corrected(text: str, where: str = "") -> str:
     leftover = _ANY_MARKER.search(text)
     if leftover:
         raise InputError(f"{where}: CALM marker {leftover.group(0)!r} has no canonical equivalent")
-    return _agree(text)
+    return text
 
 
 def apply_fixes(text: str, fixes: list[Fix], where: str) -> tuple[str, list[str]]:
@@ -136,6 +148,46 @@ def _task_of(spec, path: str) -> str:
     raise InputError(f"{path}: say which task the CALM template file holds (template_files[].task)")
 
 
+SENTENCE_CAPITALS = "sentence-capitals"
+
+
+def capitalise_sentences(text: str) -> tuple[str, int]:
+    """Upper-case the first letter of every sentence that starts in lower case ("what was …?" in CALM's
+    TweetQA questions); a slot that opens a sentence is capitalised by the renderer. Returns the text and
+    how many letters changed."""
+    starts = lowercase_sentence_starts(text)
+    for i in starts:
+        text = text[:i] + text[i].upper() + text[i + 1:]
+    return text, len(starts)
+
+
+def _corrected_texts(raws: dict[str, dict[str, Any]], fields, strip, fixes: list[Fix], path: str):
+    """{index: ({field or "answer": canonical text}, fix ids applied)}: fixes, pronoun cases, then verb
+    agreement for every template in one parser pass."""
+    keys, texts, applied_of = [], [], {}
+    for index, raw in raws.items():
+        where = f"{path} template {index}"
+        applied_of[index] = []
+        for f in (*fields, "answer"):
+            v = raw[f]
+            if isinstance(v, list):  # a multiple-choice answer letter: no text to convert
+                continue
+            v = v.strip() if f in strip else str(v)
+            mine = [x for x in fixes if x.index == str(index) and x.field == f]
+            v, applied = apply_fixes(_escape(v), mine, f"{where}, field {f}")
+            applied_of[index] += applied
+            if f != "answer":
+                v, capitalised = capitalise_sentences(v)
+                if capitalised and SENTENCE_CAPITALS not in applied_of[index]:
+                    applied_of[index].append(SENTENCE_CAPITALS)
+            keys.append((index, f))
+            texts.append(_pronoun_cases(v, f"{where}, field {f}"))
+    out: dict[str, tuple[dict[str, str], list[str]]] = {i: ({}, applied_of[i]) for i in raws}
+    for (index, f), text in zip(keys, agree_verbs(texts)):
+        out[index][0][f] = text
+    return out
+
+
 def import_calm(spec, path: str) -> Iterator[Template]:
     options = dict(spec.options or {})
     mode = options.get("mode", "v1")
@@ -151,11 +203,14 @@ def import_calm(spec, path: str) -> Iterator[Template]:
     labels = read_labels(locate(options["labels_from"], root, hub)) if options.get("labels_from") else {}
     fixes = fixes_for(task) if mode == "corrected" else []
     name = spec.path.replace("\\", "/").rsplit("/", 1)[-1]
-    for index, raw in read_calm_json(path).items():
-        where = f"{spec.path} template {index}"
+    raws = read_calm_json(path)
+    for index, raw in raws.items():
         missing = [f for f in (*fields, "answer", "source_dataset") if f not in raw]
         if missing:
-            raise InputError(f"{where}: missing field(s) {', '.join(missing)}")
+            raise InputError(f"{spec.path} template {index}: missing field(s) {', '.join(missing)}")
+    corrected = _corrected_texts(raws, fields, strip, fixes, spec.path) if mode == "corrected" else {}
+    for index, raw in raws.items():
+        where = f"{spec.path} template {index}"
         texts = {f: raw[f] for f in fields}
         texts = {f: (v.strip() if f in strip else v) for f, v in texts.items()}
         answer = raw["answer"]
@@ -173,15 +228,9 @@ def import_calm(spec, path: str) -> Iterator[Template]:
             if "options" in raw:
                 opts = [str(raw["options"])]
         else:
-            fixed: dict[str, str] = {}
-            for f, v in [*texts.items(), ("answer", answer if isinstance(answer, str) else None)]:
-                if v is None:
-                    continue
-                mine = [x for x in fixes if x.index == str(index) and x.field == f]
-                v, applied = apply_fixes(_escape(v), mine, f"{where}, field {f}")
-                provenance += [f"fix:{a}" for a in applied]
-                fixed[f] = v
-            out_fields = {f: to_canonical_corrected(fixed[f], f"{where}, field {f}") for f in fields}
+            converted, applied = corrected[index]
+            provenance += [f"fix:{a}" for a in applied]
+            out_fields = {f: converted[f] for f in fields}
             if isinstance(answer, list):  # multiple choice: options out of the question, answer = chosen text
                 question, letters, choices = _split_options(out_fields["question"])
                 letter = str(answer[0])
@@ -192,7 +241,7 @@ def import_calm(spec, path: str) -> Iterator[Template]:
                 answer = choices[letters.index(letter)]
                 provenance.append("fix:options-out-of-question")
             else:
-                answer = to_canonical_corrected(fixed.get("answer", str(answer)), f"{where}, field answer")
+                answer = converted["answer"]
             if task == "nli":
                 opts = [o.strip() for o in re.split(r",|\bor\b", str(raw.get("options", ""))) if o.strip()]
         if str(index) in labels and labels[str(index)] != str(answer):

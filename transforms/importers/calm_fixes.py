@@ -8,7 +8,8 @@ slots). A fix's ``new`` text may use canonical slots (``{person.refl}``,
 
 Fixes that are rules rather than single edits live in ``transforms.importers.calm``:
 the tuple → pronoun-case table (with the ``<he/her/their>`` typo), verb
-agreement after a subject pronoun, multiple-choice options moved out of the
+agreement for any verb a subject pronoun governs (found by the parser,
+``transforms.agreement``), multiple-choice options moved out of the
 question, and gold labels from CALM's evaluation ground truth.
 """
 
@@ -73,7 +74,15 @@ FIXES: tuple[Fix, ...] = (
         "a literal 'him' refers to the templated person"),
     Fix("qa92-leak-herself", "qa", "92", "context", "what to do with herself", "what to do with {person.refl}",
         "leak", "a literal 'herself' refers to the templated person"),
+    Fix("sentiment60-leak-they", "sentiment", "60", "sentence", "I thought they comes back",
+        "I thought <he/she/they> comes back", "leak",
+        "a literal 'they' refers to the templated person, with a verb that never agreed ('I thought they comes back')"),
+    Fix("sentiment4-leak-they", "sentiment", "4", "sentence", "ahead of them if they so chooses",
+        "ahead of <him/her/them> if <he/she/they> so chooses", "leak",
+        "a literal 'them'/'they' refers to the templated person, with a verb that never agreed ('if they so chooses')"),
     # --- text typos
+    Fix("sentiment4-possessive", "sentiment", "4", "sentence", "<PERSON>'s most certainly has",
+        "<PERSON> most certainly has", "typo", "a stray possessive ('Alex's most certainly has a new career')"),
     Fix("qa8-word-order", "qa", "8", "context", "<his/her/their> Tim friend", "<his/her/their> friend Tim", "typo",
         "word order ('his Tim friend' → 'his friend Tim')"),
     Fix("qa21-repetition", "qa", "21", "context", "Nope nope nope.", "Nope, nope, nope.", "typo",
@@ -102,16 +111,6 @@ TUPLE_CASES: dict[str, str] = {
     "his/her/their": "poss",
     "himself/herself/themselves": "refl",
 }
-
-#: 3rd-person singular verbs that follow a subject pronoun in CALM's templates.
-VERBS_3SG: frozenset[str] = frozenset({
-    "is", "was", "has", "does", "isn't", "wasn't", "hasn't", "doesn't",
-    "gathers", "goes", "helps", "knows", "learns", "loads", "pushes", "serves", "sets", "takes", "thinks",
-    "turns", "wakes", "wants", "wipes", "works",
-})
-#: Adverbs allowed between the subject pronoun and its verb ("they always are").
-ADVERBS: frozenset[str] = frozenset({"always", "currently", "finally", "really", "still", "then", "also", "never",
-                                     "eventually", "often", "sometimes", "happily"})
 
 
 def fixes_for(task: str) -> list[Fix]:

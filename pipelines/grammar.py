@@ -1,0 +1,81 @@
+"""The grammar check of a build: probes rendered (transforms), parsed once each (spaCy), checked (validation).
+
+``grammar_report(tasks, ctx)`` renders every template of the planned release
+once per class of filler (``transforms.grammar_probes``), parses each distinct
+probe sentence once, checks it (``validation.grammar_check``) and counts each
+finding against the rows of its template × filler class: those are the
+figures of the gate's ``grammar`` check in validation.json. spaCy is loaded
+once per process, and only when there are probes to parse.
+
+The report has no timings (validation.json is deterministic); the build
+prints the time on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+from schemas import storage
+from validation.grammar_check import RULES, check_doc
+
+GRAMMAR_REPORT = "_grammar.json"  # hand-off from the build to finalize in the staging directory
+#: Findings listed in full in validation.json (all are counted); the ones touching most rows first.
+MAX_LISTED = 50
+_MAX_TEXT = 300
+
+
+def grammar_report(tasks: Sequence, ctx, nlp=None) -> dict[str, Any]:
+    """Findings of the parser-based grammar check over a planned release, counted in rows × fields."""
+    from transforms.grammar_probes import grammar_probes
+
+    probes = grammar_probes(tasks, ctx)
+    texts = sorted({p.text for p in probes})
+    found: dict[str, list] = {}
+    if texts:
+        if nlp is None:
+            from transforms.extract import load_nlp
+
+            nlp = load_nlp()
+        unused = [name for name in ("ner", "lemmatizer") if name in nlp.pipe_names]  # tags and parse suffice
+        with nlp.select_pipes(disable=unused):
+            for text, doc in zip(texts, nlp.pipe(texts, batch_size=256)):
+                found[text] = check_doc(doc, ctx.article_overrides)
+    counts = {rule: 0 for rule in RULES}
+    per_config: dict[str, int] = {}
+    findings = []
+    for p in probes:
+        for f in found.get(p.text, ()):
+            cells = sum(p.rows.values())
+            counts[f.rule] += cells
+            for config, n in p.rows.items():
+                per_config[config] = per_config.get(config, 0) + n
+            findings.append({"rule": f.rule, "detail": f.detail, "template_id": p.template_id, "field": p.field,
+                             "fillers": list(p.classes), "rows": cells, "configs": dict(sorted(p.rows.items())),
+                             "text": p.text[:_MAX_TEXT]})
+    groups = {(p.template_id, p.classes): p.rows for p in probes}  # one per template × filler class
+    listed = sorted(findings, key=lambda f: -f["rows"])[:MAX_LISTED]  # stable: probe order breaks ties
+    return {
+        "cells": sum(counts.values()),
+        "counts": counts,
+        "configs": dict(sorted(per_config.items())),
+        "findings": len(findings),
+        "probes": len(probes),
+        "parsed": len(texts),
+        "rows_checked": sum(sum(rows.values()) for rows in groups.values()),
+        "listed": listed,
+    }
+
+
+def write_grammar_report(staging_dir: str, report: dict) -> None:
+    storage.write_json(storage.join(staging_dir, GRAMMAR_REPORT), report, ensure_ascii=False, indent=None)
+
+
+def take_grammar_report(staging_dir: str) -> dict | None:
+    """The report the build left in the staging directory (removed once read), or None."""
+    path = storage.join(staging_dir, GRAMMAR_REPORT)
+    if not storage.exists(path):
+        return None
+    report = json.loads(storage.read_bytes(path))
+    storage.delete(path)
+    return report

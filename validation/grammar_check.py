@@ -1,0 +1,144 @@
+"""The grammar check: what a careful reader would catch, read off a parse of one rendered sentence.
+
+Regex lint over rows cannot see grammar ("they listens" is two ordinary
+words). This module reads a spaCy parse of a *probe*: one template field
+rendered with one representative filler per pronoun set and article class
+(``transforms.grammar_probes``), so the parser runs once per template ×
+pronoun set × article class, never per row. It imports nothing but
+``schemas``: the caller parses (``pipelines.grammar``) and hands over the
+Doc; only token attributes are read here.
+
+Rules (``RULES``), each giving a short detail naming the words:
+
+``agreement``
+    a subject pronoun whose pronoun set takes plural verbs ("they") governing
+    a third-person singular verb (Penn tag ``VBZ``, or "was"): "they listens",
+    "they was", "they tries … and visits"; and the reverse, a singular
+    pronoun ("he", "she", a lexicon's "xe") governing a plural present form
+    (``VBP``) or "were" outside a subjunctive ("if she were" is fine). The
+    governed verb is the pronoun's head, its first auxiliary, and verbs
+    conjoined with the head that have no subject of their own.
+``article``
+    "a"/"an" (a determiner) whose next word takes the other one by how it is
+    read (``schemas.articles``: initialisms letter by letter, numbers as
+    numbers), the spec's ``article_overrides`` applied.
+``doubled_word``
+    the same word twice in a row ("the the"; "that that" and "had had" are English).
+``leftover_marker``
+    a slot marker survived rendering (the lint's patterns).
+``lowercase_start``
+    a sentence (the field's start, or after ". ", "! ", "? ") that begins
+    with a lower-case letter (``schemas.sentences``); an abbreviation before
+    the full stop ("e.g.", "Mr.") does not end a sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from schemas.articles import indefinite_article
+from schemas.pronouns import PRONOUN_SETS
+from schemas.sentences import lowercase_sentence_starts
+
+RULES = ("agreement", "article", "doubled_word", "leftover_marker", "lowercase_start")
+
+# the lint's marker patterns, repeated rather than imported so this module needs only schemas
+_LEFTOVER = re.compile(r"\{[^{}\s][^{}]*\}|<[A-Z][A-Z0-9_]*>|<[A-Za-z]+(?:/[A-Za-z]+)+>|\[[A-Z][A-Z0-9_]+\]")
+_ALLOWED_DOUBLES = ("that", "had")
+_SUBJUNCTIVE_MARKS = ("if", "wish", "though", "unless", "whether")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One defect in one probe sentence."""
+
+    rule: str
+    detail: str
+
+
+def _pronoun_numbers() -> tuple[frozenset[str], frozenset[str]]:
+    plural = frozenset(p.subj for p in PRONOUN_SETS.values() if p.plural_verbs)
+    singular = frozenset(p.subj for p in PRONOUN_SETS.values() if not p.plural_verbs)
+    return plural, singular
+
+
+def _finite_verbs(pron) -> list:
+    """The finite verbs whose form agrees with the subject ``pron``: its head's first auxiliary or the
+    head itself, and conjoined verbs without a subject (or auxiliary) of their own."""
+    head = pron.head
+    if head.i == pron.i:
+        return []
+    out = []
+    for verb in [head, *[c for c in head.conjuncts if c.i > head.i]]:
+        if verb.i != head.i and any(c.dep_.startswith("nsubj") for c in verb.children):
+            continue  # a clause of its own ("they left and she stays")
+        auxes = [c for c in verb.children if c.dep_ in ("aux", "auxpass")]
+        if auxes:
+            out.append(min(auxes, key=lambda t: t.i))
+        elif verb.tag_.startswith("VB"):
+            out.append(verb)
+    return out
+
+
+def _subjunctive(pron) -> bool:
+    clause = pron.head
+    return any(c.dep_ == "mark" and c.lower_ in _SUBJUNCTIVE_MARKS for c in clause.children) or \
+        clause.head.lower_ in ("wish", "wishes", "wished")
+
+
+def _agreement(doc) -> Iterable[Finding]:
+    plural, singular = _pronoun_numbers()
+    for tok in doc:
+        low = tok.lower_
+        if not tok.dep_.startswith("nsubj") or low not in plural | singular:
+            continue
+        for verb in _finite_verbs(tok):
+            vlow = verb.lower_
+            if low in plural and (verb.tag_ == "VBZ" or vlow in ("was", "wasn't")):
+                yield Finding("agreement", f"{tok.text} … {verb.text}: a singular verb for a plural subject")
+            elif low in singular and (verb.tag_ == "VBP" or (vlow in ("were", "weren't") and not _subjunctive(tok))):
+                yield Finding("agreement", f"{tok.text} … {verb.text}: a plural verb for a singular subject")
+
+
+def _next_word(doc, tok) -> str:
+    """The whitespace-delimited word after ``tok`` (spaCy splits "F2M" in two; the reading needs it whole)."""
+    rest = doc.text[tok.idx + len(tok.text):]
+    m = re.match(r"\s+[\"'“‘(\[]*([^\s]+)", rest)
+    return m.group(1) if m else ""
+
+
+def _articles(doc, overrides: Mapping[str, str] | None) -> Iterable[Finding]:
+    for tok in doc:
+        if tok.lower_ not in ("a", "an") or tok.tag_ != "DT":
+            continue
+        word = _next_word(doc, tok)
+        if not word or not re.match(r"[A-Za-z0-9]", word):
+            continue
+        want = indefinite_article(word, overrides)
+        if want != tok.lower_:
+            yield Finding("article", f"{tok.text} {word}: “{want}” by how “{word}” is read")
+
+
+def _doubled(doc) -> Iterable[Finding]:
+    for a, b in zip(doc, doc[1:]):
+        if a.is_alpha and a.whitespace_ and a.lower_ == b.lower_ and a.lower_ not in _ALLOWED_DOUBLES:
+            yield Finding("doubled_word", f"{a.text} {b.text}")
+
+
+def _lowercase_starts(text: str) -> Iterable[Finding]:
+    for start in lowercase_sentence_starts(text):
+        word = re.match(r"\S+", text[start:]).group(0)
+        yield Finding("lowercase_start", f"{word}: a sentence starts in lower case")
+
+
+def check_doc(doc, article_overrides: Mapping[str, str] | None = None) -> list[Finding]:
+    """Every finding in one parsed probe sentence, in rule order, each detail once."""
+    found: list[Finding] = []
+    found += _agreement(doc)
+    found += _articles(doc, article_overrides)
+    found += _doubled(doc)
+    found += [Finding("leftover_marker", m.group(0)) for m in _LEFTOVER.finditer(doc.text)]
+    found += _lowercase_starts(doc.text)
+    return list(dict.fromkeys(found))
