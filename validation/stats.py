@@ -44,7 +44,6 @@ import zlib
 from typing import Any, Mapping
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from schemas.records import FILL_TYPES, TASK_FIELDS, required_columns
