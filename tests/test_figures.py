@@ -13,7 +13,7 @@ from validation.figures import (distinct_n, length_figures, length_figures_from_
 from validation.stats import compute_stats
 from validation.expectations import Fact, judge_facts
 from validation.gate import failed_summary, run_gate
-from validation.lint import lint_release
+from validation.release_lint import lint_release
 
 TEXTS = ["The nurse said she would be late.", "The nurse said he would be late.", "A doctor came in early today.",
          "It rained all day and the match was called off.", "a b", "a b", "c"]
