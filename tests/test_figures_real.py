@@ -45,7 +45,7 @@ def test_holistic_bias_figures_in_stats_card_and_picture(tmp_path, capsys):
     assert main(["build", str(PROJECT / "configs" / "holistic-bias.yaml"), "--data-dir", str(HOLISTIC_DIR),
                  "--out", str(tmp_path)]) == 0
     capsys.readouterr()
-    release = tmp_path / "holistic-bias" / "1.1.0"
+    (release,) = [p for p in (tmp_path / "holistic-bias").iterdir() if not p.name.startswith(".")]
     stats = json.loads((release / "stats.json").read_text())
     assert stats["total_rows"] == 566_625 and stats["task_shares"] == {"statement": 1.0}
     age = stats["configs"]["statement_age"]["figures"]
