@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/calm_build.py --repeat 2
 	$(PY) benchmarks/expansion.py --hb-beam
 	$(PY) benchmarks/oversized_records.py
+	$(PY) benchmarks/build_floor.py --repeat 2
 
 clean:
 	rm -rf $(VENV) releases build *.egg-info

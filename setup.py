@@ -29,6 +29,8 @@ DRIVER = [
     "pandas>=2.2,<4",  # Great Expectations validates pandas frames
     "huggingface_hub>=1.0,<3",
     "psutil>=5.9",  # ends a build's child processes on SIGINT/SIGTERM
+    "sacrebleu>=2.4,<3",  # self-BLEU in the stats (validation.figures)
+    "matplotlib>=3.9,<4",  # stats.png, drawn headless (pipelines.plots)
 ]
 
 extras = {

@@ -57,6 +57,15 @@ def _merge_lint(summaries: Sequence[dict]):
     return total
 
 
+def _merge_tallies(summaries: Sequence[dict]) -> dict:
+    """Each config's shard tallies merged in shard order."""
+    from schemas.tally import merged, tally_from_state
+
+    ordered = sorted((s for s in summaries if s.get("tally")), key=lambda s: (s["config"], s["index"]))
+    configs = dict.fromkeys(s["config"] for s in ordered)
+    return {c: merged(tally_from_state(s["tally"]) for s in ordered if s["config"] == c) for c in configs}
+
+
 def _config_info(spec, summaries: Sequence[dict]) -> dict[str, dict]:
     info = {}
     for c in spec.configs:
@@ -198,6 +207,8 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     from dataclasses import replace
 
     from pipelines.card import render_card
+    from pipelines.manifest import rows_digests
+    from pipelines.plots import write_png
     from pipelines.grammar import take_grammar_report
     from validation.stats import compute_stats, write_stats
     from validation.gate import add_grammar_check, write_validation
@@ -205,20 +216,26 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
 
     configs = _config_info(spec, summaries)
     lint = _merge_lint(summaries)
-    stats = compute_stats(staging_dir, spec, lint.to_dict())
+    stats = compute_stats(staging_dir, spec, lint.to_dict(), tallies=_merge_tallies(summaries))
     write_stats(staging_dir, stats)
     versioned = replace(spec, version=version)  # validation.json records the version being built
-    if gate is None:
-        with GateWorker(warm=False) as own:
-            report = own.run_gate(staging_dir, versioned, lint, stats)
-    else:
-        report = gate.run_gate(staging_dir, versioned, lint, stats)
+    own = GateWorker(warm=False) if gate is None else None
+    try:
+        # the child judges the gate and draws stats.png while this process reads the shards for their digests
+        pending = (gate or own).submit_gate(staging_dir, versioned, lint, stats,
+                                            after=(write_png, [(spec.benchmark, stats)],
+                                                   os.path.join(staging_dir, "stats.png")))
+        hashes = input_hashes(spec)
+        digests = rows_digests(staging_dir, configs)
+        report = pending.result()
+    finally:
+        if own is not None:
+            own.close()
     grammar = take_grammar_report(staging_dir)
     if grammar is not None:
         report = add_grammar_check(report, grammar, spec.validation.max_grammar_findings)
     write_validation(staging_dir, report)
-    hashes = input_hashes(spec)
-    draft = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION)
+    draft = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION, rows_sha256=digests)
     with open(os.path.join(staging_dir, "README.md"), "w", encoding="utf-8") as f:
         f.write(render_card(draft.to_dict(), spec, stats, report))
     # only README.md changed since the draft: list the files again, keep the rows digests

@@ -109,6 +109,18 @@ def _body(manifest: Mapping[str, Any], spec, stats: Mapping[str, Any], validatio
                      st.get("diversity", {}).get("distinct_2", "")])
     out += [_table(["config", "task", "axis", "rows", "groups (rows)", "distinct-2"], rows), ""]
 
+    if stat_configs:
+        from validation.stats import HEADLINE, headline_rows
+
+        method = stats.get("similarity_method", "")
+        out += ["## Statistics", "", "![Group balance, length distributions and template similarity](stats.png)", "",
+                _table(["config", *(label for label, _ in HEADLINE)], headline_rows(stats)), "",
+                f"Lengths are in words; similarity is the mean over pairs ({method}); distinct-n and self-BLEU "
+                "(sacrebleu, each sampled row against the others) are computed on a deterministic sample of rows; "
+                "the distance from uniform is the total variation distance of the group counts from an even "
+                "split; length parity is the shortest group's mean row length over the longest's. "
+                "Everything is in `stats.json`.", ""]
+
     out += ["## Fields", ""]
     tasks = sorted({info.get("task", "") for info in configs.values()} & set(TASK_FIELDS))
     text_fields = [f for t in tasks for f in TASK_FIELDS[t]]
@@ -135,7 +147,7 @@ def _body(manifest: Mapping[str, Any], spec, stats: Mapping[str, Any], validatio
     verdict = "passed" if validation.get("passed") else "FAILED"
     out += [f"The release gate {verdict}: {len(checks) - len(failed)} of {len(checks)} checks passed "
             "(schema, nulls, unique ids, declared groups, fill types, group balance per template, row counts, "
-            "diversity, lint). Details are in `validation.json`; statistics in `stats.json` and `stats.html`.", ""]
+            "diversity, lint). Details are in `validation.json`; statistics in `stats.json`, `stats.html` and `stats.png`.", ""]
     if failed:
         out += [f"- failed: `{c['config']}/{c['name']}`" for c in failed] + [""]
     lint = stats.get("lint", {}).get("counts")

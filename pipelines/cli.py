@@ -2,7 +2,7 @@
 
     biasbench build [SPEC] [--data-dir DIR] [--out DIR] [--version X.Y.Z] [--runner direct|dask|dataflow]
     biasbench validate RELEASE
-    biasbench stats RELEASE
+    biasbench stats RELEASE [--compare OTHER] [--text-field F] [--group-field G] [--json]
     biasbench diff OLD NEW
     biasbench publish RELEASE --repo-id ORG/NAME [--dry-run]
     biasbench rebuild SPEC
@@ -124,7 +124,7 @@ def cmd_validate(args) -> int:
     from validation.gate import failed_summary, validate_release
 
     with local_view(args.release) as release:
-        report = validate_release(release)
+        report = validate_release(release, engine="great_expectations" if args.great_expectations else "plain")
     failed = [c for c in report["checks"] if not c["passed"]]
     for c in report["checks"]:
         print(_check_line(c))
@@ -147,20 +147,73 @@ def _check_line(check: dict) -> str:
     return f"{line}: observed {check.get('observed')}, expected {check.get('expected')}"
 
 
+def load_stats(path: str, args) -> dict:
+    """A release's stats.json, or the stats of a published benchmark's files (``pipelines.external``)."""
+    release_stats = storage.join(path, "stats.json")
+    if storage.exists(release_stats):  # a release, local or in an object store
+        return json.loads(storage.read_bytes(release_stats))
+    if storage.exists(storage.join(path, "manifest.json")):
+        raise BiasbenchError(f"{path}: a release without stats.json")
+    if not args.text_field:
+        raise BiasbenchError(f"{path}: not a biasbench release (no stats.json); to read it as a published "
+                             "benchmark, name its text field(s) with --text-field")
+    from pipelines.external import external_stats
+
+    return external_stats(path, args.text_field.split(","), args.group_field.split(",") if args.group_field else (),
+                          args.source_field, args.config_pattern)
+
+
 def cmd_stats(args) -> int:
-    path = storage.join(args.release, "stats.json")
-    if not storage.exists(path):
-        raise BiasbenchError(f"{args.release}: no stats.json; is this a release directory?")
-    stats = json.loads(storage.read_bytes(path))
-    print(json.dumps(stats, indent=1, sort_keys=True) if args.json else _format_stats(stats))
+    stats = load_stats(args.release, args)
+    if not args.compare:
+        print(json.dumps(stats, indent=1, sort_keys=True) if args.json else _format_stats(stats))
+        return 0
+    other = load_stats(args.compare, args)
+    labels = (_label(args.release, stats), _label(args.compare, other))
+    if args.json:
+        print(json.dumps({labels[0]: stats, labels[1]: other}, indent=1, sort_keys=True))
+    else:
+        print(_format_comparison(labels, stats, other))
+    if args.plot:
+        from pipelines.plots import write_png
+
+        write_png([(labels[0], stats), (labels[1], other)], args.plot)
+        print(f"comparison plot: {args.plot}", file=sys.stderr)
     return 0
 
 
+def _label(path: str, stats: dict) -> str:
+    return f"{stats.get('benchmark') or os.path.basename(os.path.normpath(path))} {stats.get('version', '')}".strip()
+
+
 def _format_stats(stats: dict) -> str:
-    rows = []
-    for name, c in sorted(stats.get("configs", {}).items()):
-        rows.append([name, f"{c.get('rows', 0):,}", f"{c.get('distinct_2', 0):.3f}", _groups_text(c.get("groups", {}))])
-    return _table(rows, ["config", "rows", "distinct-2", "groups"])
+    from validation.stats import HEADLINE, headline_rows
+
+    lines = [_table(headline_rows(stats), ["config", *(label for label, _ in HEADLINE)]), "",
+             _table([[name, _groups_text(c.get("groups", {}))] for name, c in sorted(stats.get("configs", {}).items())],
+                    ["config", "groups"]), ""]
+    if stats.get("similarity_method"):
+        lines.append(f"similarity: {stats['similarity_method']}; task shares: "
+                     + ", ".join(f"{k} {v:.3f}" for k, v in sorted(stats.get("task_shares", {}).items())))
+    return "\n".join(lines)
+
+
+def _format_comparison(labels: tuple[str, str], a: dict, b: dict) -> str:
+    """Per config present in both, the headline figures of each side by side; the others listed after."""
+    from validation.stats import HEADLINE, headline_rows
+
+    rows_a = {r[0]: r[1:] for r in headline_rows(a)}
+    rows_b = {r[0]: r[1:] for r in headline_rows(b)}
+    out = []
+    for name in sorted(set(rows_a) & set(rows_b)):
+        table = [[label, va, vb] for (label, _), va, vb in zip(HEADLINE, rows_a[name], rows_b[name])]
+        out += [f"{name}:", _table(table, ["figure", *labels]), ""]
+    for label, rows, others in ((labels[0], rows_a, rows_b), (labels[1], rows_b, rows_a)):
+        only = sorted(set(rows) - set(others))
+        if only:
+            out += [f"only in {label}:", _table([[n, *rows[n]] for n in only], ["config", *(h for h, _ in HEADLINE)]),
+                    ""]
+    return "\n".join(out).rstrip()
 
 
 def cmd_diff(args) -> int:
@@ -210,9 +263,20 @@ def make_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_rebuild)
     v = sub.add_parser("validate", help="re-check a release on disk: checksums, schema, expectations")
     v.add_argument("release")
+    v.add_argument("--great-expectations", action="store_true",
+                   help="judge the checks with Great Expectations, as the build does (slower: its import)")
     v.set_defaults(func=cmd_validate)
-    s = sub.add_parser("stats", help="print a release's diversity and balance report")
-    s.add_argument("release")
+    s = sub.add_parser("stats", help="print the figures of a release, or of a published benchmark's files")
+    s.add_argument("release", help="a release directory, or a folder/file of JSON Lines or Parquet (with --text-field)")
+    s.add_argument("--compare", metavar="OTHER", help="a second release or benchmark: figures side by side")
+    s.add_argument("--plot", default="stats-compare.png",
+                   help="with --compare: where the comparison picture goes (default: stats-compare.png)")
+    s.add_argument("--text-field", help="for files that are not a release: the text field(s), first present wins "
+                                        "(e.g. context,premise,sentence)")
+    s.add_argument("--group-field", help="for files: the group field(s), first present wins (e.g. gender,race)")
+    s.add_argument("--source-field", default="source_dataset", help="for files: the source field")
+    s.add_argument("--config-pattern", help="for files: a regex over the file name (no extension) whose first "
+                                            "group names the config, e.g. '(.+)_dataset'")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_stats)
     d = sub.add_parser("diff", help="what changed between two releases")

@@ -34,6 +34,11 @@ TASK_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+def required_columns(task: str) -> list[str]:
+    """Columns every row of the task must have, never null (fill_type is checked by set)."""
+    return ["example_id", "template_id", "group", "filler", *TASK_FIELDS[task]]
+
+
 def _shallow(record) -> dict[str, Any]:
     """The record's fields as a dict, one level deep (``asdict`` deep-copies: ~30x slower)."""
     return {name: getattr(record, name) for name in _FIELD_NAMES[type(record)]}

@@ -188,6 +188,21 @@ class ValidationSpec:
     min_distinct_2: float = 0.0  # distinct bigrams / bigrams over a config's first text field
     max_leftover_markers: int = 0
     max_grammar_findings: int = 0  # cells (rows x text fields) the parser-based grammar check flags
+    # thresholds on the figures of validation.stats (validation.gate.FIGURE_THRESHOLDS); None: not checked
+    min_templates: int | None = None
+    min_sources: int | None = None
+    min_template_length_mean: float | None = None
+    min_template_length_cv: float | None = None
+    max_template_similarity: float | None = None
+    max_row_similarity: float | None = None
+    min_distinct_1: float | None = None
+    min_distinct_3: float | None = None
+    min_vocabulary: int | None = None
+    max_self_bleu: float | None = None
+    max_source_share: float | None = None
+    max_task_share: float | None = None
+    max_group_uniform_distance: float | None = None
+    min_length_parity: float | None = None
 
 
 @dataclass

@@ -103,3 +103,14 @@ def test_common_words_are_left_out_and_listed(builds):
 def test_rebuild_is_byte_identical(builds):
     a, b = (json.loads((r / "manifest.json").read_text()) for r in builds)
     assert a["files"] == b["files"] and a["rows_sha256"] == b["rows_sha256"]
+
+
+@pytest.mark.slow
+def test_figures_in_stats_and_card(builds):
+    stats = json.loads((builds[0] / "stats.json").read_text())
+    for config in CONFIGS:
+        f = stats["configs"][config]["figures"]
+        assert f["templates"] > 0 and f["template_length"]["cv"] > 0 and f["group_uniform_distance"] == 0.0
+        assert 0 < f["template_similarity"]["mean"] < 1 and f["template_similarity"]["method"] == stats["similarity_method"]
+    card = (builds[0] / "README.md").read_text()
+    assert "(stats.png)" in card and "template words mean/sd/cv" in card

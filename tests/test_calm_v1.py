@@ -84,6 +84,22 @@ def test_hub_fallback_fails_offline_with_clear_error(tmp_path, capsys, monkeypat
     assert os.path.join("configs", "") in err or "configs/" in err
 
 
+@pytest.mark.slow
+def test_row_figures_equal_calms_own_published_rows(v1_release, capsys):
+    """calm-v1 is CALM line for line, so `stats` of CALM's JSON Lines gives calm-v1's row figures."""
+    assert main(["stats", str(CALM_DIR / "release"), "--text-field", "context,premise,sentence",
+                 "--group-field", "gender,race", "--config-pattern", "(.+)_dataset", "--json"]) == 0
+    published = json.loads(capsys.readouterr().out)["configs"]
+    ours = json.loads((v1_release / "stats.json").read_text())["configs"]
+    for task, axis in CONFIGS:
+        mine, theirs = ours[f"{task}_{axis}"], published[f"{task}_{axis}"]
+        assert mine["diversity"] == theirs["diversity"], (task, axis)
+        for key in ("row_length", "row_length_by_group", "self_bleu", "row_similarity", "source_shares",
+                    "group_uniform_distance", "length_parity"):
+            assert mine["figures"][key] == theirs["figures"][key], (task, axis, key)
+        assert mine["figures"]["templates"] > 0 and theirs["figures"]["templates"] is None
+
+
 def test_grammar_check_reports_calms_defects_without_gating(v1_release):
     """CALM's defects are kept on purpose: the parser-based check counts them, the gate still passes."""
     report = json.loads((v1_release / "validation.json").read_text())

@@ -6,8 +6,10 @@ import pyarrow as pa
 import pytest
 
 from release_fixture import build_release
-from validation.stats import SAMPLE_ROWS, compute_stats, diversity, sample_column, sample_texts, write_stats
 from schemas.lint import LintResult
+from schemas.tally import RowTally, merged, tally_files
+from validation.figures import stride
+from validation.stats import compute_stats, diversity, write_stats
 
 
 @pytest.fixture(scope="module")
@@ -57,14 +59,25 @@ def test_diversity_metrics():
 
 
 def test_sample_is_a_deterministic_stride():
-    col = pa.chunked_array([pa.array([str(i) for i in range(10)])])
-    assert sample_texts(col, limit=3).to_pylist() == ["0", "4", "8"]
-    assert len(sample_texts(col, limit=SAMPLE_ROWS)) == 10
+    col = pa.array([str(i) for i in range(10)])
+    tally = RowTally("text", ["text"], sample_step=4)
+    tally.add(pa.table({"text": col}))
+    assert tally.sample_texts().to_pylist() == ["0", "4", "8"] == stride(col.to_pylist(), 3)
 
 
-def test_streamed_sample_matches_in_memory_stride(release):
+def test_shard_tallies_merge_to_the_tally_of_the_whole(release):
     spec, root = release
     import pyarrow.parquet as pq
-    col = pq.read_table(f"{root}/data/qa_gender/test-00000-of-00001.parquet", columns=["context"])["context"]
-    assert sample_column(root, "qa_gender", "context", 12, limit=5).to_pylist() == sample_texts(col, limit=5).to_pylist()
-    assert len(sample_column(root, "qa_gender", "context", 12, limit=5)) == 4  # stride 3
+    path = f"{root}/data/qa_gender/test-00000-of-00001.parquet"
+    table = pq.read_table(path)
+    whole = tally_files([path], "context", ["example_id", "context"], sample_step=5)
+    parts = [RowTally("context", ["example_id", "context"], 5, first_row=start) for start in (0, 7)]
+    parts[0].add(table.slice(0, 7))
+    parts[1].add(table.slice(7))
+    joined = merged(parts)
+    assert joined.sample_texts().to_pylist() == table["context"].to_pylist()[::5]
+    assert joined.sample_texts().to_pylist() == whole.sample_texts().to_pylist()
+    assert (joined.rows, joined.groups, joined.cells, joined.words) == (whole.rows, whole.groups, whole.cells,
+                                                                       whole.words)
+    assert joined.duplicate_ids() == 0
+    assert [list(h) for h in joined.length_histogram.values()] == [list(h) for h in whole.length_histogram.values()]

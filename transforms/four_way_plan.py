@@ -17,7 +17,8 @@ import pyarrow as pa
 
 from schemas import progress
 from schemas.paths import confined_join
-from schemas.records import Template
+from schemas.records import TASK_FIELDS, Template, required_columns
+from schemas.tally import RowTally, tally_state
 from transforms.four_way import CELLS, FourWayOptions, UNKNOWN_OPTIONS, render_four_way
 from transforms.write import ParquetShardWriter
 
@@ -88,6 +89,7 @@ def write_four_way_shard(task, staging_dir: str, *, lint: str = "none",
     layout = task.layout
     batches = []
     groups: dict[str, int] = {}
+    tally = RowTally(TASK_FIELDS[layout.task][0], required_columns(layout.task), task.sample_step, task.first_row)
     started = time.perf_counter()
     path = confined_join(staging_dir, task.relative_path)
     with ParquetShardWriter(path, layout.schema, task.row_group_size) as w:
@@ -96,6 +98,7 @@ def write_four_way_shard(task, staging_dir: str, *, lint: str = "none",
                                     fill_type=layout.fill_type, schema=layout.schema, groups=block.groups)
             for g in block.groups:
                 groups[g] = groups.get(g, 0) + len(CELLS)
+            tally.add(batch)
             w.write(batch)
             if lint != "none":
                 batches.append(batch.select(["example_id", *text_columns]))
@@ -106,4 +109,5 @@ def write_four_way_shard(task, staging_dir: str, *, lint: str = "none",
     return {
         "config": layout.name, "index": task.index, "count": task.count, "path": task.relative_path,
         "rows": w.rows, "groups": dict(sorted(groups.items())), "seconds": round(seconds, 3), "lint": lint_summary,
+        "tally": tally_state(tally),
     }

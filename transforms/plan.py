@@ -34,6 +34,7 @@ import pyarrow as pa
 from schemas.ids import stable_seed
 from schemas.records import TASK_FIELDS, LexiconEntry, Template, row_schema
 from schemas.slots import SlotError, parse_slots
+from schemas.tally import sample_step
 from transforms.lexicon_context import LexiconContext, filler_where
 from transforms.write import shard_name
 
@@ -89,6 +90,8 @@ class ShardTask:
     strategy: str
     seed: int
     row_group_size: int
+    first_row: int = 0  # index of the shard's first row within its config
+    sample_step: int = 1  # every sample_step-th row of the config enters the text sample (schemas.tally)
 
     @property
     def relative_path(self) -> str:
@@ -320,9 +323,12 @@ def plan_release(spec, templates: Sequence[Template], lexicons: Mapping[str, Seq
             shards = plan_config(layout, config.groups, config.design, chosen, ctx,
                                  seed=spec.seed, rows_per_shard=spec.release.rows_per_shard)
         seed = spec.seed if config.design.seed is None else config.design.seed
+        step = sample_step(sum(b.rows for blocks in shards for b in blocks))
+        first_row = 0
         for i, blocks in enumerate(shards):
             tasks.append(ShardTask(layout, blocks, i, len(shards), config.split, config.design.strategy, seed,
-                                   spec.release.row_group_size))
+                                   spec.release.row_group_size, first_row, step))
+            first_row += tasks[-1].rows
     return tasks
 
 

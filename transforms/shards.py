@@ -4,7 +4,9 @@ Each :class:`ShardTask` carries the blocks of one shard (contiguous in release
 order). The worker renders each block to a record batch, lints it (boundary lint:
 from template pieces and lexicon entries, see ``transforms.boundary_lint``), and streams
 it into the shard's Parquet file, so memory is bounded by one block and rows
-never cross the network. What comes out is a small summary per shard.
+never cross the network. What comes out is a small summary per shard, with the
+shard's :class:`schemas.tally.RowTally` (counts and the text sample the
+stats and the gate need, so neither reads the shards again).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from apache_beam.metrics import Metrics
 
 from schemas import progress, storage
 from schemas.paths import confined_join
-from schemas.records import TASK_FIELDS
+from schemas.records import TASK_FIELDS, required_columns
+from schemas.tally import RowTally, tally_state
 from transforms.lexicon_context import LexiconContext
 from transforms.plan import ShardTask
 from transforms.runs import render_runs
@@ -72,12 +75,13 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, *, lint:
         nonlocal lint_total
         lint_total = result if lint_total is None else lint_total.merge(result)
 
-    groups: dict[str, int] = {}
+    tally = RowTally(TASK_FIELDS[task.layout.task][0], required_columns(task.layout.task), task.sample_step,
+                     task.first_row)
     started = time.perf_counter()
     path = confined_join(staging_dir, task.relative_path)  # config names are checked; this is the backstop
     with ParquetShardWriter(path, task.layout.schema, task.row_group_size) as w:
         # consecutive blocks of one template render as one batch (same rows as block by block)
-        for run, batch, counts in render_runs(task.blocks, task.layout, ctx, strategy=task.strategy,
+        for run, batch, _ in render_runs(task.blocks, task.layout, ctx, strategy=task.strategy,
                                               seed=task.seed):
             if linter is not None:
                 add(linter.lint_run(run, batch, examples_for=examples_wanted(lint_total)))
@@ -87,8 +91,7 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, *, lint:
                 if pending_rows >= LINT_ROWS:
                     add(many(pending, text_columns))
                     pending, pending_rows = [], 0
-            for block, rows in zip(run, counts):
-                groups[block.group] = groups.get(block.group, 0) + rows
+            tally.add(batch)
             w.write(batch)
         if pending:
             add(many(pending, text_columns))
@@ -97,8 +100,8 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, *, lint:
                  f"in {seconds:.1f}s ({w.rows / max(seconds, 1e-9):,.0f} rows/s)")
     return {
         "config": task.layout.name, "index": task.index, "count": task.count, "path": task.relative_path,
-        "rows": w.rows, "groups": dict(sorted(groups.items())), "seconds": round(seconds, 3),
-        "lint": lint_total.to_dict() if lint_total is not None else {},
+        "rows": w.rows, "groups": dict(sorted(tally.groups.items())), "seconds": round(seconds, 3),
+        "lint": lint_total.to_dict() if lint_total is not None else {}, "tally": tally_state(tally),
     }
 
 
@@ -107,6 +110,11 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, *, lint:
 PLAN_DIR = "_plan"
 SUMMARY_DIR = "_summaries"
 _CONTEXT = "context.pickle"
+_TALLY = ".tally.pickle"  # beside each summary: the shard's RowTally (Arrow arrays, sets: not JSON)
+
+#: Contexts this process wrote into a plan, by path: shard writers that run in the same process (Beam's
+#: in-process runner) take the very object instead of unpickling a copy (seconds for a large lexicon).
+_WRITTEN_CONTEXTS: dict[str, LexiconContext] = {}
 
 
 def write_plan(staging_dir: str, tasks: list[ShardTask], ctx: LexiconContext) -> list[str]:
@@ -116,6 +124,8 @@ def write_plan(staging_dir: str, tasks: list[ShardTask], ctx: LexiconContext) ->
     """
     plan = storage.join(staging_dir, PLAN_DIR)
     storage.write_bytes(storage.join(plan, _CONTEXT), pickle.dumps(ctx, protocol=pickle.HIGHEST_PROTOCOL))
+    _WRITTEN_CONTEXTS.clear()  # one plan at a time: earlier builds' contexts are not kept alive
+    _WRITTEN_CONTEXTS[storage.join(plan, _CONTEXT)] = ctx
     paths = []
     for n, task in enumerate(tasks):
         path = storage.join(plan, f"task-{n:06d}.pickle")
@@ -132,9 +142,12 @@ def summary_path(staging_dir: str, task: ShardTask) -> str:
 def read_summaries(staging_dir: str, tasks_expected: int) -> list[dict[str, Any]]:
     """Every shard's summary, sorted by (config, index); an error if a shard left none."""
     root = storage.join(staging_dir, SUMMARY_DIR)
-    summaries = [json.loads(storage.read_bytes(storage.join(root, rel))) for rel in storage.list_files(root)]
+    summaries = [json.loads(storage.read_bytes(storage.join(root, rel))) for rel in storage.list_files(root)
+                 if rel.endswith(".json")]
     if len(summaries) != tasks_expected:
         raise RuntimeError(f"{len(summaries)} of {tasks_expected} shards reported back; the run is incomplete")
+    for s in summaries:
+        s["tally"] = pickle.loads(storage.read_bytes(storage.join(root, s["config"], f"{s['index']:06d}{_TALLY}")))
     return sorted(summaries, key=lambda s: (s["config"], s["index"]))
 
 
@@ -147,13 +160,16 @@ class _WriteShardFn(beam.DoFn):
     def setup(self):
         # the planner's context (entries, ids, cached columns), read once per worker from the staging folder
         path = storage.join(self.staging_dir, PLAN_DIR, _CONTEXT)
-        self._ctx = pickle.loads(storage.read_bytes(path))
+        self._ctx = _WRITTEN_CONTEXTS.get(path) or pickle.loads(storage.read_bytes(path))
 
     def process(self, task_path: str):
         task = pickle.loads(storage.read_bytes(task_path))
         summary = write_shard(task, self.staging_dir, self._ctx, lint="boundary" if self.lint else "none",
                               article_overrides=self._ctx.article_overrides)
-        storage.write_json(summary_path(self.staging_dir, task), summary)
+        tally = summary.pop("tally")
+        marker = summary_path(self.staging_dir, task)
+        storage.write_bytes(marker[:-len(".json")] + _TALLY, pickle.dumps(tally, protocol=pickle.HIGHEST_PROTOCOL))
+        storage.write_json(marker, summary)  # written last: the shard's completion marker
         self._rows.inc(summary["rows"])
         self._shards.inc()
         yield summary

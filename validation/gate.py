@@ -1,35 +1,23 @@
 """The release gate: every check a release must pass before it is renamed into place.
 
-``run_gate`` combines the Great Expectations suites (``validation.expectations``),
-the lint totals and the stats against the spec's ``validation`` thresholds:
+``run_gate`` turns the stats (``transforms.stats``: merged shard tallies and
+figures), the lint totals and the Parquet footers into facts, each a figure and
+its bounds, and Great Expectations judges them all in one validation
+(``validation.expectations``):
 
-==================  ======  ===================================================
-check               config  passes when
-==================  ======  ===================================================
-data_present        each    the config has at least one Parquet file
-min_rows            each    rows >= ``min_rows``
-(GX checks)         each    see ``validation.expectations``
-min_distinct_2      each    distinct-2 of the first text field >= ``min_distinct_2``
-lint_failures       ``*``   cells flagged by agreement, article_mismatch,
-                            doubled_word, empty_field <= ``max_lint_failures``
-leftover_markers    ``*``   cells flagged by leftover_slot <= ``max_leftover_markers``
-grammar             ``*``   cells the parser-based grammar check flags (each
-                            finding × the rows of its template × filler class,
-                            ``pipelines.grammar``) <= ``max_grammar_findings``;
-                            added by the build (``add_grammar_check``)
-==================  ======  ===================================================
-
+==========================  ======  =======================================
 The report is ``{passed, checks: [{name, config, passed, observed, expected,
 details}], thresholds, configs, article_overrides, benchmark, version}``, in a
 fixed order (configs in spec order, then release-wide checks) and with no
-timestamps. The caller raises ``ValidationFailed`` when ``passed`` is false.
+timestamps. The caller raises ``ValidationFailed`` when ``passed`` is false;
+``failed_summary`` names each failed check with its figure and threshold.
 
 ``validate_release`` re-checks a release on disk (``biasbench validate``):
 the manifest's seal, sizes/sha256/rows of every listed file and nothing on disk
 it does not list (``schemas.release``); the manifest against the card,
 validation.json and the Parquet schemas (``validation.manifest_checks``); each
 config's canonical rows digest (``pipelines.manifest``); then the same checks
-as a build (lint and stats recomputed), with thresholds and declared groups
+as a build (lint and stats recomputed, the stats from one pass over each config's files), with thresholds and declared groups
 taken from the release's validation.json and manifest.json. A check about one
 file carries ``details = {path, problems}``.
 
@@ -49,9 +37,11 @@ import pyarrow.parquet as pq
 
 from schemas.errors import InputError
 from schemas.lint import LintResult
+from schemas.records import required_columns
 from schemas.release import (MANIFEST, CorruptManifest, canonical_rows_digest, integrity_checks, read_manifest,
                              read_release_json)
 from validation.manifest_checks import manifest_checks
+from validation.expectations import Fact
 from validation.release_lint import lint_release
 
 # Rules counted against max_lint_failures; leftover_slot has its own threshold.
@@ -99,46 +89,109 @@ def _lint_examples(lint: Any) -> list[dict]:
     return out
 
 
-def _gate_checks(release_dir: str, configs: Sequence[ConfigInfo], thresholds, lint: Any,
-                 stats: Mapping[str, Any]) -> list[dict]:
-    from validation.expectations import load_config_frames, run_suites
+#: Figure thresholds of ``validation`` in the spec: name -> (where the figure is in a config's stats, bound side).
+#: Unset (None) thresholds are not checked.
+FIGURE_THRESHOLDS = {
+    "min_templates": (("figures", "templates"), "low"),
+    "min_sources": (("figures", "sources"), "low"),
+    "min_template_length_mean": (("figures", "template_length", "mean"), "low"),
+    "min_template_length_cv": (("figures", "template_length", "cv"), "low"),
+    "max_template_similarity": (("figures", "template_similarity", "mean"), "high"),
+    "max_row_similarity": (("figures", "row_similarity", "mean"), "high"),
+    "min_distinct_1": (("diversity", "distinct_1"), "low"),
+    "min_distinct_2": (("diversity", "distinct_2"), "low"),
+    "min_distinct_3": (("diversity", "distinct_3"), "low"),
+    "min_vocabulary": (("diversity", "vocabulary"), "low"),
+    "max_self_bleu": (("figures", "self_bleu"), "high"),
+    "max_source_share": (("figures", "source_shares"), "high"),  # the largest source's share
+    "max_group_uniform_distance": (("figures", "group_uniform_distance"), "high"),
+    "min_length_parity": (("figures", "length_parity"), "low"),
+}
 
-    checks: list[dict] = []
-    per_config: dict[str, list[dict]] = {c.name: [] for c in configs}
-    frames = []
+
+def _figure(config_stats: Mapping[str, Any], path: Sequence[str]) -> Any:
+    value: Any = config_stats
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    if isinstance(value, Mapping):  # shares: the largest one
+        value = max(value.values(), default=0.0)
+    return value
+
+
+class _Facts:
+    """Checks in the making: each one's figure, bounds and details; Great Expectations judges them together."""
+
+    def __init__(self, engine: str):
+        self.engine = engine
+        self.pending: list[tuple[dict, Any]] = []
+
+    def add(self, name: str, config: str, observed: Any, *, low=None, high=None, details: Any = None,
+            shown: Any = None) -> dict:
+        expected = " and ".join([f">= {low}"] * (low is not None) + [f"<= {high}"] * (high is not None))
+        check = _check(name, config, False, observed if shown is None else shown, expected, details)
+        self.pending.append((check, Fact(f"{config}/{name}/{len(self.pending)}", observed, low, high)))
+        return check
+
+    def judged(self) -> list[dict]:
+        from validation.expectations import judge_facts
+
+        verdict = judge_facts([fact for _, fact in self.pending], self.engine)
+        for check, fact in self.pending:
+            check["passed"] = verdict[fact.key]
+        return [check for check, _ in self.pending]
+
+
+def _gate_checks(release_dir: str, configs: Sequence[ConfigInfo], thresholds, lint: Any,
+                 stats: Mapping[str, Any], engine: str = "great_expectations") -> list[dict]:
+    """Every check of the gate, from the stats (merged row tallies and figures) and the Parquet footers."""
+    facts = _Facts(engine)
     config_stats = stats.get("configs", {})
     for c in configs:
         files = sorted(glob.glob(os.path.join(release_dir, "data", c.name, "*.parquet")))
-        per_config[c.name].append(_check("data_present", c.name, bool(files), len(files), ">= 1 Parquet file",
-                                         {"dir": f"data/{c.name}"}))
+        facts.add("data_present", c.name, len(files), low=1, details={"dir": f"data/{c.name}"})
         if not files:
             continue
         rows = sum(pq.ParquetFile(p).metadata.num_rows for p in files)
-        per_config[c.name].append(_check("min_rows", c.name, rows >= thresholds.min_rows, rows,
-                                         f">= {thresholds.min_rows}"))
-        frames.append(load_config_frames(release_dir, c.name, c.task, list(c.groups)))
-    for check in run_suites(frames, require_balanced=thresholds.require_balanced_groups) if frames else []:
-        per_config[check["config"]].append(check)
-    for c in configs:
-        if c.name in config_stats:
-            d2 = config_stats[c.name].get("diversity", {}).get("distinct_2", 0.0)
-            per_config[c.name].append(_check(
-                "min_distinct_2", c.name, d2 >= thresholds.min_distinct_2, d2, f">= {thresholds.min_distinct_2}",
-                {"field": config_stats[c.name].get("text_field"),
-                 "sample_rows": config_stats[c.name].get("diversity", {}).get("sample_rows")}))
-        checks += per_config[c.name]
+        facts.add("min_rows", c.name, rows, low=thresholds.min_rows)
+        st = config_stats.get(c.name, {})
+        integrity = st.get("integrity", {})
+        columns = set(pq.read_schema(files[0]).names)
+        for col in required_columns(c.task) + ["fill_type"]:
+            facts.add(f"column_exists:{col}", c.name, int(col in columns), low=1, shown="present" if col in columns
+                      else "missing")
+        for col in required_columns(c.task):
+            if col in columns:  # a missing column already fails column_exists
+                facts.add(f"not_null:{col}", c.name, integrity.get("nulls", {}).get(col, 0), high=0)
+        if "example_id" in columns:
+            facts.add("unique:example_id", c.name, integrity.get("duplicate_example_ids", 0), high=0)
+        if "group" in columns:
+            facts.add("group_in_declared", c.name, integrity.get("rows_outside_declared_groups", 0), high=0,
+                      details={"declared": list(c.groups)})
+        if "fill_type" in columns:
+            facts.add("fill_type_in_set", c.name, integrity.get("rows_with_unknown_fill_type", 0), high=0)
+        balance = st.get("balance", {})
+        if thresholds.require_balanced_groups:
+            facts.add("balanced_groups", c.name, balance.get("unbalanced_templates", 0), high=0, details={
+                "unbalanced_count": balance.get("unbalanced_templates", 0),
+                "unbalanced_templates": [u["template_id"] for u in balance.get("unbalanced_examples", [])][:10]})
+        for name, (path, side) in FIGURE_THRESHOLDS.items():
+            bound = getattr(thresholds, name, None)
+            value = _figure(st, path) if st else None
+            if bound is None or value is None:
+                continue
+            facts.add(name, c.name, value, **{side: bound}, details={"figure": ".".join(path)})
     counts = _lint_counts(lint)
     examples = _lint_examples(lint)
     failures = sum(counts.get(r, 0) for r in _LINT_FAILURE_RULES)
-    checks.append(_check("lint_failures", "*", failures <= thresholds.max_lint_failures, failures,
-                         f"<= {thresholds.max_lint_failures}",
-                         {"counts": {r: counts.get(r, 0) for r in _LINT_FAILURE_RULES},
-                          "examples": [e for e in examples if e["rule"] in _LINT_FAILURE_RULES]}))
-    leftover = counts.get("leftover_slot", 0)
-    checks.append(_check("leftover_markers", "*", leftover <= thresholds.max_leftover_markers, leftover,
-                         f"<= {thresholds.max_leftover_markers}",
-                         {"examples": [e for e in examples if e["rule"] == "leftover_slot"]}))
-    return checks
+    facts.add("lint_failures", "*", failures, high=thresholds.max_lint_failures,
+              details={"counts": {r: counts.get(r, 0) for r in _LINT_FAILURE_RULES},
+                       "examples": [e for e in examples if e["rule"] in _LINT_FAILURE_RULES]})
+    facts.add("leftover_markers", "*", counts.get("leftover_slot", 0), high=thresholds.max_leftover_markers,
+              details={"examples": [e for e in examples if e["rule"] == "leftover_slot"]})
+    if getattr(thresholds, "max_task_share", None) is not None and stats.get("task_shares"):
+        facts.add("max_task_share", "*", max(stats["task_shares"].values()), high=thresholds.max_task_share,
+                  details={"figure": "task_shares"})
+    return facts.judged()
 
 
 def _report(checks: list[dict], configs: Sequence[ConfigInfo], thresholds, **extra) -> dict[str, Any]:
@@ -186,9 +239,16 @@ def add_grammar_check(report: Mapping[str, Any], grammar: Mapping[str, Any], max
 
 
 def failed_summary(report: Mapping[str, Any]) -> str:
-    """One line naming the failed checks, for ValidationFailed's message."""
-    failed = report.get("failed") or [failed_label(c) for c in report["checks"] if not c["passed"]]
+    """One line naming the failed checks with their figure and threshold, for ValidationFailed's message."""
+    failed = [failed_label(c) if (c.get("details") or {}).get("path") else
+              f"{failed_label(c)} ({_shown(c['observed'])}, expected {c['expected']})"
+              for c in report["checks"] if not c["passed"]]
     return f"validation failed: {', '.join(failed)}" if failed else "validation passed"
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str) if not isinstance(value, str) else value
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def write_validation(release_dir: str, report: Mapping[str, Any]) -> str:
@@ -234,8 +294,12 @@ def _integrity_checks(release_dir: str, manifest: Mapping[str, Any]) -> list[dic
     return checks
 
 
-def validate_release(release_dir: str, manifest: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def validate_release(release_dir: str, manifest: Mapping[str, Any] | None = None,
+                     engine: str = "plain") -> dict[str, Any]:
     """Re-check an existing release directory; return a report like ``run_gate``'s.
+
+    ``engine``: who judges the gate's facts (``validation.expectations.judge_facts``): ``plain``
+    comparisons (no Great Expectations import: seconds saved) or ``great_expectations`` as in the build.
 
     ``manifest`` is release_dir's manifest.json already read (publish passes the
     one it will act on); read here when None. Integrity and manifest checks come
@@ -244,7 +308,7 @@ def validate_release(release_dir: str, manifest: Mapping[str, Any] | None = None
     thresholds from validation.json (defaults of ``ValidationSpec`` when absent).
     """
     from schemas.spec import ValidationSpec
-    from validation.stats import config_stats
+    from validation.stats import config_stats, read_templates, tally_config
 
     defaults = ValidationSpec()
     if manifest is None:
@@ -274,11 +338,13 @@ def validate_release(release_dir: str, manifest: Mapping[str, Any] | None = None
         if "task" not in info:
             raise InputError(f"{os.path.join(release_dir, MANIFEST)}: config {name!r} has no task")
         configs.append(ConfigInfo(name, info["task"], info.get("axis", ""), tuple(groups)))
+    templates = read_templates(release_dir)
     stats = {"configs": {}}
     for c in configs:
         if glob.glob(os.path.join(release_dir, "data", c.name, "*.parquet")):
-            stats["configs"][c.name] = config_stats(release_dir, c.name, c.task, list(c.groups))
+            stats["configs"][c.name] = config_stats(tally_config(release_dir, c.name, c.task), c.task,
+                                                    list(c.groups), templates)
     lint = lint_release(release_dir, article_overrides=previous.get("article_overrides") or None)
-    checks += _gate_checks(release_dir, configs, thresholds, lint, stats)
+    checks += _gate_checks(release_dir, configs, thresholds, lint, stats, engine)
     return _report(checks, configs, thresholds, benchmark=manifest.get("benchmark", ""),
                    version=manifest.get("version", ""))

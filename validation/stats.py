@@ -1,26 +1,36 @@
 """Diversity and balance report of a release: stats.json and a self-contained stats.html.
 
-Everything is read back from the release staging directory, so the report
-describes exactly the files that ship. Per config it gives rows, rows per
-group, whether every template has the same number of rows in every group,
-fill types, templates per source dataset, and diversity of the config's first
-text field (``TASK_FIELDS[task][0]``):
+The report describes exactly the rows that ship. In a build it is computed
+from the shards' partial tallies merged on the driver (``schemas.tally``:
+each shard tallies the rows it writes); on a release on disk
+(``biasbench validate``) or a benchmark that is not a biasbench release, from
+one pass over each file. Per config it gives:
 
-- ``distinct_1`` / ``distinct_2``: distinct word uni-/bigrams over all
-  uni-/bigrams of the sample (lower-cased, whitespace tokens);
-- ``type_token_ratio``: mean over texts of types/tokens within a text;
-- ``compression_ratio``: raw bytes / zlib bytes of the sample joined by
-  newlines (higher = more repetitive).
+- rows, rows per group, whether every template has the same number of rows in
+  every group, fill types, templates per source dataset;
+- ``diversity`` of the config's first text field (``TASK_FIELDS[task][0]``) on
+  the text sample: ``distinct_1/2/3`` (distinct word n-grams over all n-grams,
+  lower-cased whitespace tokens), ``vocabulary`` (distinct tokens),
+  ``type_token_ratio`` (mean over texts), ``compression_ratio`` (raw / zlib
+  bytes of the sample joined by newlines; higher = more repetitive);
+- ``figures`` (see ``validation.figures``): templates and sources; template
+  length in words (mean, sd, cv) and the templates' mean pairwise similarity;
+  row length in words over all rows (mean, sd, cv; per group) and the length
+  parity of the groups; self-BLEU and pairwise similarity of a
+  ``PAIRWISE_SAMPLE`` stride of the text sample; per-source shares of rows;
+  the distance of the group counts from uniform;
+- ``integrity``: nulls per required column, duplicate example ids, rows whose
+  group is not declared or whose fill type is unknown (the gate's row checks).
 
-The diversity sample is deterministic: all rows when a config has at most
-``SAMPLE_ROWS`` (200,000), else every k-th row in file order (files sorted by
-name, rows in written order) with ``k = ceil(rows / SAMPLE_ROWS)``. Release
-files are byte-identical for the same inputs, so the sample is too.
+And release-wide: ``task_shares``, ``source_shares``, ``similarity_method``.
 
-The output has sorted keys and no timestamps: the same release gives the same
-stats.json, byte for byte.
+The text sample is deterministic: all rows when a config has at most
+``SAMPLE_ROWS`` (200,000), else every k-th row in release order (files sorted
+by name, rows in written order) with ``k = ceil(rows / SAMPLE_ROWS)``; shards
+take their part of it by their first row's index. The output has sorted keys
+and no timestamps: the same release gives the same stats.json, byte for byte.
 
->>> # stats = compute_stats("releases/demo/0.1.0.tmp", spec, lint=lint.to_dict())
+>>> # stats = compute_stats("releases/demo/0.1.0.tmp", spec, lint=lint.to_dict(), tallies=tallies)
 >>> # write_stats("releases/demo/0.1.0.tmp", stats)
 """
 
@@ -29,20 +39,19 @@ from __future__ import annotations
 import glob
 import html
 import json
-import math
 import os
 import zlib
 from typing import Any, Mapping
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from schemas.records import TASK_FIELDS
+from schemas.records import FILL_TYPES, TASK_FIELDS, required_columns
+from schemas.tally import SAMPLE_ROWS, RowTally, sample_step, tally_files
+from validation.figures import (PAIRWISE_SAMPLE, distinct_n, length_figures, length_figures_from_sums,
+                                length_parity, mean_type_token_ratio, pairwise_similarity, self_bleu,
+                                semantic_available, shares, stride, template_text, token_codes, uniform_distance)
 
-#: At most this many rows per config enter the diversity metrics.
-SAMPLE_ROWS = 200_000
 #: Unbalanced templates listed per config (all are counted).
 MAX_LISTED_TEMPLATES = 20
 
@@ -52,35 +61,22 @@ def config_files(release_dir: str, config: str) -> list[str]:
     return sorted(glob.glob(os.path.join(release_dir, "data", config, "*.parquet")))
 
 
-def read_config(release_dir: str, config: str, columns: list[str]) -> pa.Table:
-    """The named columns of one config's shards (only those present), concatenated in file order."""
+def tally_config(release_dir: str, config: str, task: str) -> RowTally:
+    """One pass over a config's shards into a tally (the build has the shards' own tallies instead)."""
     files = config_files(release_dir, config)
     if not files:
         raise FileNotFoundError(f"{os.path.join(release_dir, 'data', config)}: no Parquet files")
-    tables = []
-    for path in files:
-        names = pq.ParquetFile(path).schema_arrow.names
-        tables.append(pq.read_table(path, columns=[c for c in columns if c in names]))
-    return pa.concat_tables(tables)
+    rows = sum(pq.ParquetFile(p).metadata.num_rows for p in files)
+    return tally_files(files, TASK_FIELDS[task][0], required_columns(task), sample_step(rows))
 
 
-def _value_counts(col: pa.ChunkedArray) -> dict[str, int]:
-    counts = pc.value_counts(col.combine_chunks())
-    return {str(v["values"]): int(v["counts"]) for v in counts.to_pylist()}
-
-
-def template_group_balance(table: pa.Table, groups: list[str]) -> dict[str, Any]:
+def template_group_balance(cells: Mapping[str, Mapping[str, int]], groups: list[str]) -> dict[str, Any]:
     """Rows per (template, group): is every template equally filled in every declared group?
 
     A group a template never reached counts 0. ``spread`` is max minus min
     over the groups of one template; a config is balanced when every spread is 0.
     """
-    counts = table.group_by(["template_id", "group"]).aggregate([([], "count_all")])
-    cells: dict[str, dict[str, int]] = {}
-    for tid, grp, n in zip(counts["template_id"].to_pylist(), counts["group"].to_pylist(),
-                           counts["count_all"].to_pylist()):
-        cells.setdefault(tid, {})[grp] = n
-    all_groups = list(groups) + sorted({g for c in cells.values() for g in c} - set(groups))
+    all_groups = list(groups) + sorted({g for c in cells.values() for g in c} - set(groups), key=str)
     unbalanced, spreads = [], []
     for tid in sorted(cells):
         row = {g: cells[tid].get(g, 0) for g in all_groups}
@@ -100,104 +96,108 @@ def template_group_balance(table: pa.Table, groups: list[str]) -> dict[str, Any]
     }
 
 
-def sample_texts(col: pa.ChunkedArray, limit: int = SAMPLE_ROWS) -> pa.Array:
-    """Every k-th value (k = ceil(n / limit)), nulls dropped: a deterministic, spread-out sample."""
-    arr = col.combine_chunks()
-    n = len(arr)
-    if n > limit:
-        step = math.ceil(n / limit)
-        arr = pc.take(arr, pa.array(range(0, n, step), pa.int64()))
-    return pc.drop_null(arr)
-
-
-def sample_column(release_dir: str, config: str, column: str, rows: int, limit: int = SAMPLE_ROWS) -> pa.Array:
-    """``sample_texts`` of one column, streamed batch by batch: the whole text never sits in memory."""
-    step = max(1, math.ceil(rows / limit))
-    picked, start = [], 0
-    for path in config_files(release_dir, config):
-        pf = pq.ParquetFile(path)
-        if column not in pf.schema_arrow.names:
-            return pa.array([], pa.string())
-        for batch in pf.iter_batches(batch_size=65_536, columns=[column]):
-            n = batch.num_rows
-            first = (-start) % step  # the first global index in this batch divisible by step
-            if first < n:
-                picked.append(pc.take(batch.column(0), pa.array(range(first, n, step), pa.int64())))
-            start += n
-    if not picked:
-        return pa.array([], pa.string())
-    return pc.drop_null(pa.concat_arrays(picked))
-
-
-def _mean_type_token_ratio(flat: pa.Array, parent: pa.Array) -> float:
-    """Mean over texts (with a token) of distinct tokens / tokens; texts in order, as a group-by would list them."""
-    if len(flat) == 0:
-        return 0.0
-    codes = pc.dictionary_encode(flat).indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    owner = parent.to_numpy(zero_copy_only=False).astype(np.int64)
-    distinct_pairs = np.unique(owner * (int(codes.max()) + 1) + codes) // (int(codes.max()) + 1)
-    count = np.bincount(owner)
-    present = count > 0
-    distinct = np.bincount(distinct_pairs, minlength=len(count))
-    ratios = pc.divide(pa.array(distinct[present]).cast(pa.float64()), pa.array(count[present]))
-    return pc.mean(ratios).as_py() or 0.0
-
-
 def diversity(texts: pa.Array) -> dict[str, float]:
-    """distinct-1, distinct-2, mean type-token ratio and compression ratio of some texts.
+    """distinct-1/2/3, vocabulary, mean type-token ratio and compression ratio of some texts.
 
     >>> import pyarrow as pa
     >>> d = diversity(pa.array(["the cat sat", "the cat ran"]))
-    >>> d["distinct_1"], d["distinct_2"]
-    (0.6667, 0.75)
+    >>> d["distinct_1"], d["distinct_2"], d["distinct_3"], d["vocabulary"], d["type_token_ratio"]
+    (0.6667, 0.75, 1.0, 4, 1.0)
     """
+    codes = token_codes(texts)
+    out = {**distinct_n(texts, codes=codes), "sample_rows": len(texts)}
     if len(texts) == 0:
-        return {"distinct_1": 0.0, "distinct_2": 0.0, "type_token_ratio": 0.0, "compression_ratio": 0.0,
-                "sample_rows": 0}
-    tokens = pc.utf8_split_whitespace(pc.utf8_lower(texts))
-    # split_whitespace yields "" for leading/trailing blanks: drop them.
-    flat = pc.list_flatten(tokens)
-    parent = pc.list_parent_indices(tokens)
-    keep = pc.not_equal(flat, "")
-    flat, parent = pc.filter(flat, keep), pc.filter(parent, keep)
-    n = len(flat)
-    d1 = pc.count_distinct(flat).as_py() / n if n else 0.0
-    same = pc.equal(parent.slice(0, n - 1), parent.slice(1)) if n > 1 else pa.array([], pa.bool_())
-    bigrams = pc.filter(pc.binary_join_element_wise(flat.slice(0, max(n - 1, 0)), flat.slice(1), " "), same)
-    d2 = pc.count_distinct(bigrams).as_py() / len(bigrams) if len(bigrams) else 0.0
-    ttr = _mean_type_token_ratio(flat, parent)
+        return {**out, "type_token_ratio": 0.0, "compression_ratio": 0.0}
     raw = "\n".join(texts.to_pylist()).encode("utf-8")
     # zlib level 6 is deterministic and fast enough for a 200k-row sample.
-    comp = len(raw) / len(zlib.compress(raw, 6)) if raw else 0.0
-    return {"distinct_1": round(d1, 4), "distinct_2": round(d2, 4), "type_token_ratio": round(ttr, 4),
-            "compression_ratio": round(comp, 4), "sample_rows": len(texts)}
+    out["type_token_ratio"] = round(mean_type_token_ratio(texts, codes=codes), 4)
+    out["compression_ratio"] = round(len(raw) / len(zlib.compress(raw, 6)), 4) if raw else 0.0
+    return out
 
 
-def config_stats(release_dir: str, config: str, task: str, groups: list[str]) -> dict[str, Any]:
-    """The report of one config (see the module docstring)."""
-    text_field = TASK_FIELDS[task][0]
-    table = read_config(release_dir, config, ["template_id", "group", "fill_type", "source_dataset"])
-    rows = table.num_rows
-    group_counts = {g: 0 for g in groups}
-    group_counts.update(_value_counts(table["group"]) if rows else {})
-    per_source: dict[str, int] = {}
-    if rows and "source_dataset" in table.column_names:
-        src = table.select(["source_dataset", "template_id"]).group_by("source_dataset").aggregate(
-            [("template_id", "count_distinct")])
-        per_source = dict(zip(src["source_dataset"].to_pylist(), src["template_id_count_distinct"].to_pylist()))
-    texts = sample_column(release_dir, config, text_field, rows)
-    div = diversity(texts)
+def read_templates(release_dir: str) -> dict[str, dict[str, Any]]:
+    """templates.parquet as {template_id: {source_dataset, text}} (text: ``figures.template_text``)."""
+    path = os.path.join(release_dir, "templates.parquet")
+    if not os.path.exists(path):
+        return {}
+    t = pq.read_table(path, columns=["template_id", "task", "fields", "source_dataset"])
+    out = {}
+    for tid, task, fields, src in zip(*(t[c].to_pylist() for c in ("template_id", "task", "fields", "source_dataset"))):
+        by_name = dict(fields)
+        out[tid] = {"source_dataset": src, "text": template_text([by_name.get(f, "") for f in TASK_FIELDS.get(task, ())])}
+    return out
+
+
+def text_figures(tally: RowTally, template_texts: list[str] | None, groups: list[str],
+                 similarity_method: str | None = None) -> dict[str, Any]:
+    """The ``figures`` of one config from its merged tally and its templates' texts (None: unknown)."""
+    pairwise = stride(tally.sample_texts().to_pylist(), PAIRWISE_SAMPLE)
+    words = {g: length_figures_from_sums(*acc) for g, acc in tally.words.items()}
+    total = [sum(acc[i] for acc in tally.words.values()) for i in range(3)]
+    declared = {g: tally.groups.get(g, 0) for g in groups} if groups else dict(tally.groups)
+    out: dict[str, Any] = {
+        "templates": len(template_texts) if template_texts is not None else None,
+        "sources": len(tally.sources),
+        "source_shares": shares(tally.sources),
+        "row_length": length_figures_from_sums(*total),
+        "row_length_by_group": {str(g): f["mean"] for g, f in words.items()},
+        "length_parity": length_parity({str(g): f["mean"] for g, f in words.items()}),
+        "self_bleu": self_bleu(pairwise),
+        "row_similarity": pairwise_similarity(pairwise, similarity_method),
+        "pairwise_sample": len(pairwise),
+        "group_uniform_distance": uniform_distance(declared),
+        "template_length": None,
+        "template_similarity": None,
+    }
+    if template_texts is not None:
+        out["template_length"] = length_figures([len(t.split()) for t in template_texts])
+        out["template_similarity"] = pairwise_similarity(stride(template_texts, PAIRWISE_SAMPLE), similarity_method)
+    return out
+
+
+def integrity(tally: RowTally, groups: list[str]) -> dict[str, Any]:
+    """What the gate's row checks look at: nulls, duplicate ids, undeclared groups, unknown fill types."""
     return {
-        "rows": rows,
+        "nulls": dict(tally.nulls),
+        "duplicate_example_ids": tally.duplicate_ids(),
+        "rows_outside_declared_groups": sum(n for g, n in tally.groups.items() if g not in set(groups)),
+        "rows_with_unknown_fill_type": sum(n for f, n in tally.fill_types.items() if f not in FILL_TYPES),
+    }
+
+
+def config_stats(tally: RowTally, task: str, groups: list[str], templates: Mapping[str, Mapping[str, Any]] | None,
+                 similarity_method: str | None = None) -> dict[str, Any]:
+    """The report of one config from its merged tally (see the module docstring).
+
+    ``templates``: ``read_templates``'s result, or None when the templates are not known.
+    """
+    texts = tally.sample_texts()
+    div = diversity(texts)
+    template_texts = None
+    if templates is not None:
+        template_texts = [templates[t]["text"] for t in tally.templates() if t in templates]
+    return {
+        "rows": tally.rows,
         "task": task,
-        "text_field": text_field,
-        "groups": group_counts,
-        "balance": template_group_balance(table, groups),
-        "fill_types": _value_counts(table["fill_type"]) if rows and "fill_type" in table.column_names else {},
-        "templates_per_source": per_source,
+        "text_field": tally.text_field,
+        "groups": {**{g: tally.groups.get(g, 0) for g in groups},
+                   **{str(g): n for g, n in tally.groups.items() if g not in groups}},
+        "balance": template_group_balance(tally.template_cells(), groups),
+        "fill_types": {str(k): v for k, v in tally.fill_types.items()},
+        "templates_per_source": {str(s): len(t) for s, t in tally.source_templates.items()},
         "diversity": div,
         "distinct_2": div["distinct_2"],  # the gated figure, also at the top for quick reports
+        "figures": text_figures(tally, template_texts, groups, similarity_method),
+        "integrity": integrity(tally, groups),
+        "length_histogram": {str(g): _trimmed(h) for g, h in tally.length_histogram.items()},
     }
+
+
+def _trimmed(hist) -> list[int]:
+    values = [int(v) for v in hist]
+    while values and not values[-1]:
+        values.pop()
+    return values
 
 
 def _release_tables(release_dir: str) -> dict[str, Any]:
@@ -232,12 +232,12 @@ def _release_tables(release_dir: str) -> dict[str, Any]:
     return out
 
 
-def _sorted(obj: Any) -> Any:
+def sorted_dicts(obj: Any) -> Any:
     """Dicts with sorted keys all the way down (lists keep their order)."""
     if isinstance(obj, Mapping):
-        return {str(k): _sorted(obj[k]) for k in sorted(obj, key=str)}
+        return {str(k): sorted_dicts(obj[k]) for k in sorted(obj, key=str)}
     if isinstance(obj, (list, tuple)):
-        return [_sorted(v) for v in obj]
+        return [sorted_dicts(v) for v in obj]
     return obj
 
 
@@ -259,20 +259,43 @@ def _lint_summary(lint: Any) -> dict[str, Any] | None:
             "per_config": {k: {"counts": v["counts"], "total": v["total"]} for k, v in per.items()}}
 
 
-def compute_stats(release_dir: str, spec, lint: Mapping[str, Any] | Any | None = None) -> dict[str, Any]:
+def release_figures(configs: Mapping[str, Mapping[str, Any]], tallies: Mapping[str, RowTally],
+                    similarity_method: str) -> dict[str, Any]:
+    """Release-wide figures: shares of rows per task and per source, and the similarity method."""
+    per_task: dict[str, int] = {}
+    per_source: dict[str, int] = {}
+    for name, c in configs.items():
+        per_task[c["task"]] = per_task.get(c["task"], 0) + c["rows"]
+        for src, n in tallies[name].sources.items():
+            per_source[str(src)] = per_source.get(str(src), 0) + n
+    return {"task_shares": shares(per_task), "source_shares": shares(per_source), "similarity_method": similarity_method}
+
+
+def compute_stats(release_dir: str, spec, lint: Mapping[str, Any] | Any | None = None,
+                  tallies: Mapping[str, RowTally] | None = None, similarity_method: str | None = None) -> dict[str, Any]:
     """The diversity and balance report of a release directory (JSON-serialisable, sorted keys).
 
-    ``lint`` is the lint of the release's rows (``LintResult``, its
-    ``to_dict()``, or ``{config: result}``); its totals are copied in.
-    Configs of the spec without data are listed under ``missing_configs``.
+    ``tallies``: each config's merged shard tallies (a build has them); configs
+    without one are read from their files, once. ``lint`` is the lint of the
+    release's rows (``LintResult``, its ``to_dict()``, or ``{config: result}``);
+    its totals are copied in. Configs of the spec without data are listed under
+    ``missing_configs``. ``similarity_method``: see ``figures.pairwise_similarity``.
     """
+    method = similarity_method or ("minilm" if semantic_available() else "tfidf-cosine")
+    templates = read_templates(release_dir)
     configs: dict[str, Any] = {}
+    used: dict[str, RowTally] = {}
     missing = []
     for c in spec.configs:
-        if not config_files(release_dir, c.name):
-            missing.append(c.name)
-            continue
-        configs[c.name] = {**config_stats(release_dir, c.name, c.task, [g.name for g in c.groups]), "axis": c.axis}
+        tally = (tallies or {}).get(c.name)
+        if tally is None:
+            if not config_files(release_dir, c.name):
+                missing.append(c.name)
+                continue
+            tally = tally_config(release_dir, c.name, c.task)
+        used[c.name] = tally
+        configs[c.name] = {**config_stats(tally, c.task, [g.name for g in c.groups], templates, method),
+                           "axis": c.axis}
     stats: dict[str, Any] = {
         "benchmark": spec.benchmark,
         "version": spec.version,
@@ -280,12 +303,52 @@ def compute_stats(release_dir: str, spec, lint: Mapping[str, Any] | Any | None =
         "missing_configs": missing,
         "total_rows": sum(c["rows"] for c in configs.values()),
         "sample_rows_limit": SAMPLE_ROWS,
+        "pairwise_sample_limit": PAIRWISE_SAMPLE,
+        **release_figures(configs, used, method),
         **_release_tables(release_dir),
     }
     summary = _lint_summary(lint)
     if summary is not None:
         stats["lint"] = summary
-    return _sorted(stats)
+    return sorted_dicts(stats)
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+#: The headline figures of a config, as (column label, how to read it from the config's stats).
+HEADLINE = (
+    ("rows", lambda c: _fmt(c.get("rows"))),
+    ("templates", lambda c: _fmt(c["figures"].get("templates"))),
+    ("sources", lambda c: _fmt(c["figures"].get("sources"))),
+    ("template words mean/sd/cv", lambda c: "n/a" if not c["figures"].get("template_length") else
+     "{mean:.1f}/{sd:.1f}/{cv:.2f}".format(**c["figures"]["template_length"])),
+    ("template similarity", lambda c: _fmt((c["figures"].get("template_similarity") or {}).get("mean"))),
+    ("row words mean/cv", lambda c: "{mean:.1f}/{cv:.2f}".format(**c["figures"]["row_length"])),
+    ("row similarity", lambda c: _fmt(c["figures"]["row_similarity"]["mean"])),
+    ("distinct-1/2/3", lambda c: "/".join(_fmt(c["diversity"][f"distinct_{n}"]) for n in (1, 2, 3))),
+    ("vocabulary", lambda c: _fmt(c["diversity"]["vocabulary"])),
+    ("self-BLEU", lambda c: _fmt(c["figures"]["self_bleu"], 1)),
+    ("largest source share", lambda c: _fmt(max(c["figures"]["source_shares"].values(), default=None))),
+    ("distance from uniform", lambda c: _fmt(c["figures"]["group_uniform_distance"])),
+    ("length parity", lambda c: _fmt(c["figures"]["length_parity"])),
+)
+
+
+def headline_rows(stats: Mapping[str, Any]) -> list[list[str]]:
+    """One row per config (sorted): its name, then the ``HEADLINE`` figures as text ("n/a" where a report
+    made before a figure existed lacks it)."""
+    def cell(read, c):
+        try:
+            return read(c)
+        except (KeyError, TypeError, ValueError):
+            return "n/a"
+    return [[name] + [cell(read, c) for _, read in HEADLINE] for name, c in sorted(stats.get("configs", {}).items())]
 
 
 def _bars_svg(counts: Mapping[str, int], width: int = 360, bar_h: int = 18) -> str:
@@ -321,6 +384,8 @@ def render_html(stats: Mapping[str, Any]) -> str:
     out.append(_table([(name, c["task"], c["axis"], c["rows"], "yes" if c["balance"]["balanced"] else "NO",
                         c["diversity"]["distinct_2"]) for name, c in configs.items()],
                       ("config", "task", "axis", "rows", "balanced", "distinct-2")))
+    out.append("<h2>Figures</h2>" + _table([tuple(r) for r in headline_rows(stats)],
+                                           ("config", *(label for label, _ in HEADLINE))))
     if stats.get("missing_configs"):
         out.append(f"<p>Configs without data: {html.escape(', '.join(stats['missing_configs']))}</p>")
     if "lint" in stats:

@@ -12,21 +12,25 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 
 
 def _warm_up() -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations  # noqa: F401
     import great_expectations.expectations  # noqa: F401
+    import matplotlib.backends.backend_agg  # noqa: F401 - for the stats picture, drawn here too
 
     import validation.gate  # noqa: F401
 
 
-def _run_gate(staging_dir, spec, lint, stats):
+def _run_gate(staging_dir, spec, lint, stats, after=None):
     from validation.gate import run_gate
 
-    return run_gate(staging_dir, spec, lint, stats)
+    report = run_gate(staging_dir, spec, lint, stats)
+    if after is not None:
+        after[0](*after[1:])
+    return report
 
 
 class GateWorker:
@@ -42,9 +46,16 @@ class GateWorker:
             self._pool = None
 
     def run_gate(self, staging_dir, spec, lint, stats) -> dict:
+        return self.submit_gate(staging_dir, spec, lint, stats).result()
+
+    def submit_gate(self, staging_dir, spec, lint, stats, after=None) -> Future:
+        """The gate's report as a future; ``after``: ``(function, *args)`` the child runs next (e.g. a picture
+        to draw) before the future is done, while this process does other work."""
         if self._pool is None:
-            return _run_gate(staging_dir, spec, lint, stats)
-        return self._pool.submit(_run_gate, staging_dir, spec, lint, stats).result()
+            done: Future = Future()
+            done.set_result(_run_gate(staging_dir, spec, lint, stats, after))
+            return done
+        return self._pool.submit(_run_gate, staging_dir, spec, lint, stats, after)
 
     def terminate(self) -> None:
         """End the child now (a failed or interrupted build): no waiting for a gate run in flight."""

@@ -1,0 +1,58 @@
+"""The figures on real benchmarks: holistic-bias built through the CLI, and CALM as published.
+
+calm-v1 reproduces CALM's published rows line for line, so its row figures must equal those
+`biasbench stats` computes from CALM's own JSON Lines (tests/test_calm_v1.py builds calm-v1).
+"""
+
+import json
+
+import pytest
+
+from pipelines.cli import main
+from tests.conftest import CALM_DIR, HOLISTIC_DIR, PROJECT
+
+CALM_ARGS = ["--text-field", "context,premise,sentence", "--group-field", "gender,race",
+             "--config-pattern", "(.+)_dataset"]
+
+
+def _stats(argv, capsys):
+    assert main(["stats", *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture(scope="module")
+def calm_published(tmp_path_factory):
+    if not CALM_DIR.is_dir():
+        pytest.skip(f"{CALM_DIR} is absent: CALM's published data is read in place from ../shared")
+    return CALM_DIR / "release"
+
+
+@pytest.mark.slow
+def test_calm_as_published_has_the_figures_without_template_ones(calm_published, capsys):
+    stats = _stats([str(calm_published), *CALM_ARGS], capsys)
+    assert sorted(stats["configs"]) == sorted(f"{t}_{a}" for t in ("qa", "nli", "sentiment") for a in ("gender", "race"))
+    assert stats["total_rows"] == 78_400
+    qa = stats["configs"]["qa_gender"]
+    assert qa["figures"]["templates"] is None and qa["figures"]["template_length"] is None
+    assert qa["figures"]["group_uniform_distance"] == 0.0 and qa["figures"]["sources"] >= 4
+    assert 0 < qa["diversity"]["distinct_2"] < 1 and 0 < qa["figures"]["self_bleu"] <= 100
+
+
+@pytest.mark.slow
+def test_holistic_bias_figures_in_stats_card_and_picture(tmp_path, capsys):
+    if not HOLISTIC_DIR.is_dir():
+        pytest.skip(f"{HOLISTIC_DIR} is absent: HolisticBias v1.1 is read in place from ../shared")
+    assert main(["build", str(PROJECT / "configs" / "holistic-bias.yaml"), "--data-dir", str(HOLISTIC_DIR),
+                 "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    (release,) = [p for p in (tmp_path / "holistic-bias").iterdir() if not p.name.startswith(".")]
+    stats = json.loads((release / "stats.json").read_text())
+    assert stats["total_rows"] == 566_625 and stats["task_shares"] == {"statement": 1.0}
+    age = stats["configs"]["statement_age"]["figures"]
+    assert age["templates"] == 26 and age["template_length"]["mean"] > 3
+    assert 0 < age["group_uniform_distance"] < 1 and 0 < age["length_parity"] <= 1
+    assert (release / "stats.png").read_bytes()[:4] == b"\x89PNG" and "(stats.png)" in (release / "README.md").read_text()
+    printed = main(["stats", str(release)])
+    out = capsys.readouterr().out
+    assert printed == 0 and "statement_age" in out and "self-BLEU" in out
+    assert main(["validate", str(release)]) == 0

