@@ -495,7 +495,16 @@ def person_mentions(record: SourceRecord, spec, texts: RecordTexts, docs: Mappin
 def canonical(record: SourceRecord, spec, texts: RecordTexts, docs) -> Template | str:
     """Fields already written in the canonical slot syntax: copied, every slot parsed.
 
-    >>> # source line: {"text": "{person} said {person.subj} {person:was} ready."}
+    >>> from schemas.records import SourceRecord
+    >>> from schemas.spec import ExtractSpec
+    >>> spec = ExtractSpec(source="s", task="sentiment", fields={"sentence": "text"}, rule="canonical")
+    >>> good = SourceRecord("s", "test", "0", {"text": "{person} said {person.subj} {person:was} ready."})
+    >>> typo = SourceRecord("s", "test", "1", {"text": "{person} said {person.subjj} it."})
+    >>> kept, rejected = extract_batch([good, typo], spec)
+    >>> kept.fields["sentence"]
+    '{person} said {person.subj} {person:was} ready.'
+    >>> rejected.reason.startswith("bad slot")
+    True
     """
     try:
         for key, text in texts.items():
@@ -540,9 +549,8 @@ class ExtractBatchFn(beam.DoFn):
 class ExtractTemplates(beam.PTransform):
     """``PCollection[SourceRecord dict]`` -> tagged outputs ``templates`` (Template dicts), ``rejected``
     and ``quarantined``.
-
-    >>> # out = records | ExtractTemplates(spec.extract, max_chars=spec.filters.max_chars)
-    >>> # out.templates, out.rejected, out.quarantined      (also out["templates"], …)
+    ``out = records | ExtractTemplates(spec.extract, max_chars=spec.filters.max_chars)``,
+    then ``out.templates``, ``out.rejected``, ``out.quarantined`` (or ``out["templates"]`` …).
 
     Rejections are :class:`Rejection` dicts (source_dataset, source_record_id, task,
     rule, reason); records over ``max_chars`` are quarantined unparsed, as

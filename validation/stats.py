@@ -19,9 +19,8 @@ files are byte-identical for the same inputs, so the sample is too.
 
 The output has sorted keys and no timestamps: the same release gives the same
 stats.json, byte for byte.
-
->>> # stats = compute_stats("releases/demo/0.1.0.tmp", spec, lint=lint.to_dict())
->>> # write_stats("releases/demo/0.1.0.tmp", stats)
+The build calls ``compute_stats(staging_dir, spec, lint=...)`` on the staged
+release, then ``write_stats(staging_dir, stats)``.
 """
 
 from __future__ import annotations
