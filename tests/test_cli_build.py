@@ -1,6 +1,6 @@
 """End to end through the CLI: the embedded default builds, reloads with `datasets`,
-rebuilds byte-identically in other processes (other hash seeds) and on every runner, and bad input fails in one line with
-no release left behind."""
+rebuilds byte-identically in other processes (other hash seeds) and on every runner,
+and bad input fails in one line with no release left behind."""
 
 import json
 import shutil
