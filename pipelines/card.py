@@ -9,6 +9,7 @@ The YAML front matter is rendered by ``huggingface_hub.DatasetCardData``
 The body is built from the manifest, spec, stats and validation report only:
 no clock, no paths of the build machine, so the same release gives the same
 card.
+
 ``render_card(manifest, spec, stats, validation)`` returns the card's text; the
 build writes it to the release's README.md.
 """

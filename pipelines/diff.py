@@ -10,6 +10,7 @@ Semver (DESIGN.md, Releases): a schema change or a removed config is
 **major**; new configs, templates, lexicon entries or rows are **minor**; a
 fix that only changes or removes existing rows is a **patch** (with a
 changelog entry); nothing changed is **none**.
+
 ``d = diff_releases(old_dir, new_dir)``; ``format_diff(d)`` is what the command
 prints and ``suggest_bump(d)`` the bump.
 """

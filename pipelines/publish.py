@@ -9,6 +9,7 @@ ever read for upload. A dry run returns the same plan (files, sizes, tag)
 without touching the network. A real run creates the dataset repo if needed,
 refuses a version whose tag already exists (releases are immutable), makes one
 commit and tags it.
+
 ``format_plan(publish_release(release_dir, "org/demo", dry_run=True))`` shows
 that plan (``biasbench publish --dry-run``).
 """

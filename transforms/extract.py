@@ -549,6 +549,7 @@ class ExtractBatchFn(beam.DoFn):
 class ExtractTemplates(beam.PTransform):
     """``PCollection[SourceRecord dict]`` -> tagged outputs ``templates`` (Template dicts), ``rejected``
     and ``quarantined``.
+
     ``out = records | ExtractTemplates(spec.extract, max_chars=spec.filters.max_chars)``,
     then ``out.templates``, ``out.rejected``, ``out.quarantined`` (or ``out["templates"]`` …).
 

@@ -16,6 +16,7 @@ Great Expectations costs ~3 s to import, so it is imported inside
 ``run_suites`` only. Text fields enter pandas as their lengths (nulls stay
 null): the null checks need nothing more, and a 10M-row config then never
 holds its text in pandas.
+
 Usage: ``run_suites([load_config_frames(release_dir, "qa_gender", "qa",
 ["female", "male"])], require_balanced=True)``.
 """

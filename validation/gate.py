@@ -32,6 +32,7 @@ config's canonical rows digest (``pipelines.manifest``); then the same checks
 as a build (lint and stats recomputed), with thresholds and declared groups
 taken from the release's validation.json and manifest.json. A check about one
 file carries ``details = {path, problems}``.
+
 A build calls ``run_gate(staging, spec, lint, stats)``, writes the report with
 ``write_validation`` and, when it did not pass, raises ``ValidationFailed``
 with ``failed_summary(report)``.

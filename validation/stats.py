@@ -19,6 +19,7 @@ files are byte-identical for the same inputs, so the sample is too.
 
 The output has sorted keys and no timestamps: the same release gives the same
 stats.json, byte for byte.
+
 The build calls ``compute_stats(staging_dir, spec, lint=...)`` on the staged
 release, then ``write_stats(staging_dir, stats)``.
 """
