@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: build test install clean bench
+.PHONY: build test test-fast install clean bench
 
 $(STAMP): setup.py
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; set PYTHON=/path/to/python3.11" >&2; exit 1; }
@@ -20,8 +20,15 @@ install: $(STAMP)
 build: $(STAMP)
 	$(VENV)/bin/biasbench build
 
+TEST_PATHS := tests pipelines transforms schemas validation
+
+# everything, the slow real-data builds included
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q tests pipelines transforms schemas validation
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q $(TEST_PATHS)
+
+# without the tests marked slow (full builds over the real CALM/HolisticBias data)
+test-fast: $(STAMP)
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q -m "not slow" $(TEST_PATHS)
 
 # needs ../shared beside the project (CALM and HolisticBias inputs)
 bench: $(STAMP)

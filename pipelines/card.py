@@ -10,8 +10,8 @@ The body is built from the manifest, spec, stats and validation report only:
 no clock, no paths of the build machine, so the same release gives the same
 card.
 
->>> # text = render_card(manifest, spec, stats, validation)
->>> # open(os.path.join(release_dir, "README.md"), "w").write(text)
+``render_card(manifest, spec, stats, validation)`` returns the card's text; the
+build writes it to the release's README.md.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ Semver (DESIGN.md, Releases): a schema change or a removed config is
 fix that only changes or removes existing rows is a **patch** (with a
 changelog entry); nothing changed is **none**.
 
->>> # d = diff_releases("releases/demo/1.0.0", "releases/demo/1.1.0")
->>> # print(format_diff(d)); suggest_bump(d)
+``d = diff_releases(old_dir, new_dir)``; ``format_diff(d)`` is what the command
+prints and ``suggest_bump(d)`` the bump.
 """
 
 from __future__ import annotations

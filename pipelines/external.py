@@ -8,7 +8,7 @@ group the first of ``group_fields`` (none: one group ``all``), the source the
 ``source_field``. Templates are not known, so the template figures are
 ``None`` and the similarity is that of the sampled rows.
 
->>> # stats = external_stats("../shared/data/calm/release", ["context", "premise", "sentence"], ["gender", "race"])
+Usage: ``external_stats("../shared/data/calm/release", ["context", "premise", "sentence"], ["gender", "race"])``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Matplotlib's object API on the Agg canvas (no pyplot, no global state, no
 display), its bundled DejaVu Sans, and no software or date in the PNG's
 metadata: the same stats give the same bytes.
 
->>> # write_png([("calm", stats)], "releases/calm/1.0.0/stats.png")
+Usage: ``write_png([("calm", stats)], "releases/calm/1.0.0/stats.png")``.
 """
 
 from __future__ import annotations

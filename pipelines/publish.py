@@ -10,8 +10,8 @@ without touching the network. A real run creates the dataset repo if needed,
 refuses a version whose tag already exists (releases are immutable), makes one
 commit and tags it.
 
->>> # plan = publish_release("releases/demo/1.0.0", "org/demo", dry_run=True)
->>> # print(format_plan(plan))
+``format_plan(publish_release(release_dir, "org/demo", dry_run=True))`` shows
+that plan (``biasbench publish --dry-run``).
 """
 
 from __future__ import annotations

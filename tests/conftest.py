@@ -1,6 +1,9 @@
 """Shared test fixtures: the ../shared data folder, offline switches, small helpers."""
 
+import hashlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,3 +55,23 @@ def default_release(tmp_path_factory) -> Path:
     assert main(["build", "--out", str(out)]) == 0
     (release,) = [p for p in (out / "biasbench-demo").iterdir() if not p.name.startswith(".")]
     return release
+
+
+def build_in_child(out: Path, *args: str, hashseed: int) -> Path:
+    """``python -m pipelines.cli build ARGS --out OUT`` in a fresh interpreter with its own
+    ``PYTHONHASHSEED``; the release folder it printed last.
+
+    A second build in the same process would share the first one's string hashes, caches and
+    imported state, so only a separate process shows that nothing depends on them."""
+    env = {**os.environ, "PYTHONHASHSEED": str(hashseed),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-m", "pipelines.cli", "build", *args, "--out", str(out)],
+                          cwd=PROJECT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def file_digests(release: Path) -> dict[str, str]:
+    """Every file of a release folder (data, manifest, card, stats, validation) as path -> sha256."""
+    return {p.relative_to(release).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(release.rglob("*")) if p.is_file()}

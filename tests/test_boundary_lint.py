@@ -235,6 +235,7 @@ def _build_and_compare(spec_path, data_dir, tmp_path, rows_mode=False):
     return built
 
 
+@pytest.mark.slow
 def test_calm_v1_lint_equals_row_lint(calm_dir, tmp_path):
     built = _build_and_compare("configs/calm-v1.yaml", calm_dir, tmp_path, rows_mode=True)
     # CALM v1's defects, by design: "they was", "a" before a vowel, a doubled name
@@ -242,6 +243,7 @@ def test_calm_v1_lint_equals_row_lint(calm_dir, tmp_path):
     assert built.counts["agreement"] > 1000 and built.counts["article_mismatch"] > 0 and built.counts["doubled_word"] > 0
 
 
+@pytest.mark.slow
 def test_holistic_bias_lint_equals_row_lint(holistic_dir, tmp_path):
     built = _build_and_compare("configs/holistic-bias.yaml", holistic_dir, tmp_path)
     assert built.rows == 566_625

@@ -1,7 +1,8 @@
 """calm-v1 equals CALM's published release, row by row and in order, and its gold answers equal CALM's gt/.
 
-The release is built once per module through the CLI (the real pipeline: import,
-filter, plan, expand, lint, write, validate); every test reads its Parquet files.
+The release is built once per module through the CLI in a child process (the real pipeline:
+import, filter, plan, expand, lint, write, validate); every test reads its Parquet files. A
+second child build with another PYTHONHASHSEED must give the same bytes in every file.
 """
 
 import csv
@@ -12,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.cli import main
-from tests.conftest import CALM_DIR, PROJECT
+from tests.conftest import CALM_DIR, PROJECT, build_in_child, file_digests
 
 CONFIGS = [(task, axis) for axis in ("gender", "race") for task in ("qa", "nli", "sentiment")]
 TEXT = {"qa": ("context", "question"), "nli": ("premise", "hypothesis"), "sentiment": ("sentence",)}
@@ -22,10 +23,20 @@ TEXT = {"qa": ("context", "question"), "nli": ("premise", "hypothesis"), "sentim
 def v1_release(tmp_path_factory):
     if not CALM_DIR.is_dir():
         pytest.skip(f"{CALM_DIR} is absent: CALM's published data is read in place from ../shared")
-    out = tmp_path_factory.mktemp("calm-v1")
-    assert main(["build", str(PROJECT / "configs" / "calm-v1.yaml"), "--data-dir", str(CALM_DIR),
-                 "--out", str(out)]) == 0
-    return out / "calm-v1" / "1.0.0"
+    release = build_in_child(tmp_path_factory.mktemp("calm-v1"), str(PROJECT / "configs" / "calm-v1.yaml"),
+                             "--data-dir", str(CALM_DIR), hashseed=1)
+    assert release.parts[-2:] == ("calm-v1", "1.0.0")
+    return release
+
+
+@pytest.mark.slow
+def test_build_in_another_process_with_another_hash_seed_is_byte_identical(v1_release, tmp_path):
+    again = build_in_child(tmp_path, str(PROJECT / "configs" / "calm-v1.yaml"), "--data-dir", str(CALM_DIR),
+                           hashseed=4242)
+    digests = file_digests(v1_release)
+    assert {"manifest.json", "README.md", "stats.json", "validation.json"} <= set(digests)
+    assert sum(p.endswith(".parquet") for p in digests) >= 6
+    assert file_digests(again) == digests
 
 
 def _rows(release, config):
@@ -33,6 +44,7 @@ def _rows(release, config):
     return [r for f in files for r in pq.read_table(f).to_pylist()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task,axis", CONFIGS)
 def test_rows_equal_published_jsonl(v1_release, task, axis):
     rows = _rows(v1_release, f"{task}_{axis}")
@@ -47,6 +59,7 @@ def test_rows_equal_published_jsonl(v1_release, task, axis):
             assert row["options"] == [pub["options"]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task,axis", CONFIGS)
 def test_gold_answers_equal_ground_truth(v1_release, task, axis):
     rows = _rows(v1_release, f"{task}_{axis}")
@@ -58,6 +71,7 @@ def test_gold_answers_equal_ground_truth(v1_release, task, axis):
             f"gt_{task}_{axis}.csv idx {g['idx']}"
 
 
+@pytest.mark.slow
 def test_total_rows_and_group_counts(v1_release):
     manifest = json.loads((v1_release / "manifest.json").read_text())
     configs = manifest["configs"]
@@ -68,6 +82,7 @@ def test_total_rows_and_group_counts(v1_release):
         assert len(set(c["groups"].values())) == 1, name  # 50 per group per template
 
 
+@pytest.mark.slow
 def test_card_says_what_calm_is(v1_release):
     card = (v1_release / "README.md").read_text()
     for needle in ("Comprehensive Assessment of Language Model bias", "MIT", "Scoring bias", "they was"):

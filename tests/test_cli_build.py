@@ -1,8 +1,9 @@
 """End to end through the CLI: the embedded default builds, reloads with `datasets`,
-rebuilds byte-identically on every runner, and bad input fails in one line with
-no release left behind."""
+rebuilds byte-identically in other processes (other hash seeds) and on every runner,
+and bad input fails in one line with no release left behind."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import yaml
 
 from pipelines.cli import main
 from pipelines.spec import default_spec_path
+from tests.conftest import build_in_child, file_digests
 
 DEFAULT_DATA = Path(default_spec_path()).parent
 
@@ -41,20 +43,24 @@ def test_default_build_prints_the_release_dir_and_loads_with_datasets(default_re
     assert json.loads((default_release / "validation.json").read_text())["passed"] is True
 
 
-def test_rebuild_is_byte_identical_and_same_version_is_idempotent(default_release, tmp_path, capsys):
-    code, out, _ = run(["build", "--out", str(tmp_path)], capsys)
-    assert code == 0
-    again = Path(out.strip().splitlines()[-1])
-    assert data_files(again) == data_files(default_release)
-    assert (again / "manifest.json").read_bytes() == (default_release / "manifest.json").read_bytes()
-    code, out, err = run(["build", "--out", str(tmp_path)], capsys)  # same version, same content: no-op
+def test_builds_in_processes_with_other_hash_seeds_and_workers_are_byte_identical(default_release, tmp_path):
+    """Two child interpreters with different PYTHONHASHSEED, one on two worker processes: every
+    file of the three releases (this session's included) has the same sha256."""
+    first = build_in_child(tmp_path / "seed-1", hashseed=1)
+    second = build_in_child(tmp_path / "seed-4242", "--workers", "2", hashseed=4242)
+    digests = file_digests(first)
+    assert {"manifest.json", "README.md", "stats.json", "validation.json", "templates.parquet"} <= set(digests)
+    assert sum(p.startswith("data/") and p.endswith(".parquet") for p in digests) == 8
+    assert file_digests(second) == digests
+    assert file_digests(default_release) == digests
+
+
+def test_same_version_same_content_is_a_no_op(default_release, tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    shutil.copytree(default_release, out_dir / "biasbench-demo" / default_release.name)
+    code, _, err = run(["build", "--out", str(out_dir)], capsys)
     assert code == 0 and "nothing changed" in err
-
-
-def test_multiprocess_direct_runner_gives_the_same_bytes(default_release, tmp_path, capsys):
-    code, out, _ = run(["build", "--out", str(tmp_path), "--workers", "2"], capsys)
-    assert code == 0
-    assert data_files(Path(out.strip().splitlines()[-1])) == data_files(default_release)
+    assert file_digests(out_dir / "biasbench-demo" / default_release.name) == file_digests(default_release)
 
 
 def test_dask_runner_on_loopback_gives_the_same_bytes(default_release, tmp_path, capsys):

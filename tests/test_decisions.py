@@ -59,6 +59,7 @@ def test_scenarios_are_many_varied_and_ask_for_the_favourable_outcome():
         assert q.rsplit(". ", 1)[-1].startswith("Should ") and q.count("?") == 1, s["source_record_id"]
 
 
+@pytest.mark.slow
 def test_every_cell_exactly_once_per_question_and_fill_type(release):
     templates = {t["template_id"] for t in pq.read_table(release / "templates.parquet").to_pylist()}
     assert len(templates) == len(scenarios())
@@ -71,6 +72,7 @@ def test_every_cell_exactly_once_per_question_and_fill_type(release):
     assert len(rows(release, "decision_implicit")) == len(templates) * 108
 
 
+@pytest.mark.slow
 def test_rows_carry_cell_metadata_and_read_naturally(release):
     for config in ("decision_explicit", "decision_implicit"):
         for r in rows(release, config):
@@ -94,6 +96,7 @@ def test_rows_carry_cell_metadata_and_read_naturally(release):
     assert an.startswith("An 80-year-old Asian man ")
 
 
+@pytest.mark.slow
 def test_release_passes_the_gate_and_loads_with_datasets(release):
     import datasets
 

@@ -1,11 +1,10 @@
 """Expansion designs: seeded stratified sampling stable under any sharding/order, full factorial, runs."""
 
-from types import SimpleNamespace as NS
-
 import pyarrow as pa
 from hypothesis import given, settings, strategies as st
 
 from schemas.records import LexiconEntry, Template
+from schemas.spec import DesignSpec, GroupSpec
 from transforms.plan import ConfigLayout, plan_config, select_block
 from transforms.lexicon_context import LexiconContext
 from transforms.expand import render_block
@@ -27,8 +26,8 @@ def _rows(strategy, per_group, rows_per_shard, reverse=False, seed=7):
     lex, templates = _setup()
     ctx = LexiconContext({"n": lex})
     layout = ConfigLayout("sentiment", "gender", "n", name="s_gender", metadata_columns=("band",))
-    groups = [NS(name=g, source_group=g, count=None, sample=True) for g in GROUPS]
-    shards = plan_config(layout, groups, NS(strategy=strategy, per_group=per_group, seed=None), templates, ctx,
+    groups = [GroupSpec(name=g) for g in GROUPS]
+    shards = plan_config(layout, groups, DesignSpec(strategy=strategy, per_group=per_group), templates, ctx,
                          seed=seed, rows_per_shard=rows_per_shard)
     order = list(reversed(shards)) if reverse else shards
     per_shard = {id(s): [render_block(b, layout, ctx, strategy=strategy, seed=seed) for b in s] for s in order}
@@ -59,8 +58,8 @@ def test_runs_render_the_same_rows_as_blocks():
     lex, templates = _setup()
     ctx = LexiconContext({"n": lex})
     layout = ConfigLayout("sentiment", "gender", "n", name="s_gender", metadata_columns=("band",))
-    groups = [NS(name=g, source_group=g, count=None, sample=True) for g in GROUPS]
-    shards = plan_config(layout, groups, NS(strategy="sample", per_group=5, seed=None), templates, ctx,
+    groups = [GroupSpec(name=g) for g in GROUPS]
+    shards = plan_config(layout, groups, DesignSpec(strategy="sample", per_group=5), templates, ctx,
                          seed=3, rows_per_shard=10_000)
     blocks = shards[0]
     by_block = pa.Table.from_batches([render_block(b, layout, ctx, strategy="sample", seed=3) for b in blocks])
@@ -74,8 +73,8 @@ def test_filler_where_restricts_entries():
                         metadata={"filler_where": "band=0|1; pronoun_set!=he"})
     ctx = LexiconContext({"n": lex})
     layout = ConfigLayout("sentiment", "gender", "n", name="x")
-    groups = [NS(name=g, source_group=g, count=None, sample=True) for g in GROUPS]
-    shards = plan_config(layout, groups, NS(strategy="all", per_group=None, seed=None), [t], ctx, seed=0,
+    groups = [GroupSpec(name=g) for g in GROUPS]
+    shards = plan_config(layout, groups, DesignSpec(strategy="all"), [t], ctx, seed=0,
                          rows_per_shard=100)
     blocks = [b for s in shards for b in s]
     assert [b.group for b in blocks] == ["female"]  # no male entry matches: the block is skipped

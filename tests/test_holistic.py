@@ -16,6 +16,8 @@ from transforms.lexicon_context import LexiconContext
 from transforms.plan import plan_release
 from transforms.shards import write_shard
 
+pytestmark = pytest.mark.slow  # the whole HolisticBias release, planned and written from the real data
+
 REFERENCE_ROWS = 566_625
 REFERENCE_DISTINCT = 563_195
 

@@ -114,7 +114,8 @@ class _FilterFn(beam.DoFn):
 class FilterTemplates(beam.PTransform):
     """``PCollection[Template dict]`` -> tagged outputs ``templates`` (kept) and ``rejected``.
 
-    >>> # out = templates | FilterTemplates(spec.filters); out.templates, out.rejected
+    ``out = templates | FilterTemplates(spec.filters)``, then ``out.templates``
+    and ``out.rejected``.
 
     A rejection is ``{template_id, source_dataset, source_record_id, reason}``.
     """

@@ -19,7 +19,7 @@ Great Expectations costs ~3 s to import, so it is imported inside
 ``judge_facts`` only (the build runs it in a warmed-up child:
 ``validation.worker``).
 
->>> # passed = judge_facts([Fact("qa_gender/min_rows", 12, low=1)])
+Usage: ``judge_facts([Fact("qa_gender/min_rows", 12, low=1)])`` is true when every fact holds.
 """
 
 from __future__ import annotations

@@ -21,8 +21,9 @@ as a build (lint and stats recomputed, the stats from one pass over each config'
 taken from the release's validation.json and manifest.json. A check about one
 file carries ``details = {path, problems}``.
 
->>> # report = run_gate(staging, spec, lint, stats); write_validation(staging, report)
->>> # if not report["passed"]: raise ValidationFailed(failed_summary(report))
+A build calls ``run_gate(staging, spec, lint, stats)``, writes the report with
+``write_validation`` and, when it did not pass, raises ``ValidationFailed``
+with ``failed_summary(report)``.
 """
 
 from __future__ import annotations

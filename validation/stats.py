@@ -30,8 +30,8 @@ by name, rows in written order) with ``k = ceil(rows / SAMPLE_ROWS)``; shards
 take their part of it by their first row's index. The output has sorted keys
 and no timestamps: the same release gives the same stats.json, byte for byte.
 
->>> # stats = compute_stats("releases/demo/0.1.0.tmp", spec, lint=lint.to_dict(), tallies=tallies)
->>> # write_stats("releases/demo/0.1.0.tmp", stats)
+The build calls ``compute_stats(staging_dir, spec, lint=..., tallies=...)`` on the staged
+release, then ``write_stats(staging_dir, stats)``.
 """
 
 from __future__ import annotations

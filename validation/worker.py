@@ -4,8 +4,8 @@ Great Expectations takes ~3 s of pure-Python import. A spawned child imports it
 on the second core as soon as a build starts, so by the time the rows are
 written the gate is ready; the main process never imports it at all.
 
->>> with GateWorker(warm=False) as gate:   # doctest: +SKIP
-...     report = gate.run_gate(staging_dir, spec, lint, stats)
+A build opens ``with GateWorker() as gate:`` before the pipeline runs and later
+calls ``gate.run_gate(staging_dir, spec, lint, stats)``.
 """
 
 from __future__ import annotations

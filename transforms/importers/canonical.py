@@ -7,8 +7,18 @@ content (``Template.create``); missing task/source/licence come from the
 TemplateFileSpec; a missing ordinal is the line number. Every slot is parsed,
 so a typo such as ``{person.subjj}`` fails here, naming the template and field.
 
->>> # templates.jsonl:
->>> # {"task": "sentiment", "fields": {"sentence": "{person} loved it."}, "answer": "positive"}
+>>> import json, os, tempfile
+>>> from schemas.spec import TemplateFileSpec
+>>> from transforms.importers import import_templates
+>>> tmp = tempfile.TemporaryDirectory()
+>>> path = os.path.join(tmp.name, "templates.jsonl")
+>>> with open(path, "w", encoding="utf-8") as f:
+...     print(json.dumps({"task": "sentiment", "fields": {"sentence": "{person} loved it."},
+...                       "answer": "positive"}), file=f)
+>>> [t] = import_templates(TemplateFileSpec(path="templates.jsonl", source_dataset="mine"), path)
+>>> t.task, dict(t.fields), t.answer, t.source_dataset, t.ordinal, t.template_id.startswith("t-")
+('sentiment', {'sentence': '{person} loved it.'}, 'positive', 'mine', 1, True)
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations

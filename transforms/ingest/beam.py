@@ -5,9 +5,8 @@ records come out in file order; Beam never reorders within a bundle we do not
 split, and later stages key or sort by content, never by arrival. Records over a
 size limit come out on their own tag, as Quarantined dicts.
 
->>> # with beam.Pipeline(runner=FnApiRunner()) as p:
->>> #     out = p | IngestSources([(spec.sources[0], spec.resolve(spec.sources[0].path))])
->>> #     out.records, out.quarantined
+In a pipeline, ``p | IngestSources([(source_spec, resolved_path), ...])`` gives
+``out.records`` and ``out.quarantined``.
 """
 
 from __future__ import annotations

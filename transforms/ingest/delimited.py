@@ -13,8 +13,17 @@ Options (``SourceSpec.options``):
   without it, extra cells are an error;
 - ``skip_lines``: lines to skip before the header (comments, titles).
 
->>> # wnli/dev.tsv: index	sentence1	sentence2	label
->>> # read_source(SourceSpec("wnli", "tsv", "wnli/dev.tsv", id_field="index"), path)
+>>> import os, tempfile
+>>> from schemas.spec import SourceSpec
+>>> from transforms.ingest import read_source
+>>> tmp = tempfile.TemporaryDirectory()
+>>> path = os.path.join(tmp.name, "dev.tsv")
+>>> with open(path, "w", encoding="utf-8") as f:
+...     _ = f.write("index\\tsentence1\\tsentence2\\tlabel\\n7\\tMary left.\\tSomeone left.\\t1\\n")
+>>> [r] = read_source(SourceSpec("wnli", "tsv", "wnli/dev.tsv", id_field="index"), path)
+>>> r.record_id, dict(r.fields)
+('7', {'index': '7', 'sentence1': 'Mary left.', 'sentence2': 'Someone left.', 'label': '1'})
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations

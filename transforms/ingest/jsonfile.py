@@ -5,8 +5,16 @@
 In a dict of records the key is the record id (bAbI's ``{"0": {...}, "1": {...}}``)
 unless ``id_field`` is set. A record that is not an object becomes ``{"text": value}``.
 
->>> # babi/task1.json: {"0": {"question": "Where is Daniel?", ...}, ...}
->>> # read_source(SourceSpec("babi", "json", "babi/task1.json"), path)  -> ids "0", "1", …
+>>> import json, os, tempfile
+>>> from schemas.spec import SourceSpec
+>>> from transforms.ingest import read_source
+>>> tmp = tempfile.TemporaryDirectory()
+>>> path = os.path.join(tmp.name, "task1.json")
+>>> with open(path, "w", encoding="utf-8") as f:
+...     json.dump({"0": {"question": "Where is Daniel?"}, "1": {"question": "Where is Mary?"}}, f)
+>>> [(r.record_id, r.fields["question"]) for r in read_source(SourceSpec("babi", "json", "task1.json"), path)]
+[('0', 'Where is Daniel?'), ('1', 'Where is Mary?')]
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations

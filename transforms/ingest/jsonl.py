@@ -3,8 +3,15 @@
 A line longer than the source's ``max_record_bytes`` is quarantined by its raw size,
 before it is decoded or parsed.
 
->>> # data/qa.jsonl: {"id": "q1", "passage": "Mary was late.", "question": "Who was late?"}
->>> # read_source(SourceSpec("qa", "jsonl", "data/qa.jsonl", id_field="id"), "data/qa.jsonl")
+The demo corpus the default spec reads:
+
+>>> import os, configs
+>>> from schemas.spec import SourceSpec
+>>> from transforms.ingest import read_source
+>>> path = os.path.join(os.path.dirname(configs.__file__), "data", "demo", "qa.jsonl")
+>>> first = next(read_source(SourceSpec("demo_qa", "jsonl", "data/demo/qa.jsonl", id_field="id"), path))
+>>> first.record_id, first.fields["question"]
+('qa-01', 'Where does Mary ride the bicycle?')
 """
 
 from __future__ import annotations

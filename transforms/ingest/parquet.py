@@ -1,6 +1,15 @@
 """Parquet: one record per row, read in batches so large files stay out of memory.
 
->>> # read_source(SourceSpec("snli", "parquet", "snli/test.parquet"), path)  -> ids "0", "1", …
+>>> import os, tempfile
+>>> import pyarrow as pa, pyarrow.parquet as pq
+>>> from schemas.spec import SourceSpec
+>>> from transforms.ingest import read_source
+>>> tmp = tempfile.TemporaryDirectory()
+>>> path = os.path.join(tmp.name, "test.parquet")
+>>> pq.write_table(pa.table({"premise": ["Mary ran.", "Sam sat."], "label": [0, 2]}), path)
+>>> [(r.record_id, dict(r.fields)) for r in read_source(SourceSpec("snli", "parquet", "test.parquet"), path)]
+[('0', {'premise': 'Mary ran.', 'label': 0}), ('1', {'premise': 'Sam sat.', 'label': 2})]
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations

@@ -1,7 +1,16 @@
 """``read_source``: dispatch a SourceSpec to its format's reader, then the common options.
 
+Without ``id_field`` a JSON Lines record's id is its line number; ``limit`` keeps the first records:
+
+>>> import os, tempfile
 >>> from schemas.spec import SourceSpec
->>> # [r.record_id for r in read_source(SourceSpec("qa", "jsonl", "qa.jsonl"), "/data/qa.jsonl")]
+>>> tmp = tempfile.TemporaryDirectory()
+>>> path = os.path.join(tmp.name, "qa.jsonl")
+>>> with open(path, "w", encoding="utf-8") as f:
+...     _ = f.write('{"passage": "Mary was late."}\\n{"passage": "Sam was early."}\\n{"passage": "Ann ran."}\\n')
+>>> [r.record_id for r in read_source(SourceSpec("qa", "jsonl", "qa.jsonl", options={"limit": 2}), path)]
+['1', '2']
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations

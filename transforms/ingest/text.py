@@ -1,7 +1,15 @@
 """Plain text: one record per non-blank line, in the field ``text`` (option ``field``).
 
->>> # sentences.txt: "Mary was late.\\nShe said sorry."
->>> # read_source(SourceSpec("s", "text", "sentences.txt"), path)  -> {"text": "Mary was late."}, …
+>>> import os, tempfile
+>>> from schemas.spec import SourceSpec
+>>> from transforms.ingest import read_source
+>>> tmp = tempfile.TemporaryDirectory()
+>>> path = os.path.join(tmp.name, "sentences.txt")
+>>> with open(path, "w", encoding="utf-8") as f:
+...     _ = f.write("Mary was late.\\n\\nShe said sorry.\\n")
+>>> [dict(r.fields) for r in read_source(SourceSpec("s", "text", "sentences.txt"), path)]
+[{'text': 'Mary was late.'}, {'text': 'She said sorry.'}]
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations

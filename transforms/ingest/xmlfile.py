@@ -6,8 +6,22 @@ its own text under ``text`` when it has any (``_text`` if an attribute is
 already called ``text``). Nested questions are flattened with option
 ``explode`` (see ``read_source``).
 
->>> # MCScript: <instance id="0" scenario="…"><text>…</text><questions><question …/>…
->>> # SourceSpec("mcscript", "xml", path, records="instance", options={"explode": "questions.question"})
+An MCScript-like file, one record per question:
+
+>>> import os, tempfile
+>>> from schemas.spec import SourceSpec
+>>> from transforms.ingest import read_source
+>>> tmp = tempfile.TemporaryDirectory()
+>>> path = os.path.join(tmp.name, "mcscript.xml")
+>>> with open(path, "w", encoding="utf-8") as f:
+...     _ = f.write('<data><instance id="0" scenario="baking"><text>Mary baked bread.</text><questions>'
+...                 '<question id="0" text="Who baked?"/><question id="1" text="What was baked?"/>'
+...                 '</questions></instance></data>')
+>>> spec = SourceSpec("mcscript", "xml", "mcscript.xml", records="instance", id_field="id",
+...                   options={"explode": "questions.question"})
+>>> [(r.record_id, r.fields["text"], r.fields["question.text"]) for r in read_source(spec, path)]
+[('0.0', 'Mary baked bread.', 'Who baked?'), ('0.1', 'Mary baked bread.', 'What was baked?')]
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations

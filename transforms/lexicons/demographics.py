@@ -50,12 +50,12 @@ import argparse
 import csv
 import os
 import random
-from types import SimpleNamespace
 from typing import Iterable, Mapping, Sequence
 
 from schemas.errors import InputError, SpecError
 from schemas.ids import stable_seed
 from schemas.records import LexiconEntry
+from schemas.spec import LexiconSpec
 from transforms.lexicons.base import register_lexicon_loader
 from transforms.lexicons.jsonl import load_jsonl
 from transforms.lexicons.names import read_ssa, write_entries
@@ -183,7 +183,7 @@ def missing_cells(entries: Iterable[LexiconEntry], ages: Sequence[int] = AGES, g
 def read_pools(path: str) -> dict[str, list[LexiconEntry]]:
     """A pool file (lexicon JSON Lines, groups ``<gender>.<race>``) as group -> entries in file order."""
     pools: dict[str, list[LexiconEntry]] = {}
-    for entry in load_jsonl(SimpleNamespace(name=POOL_LEXICON), path):
+    for entry in load_jsonl(LexiconSpec(name=POOL_LEXICON, path=path), path):
         pools.setdefault(entry.group, []).append(entry)
     return pools
 

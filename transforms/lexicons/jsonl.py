@@ -4,7 +4,16 @@ Required keys: ``axis``, ``group``, ``value``; the rest default (``pronoun_set``
 "they"). ``lexicon`` is set to the spec's name: the spec, not the file, names a
 lexicon inside a benchmark. A known ``entry_id`` column is ignored (it is derived).
 
->>> # first_names.jsonl: {"axis": "gender", "group": "female", "value": "Olivia", "pronoun_set": "she"}
+>>> import json, os, tempfile
+>>> from schemas.spec import LexiconSpec
+>>> tmp = tempfile.TemporaryDirectory()
+>>> path = os.path.join(tmp.name, "first_names.jsonl")
+>>> with open(path, "w", encoding="utf-8") as f:
+...     print(json.dumps({"axis": "gender", "group": "female", "value": "Olivia", "pronoun_set": "she"}), file=f)
+>>> [olivia] = load_jsonl(LexiconSpec(name="first_names", path="first_names.jsonl"), path)
+>>> olivia.lexicon, olivia.axis, olivia.group, olivia.value, olivia.pronoun_set
+('first_names', 'gender', 'female', 'Olivia', 'she')
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations

@@ -10,8 +10,10 @@ usa.hispanic,usa.asian flags, MIT), ranked by SSA births, gender-balanced where
 SSA knows a name's gender. Every entry records its frequency (births in the
 chosen years), source, licence and the thresholds that selected it.
 
->>> # entries = build_name_lexicon("/work/shared/data/calm/names", "first_names.jsonl", top_n=30)
->>> # python -m transforms.lexicons.names /work/shared/data/calm/names configs/data/lexicons/first_names.jsonl
+``build_name_lexicon(names_dir, out_path, top_n=30)`` returns the entries and
+writes them as lexicon JSON Lines; the same from a shell is ``python -m
+transforms.lexicons.names NAMES_DIR OUT`` (CALM's ``names`` folder in, e.g.
+``configs/data/lexicons/first_names.jsonl`` out).
 """
 
 from __future__ import annotations
