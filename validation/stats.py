@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from schemas.lint import split_whitespace
 from schemas.records import TASK_FIELDS
 
 #: At most this many rows per config enter the diversity metrics.
@@ -154,7 +155,7 @@ def diversity(texts: pa.Array) -> dict[str, float]:
     if len(texts) == 0:
         return {"distinct_1": 0.0, "distinct_2": 0.0, "type_token_ratio": 0.0, "compression_ratio": 0.0,
                 "sample_rows": 0}
-    tokens = pc.utf8_split_whitespace(pc.utf8_lower(texts))
+    tokens = split_whitespace(pc.utf8_lower(texts))
     # split_whitespace yields "" for leading/trailing blanks: drop them.
     flat = pc.list_flatten(tokens)
     parent = pc.list_parent_indices(tokens)
