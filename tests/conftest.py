@@ -13,10 +13,14 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 # Hypothesis: in CI (CI set, as CI services do) every property test runs the same examples on every
 # run, so a red build is the code's doing, not the draw's; developers keep the random search, which
-# is what finds new failures (commit one found as an @example or a unit test). Loaded here, before
-# the test modules' @settings are built on it; ``--hypothesis-profile`` still overrides.
+# is what finds new failures (commit one found as an @example or a unit test).
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
-settings.load_profile("ci" if os.environ.get("CI", "").lower() not in ("", "0", "false") else "default")
+
+
+def pytest_configure(config):
+    # before the test modules are imported: their @settings are built on the profile loaded here
+    if not config.getoption("--hypothesis-profile", None):
+        settings.load_profile("ci" if os.environ.get("CI", "").lower() not in ("", "0", "false") else "default")
 
 PROJECT = Path(__file__).resolve().parent.parent
 # BIASBENCH_SHARED_DATA: the shared data folder when the project is not checked out beside it (a worktree)
