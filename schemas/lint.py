@@ -118,6 +118,20 @@ def _cap_examples(examples: Iterable[dict]) -> list[dict]:
     return kept
 
 
+def split_whitespace(values: pa.Array | pa.ChunkedArray) -> pa.ListArray:
+    """``pc.utf8_split_whitespace`` of a string array, the same from call to call.
+
+    pyarrow's kernel (seen in 25.0.1) reads the byte after the last string: where that byte is
+    0x80 or above, the last string's trailing whitespace is glued to its last token ("they. "
+    instead of "they.", ""). What follows the data in memory varies, so one batch could lint
+    differently on two runs. An ASCII string appended after the last one makes that byte ours.
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    padded = pa.concat_arrays([values, pa.array(["x"], values.type)])
+    return pc.utf8_split_whitespace(padded).slice(0, len(values))
+
+
 class _Tokens:
     """Whitespace tokens of many strings, as flat arrays of neighbour pairs.
 
@@ -127,7 +141,7 @@ class _Tokens:
     """
 
     def __init__(self, values: pa.Array):
-        tokens = pc.utf8_split_whitespace(values)
+        tokens = split_whitespace(values)
         flat = pc.list_flatten(tokens)
         parent = pc.list_parent_indices(tokens)
         norm = pc.utf8_ltrim(pc.utf8_lower(flat), characters=_OPENING)

@@ -6,7 +6,7 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from schemas.spec import DesignSpec, GroupSpec
@@ -110,8 +110,18 @@ def _assert_equivalent(templates, lexicons, overrides, strategy):
         assert lint_blocks(runs, layout, ctx, COLUMNS, overrides, strategy=strategy, seed=3).to_dict() == expected
 
 
+# found by the search: the answers are two distinct 32-byte strings, so the row lint's dictionary
+# ends on a 64-byte allocation and pyarrow's whitespace split read memory past it (schemas.lint.split_whitespace)
+_ENDS_ON_64_BYTES = ([Template.create(task="qa", fields={"context": "{person}", "question": "{person}"},
+                                      answer="\nwasn'tn't-{a:place}\xa0{person} \t{person}. ")],
+                     {"names": [LexiconEntry("names", "gender", g, v, pronoun_set="he")
+                                for g in ("g1", "g2") for v in ("Alex", "they")],
+                      "places": [LexiconEntry("places", "gender", "p", "hour", pronoun_set="he")]}, {}, "all")
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
+@example(_ENDS_ON_64_BYTES)
 def test_boundary_lint_equals_row_lint(scenario):
     _assert_equivalent(*scenario)
 

@@ -85,7 +85,8 @@ from transforms.plan import Block, ConfigLayout, block_selection
 from transforms.lexicon_context import LexiconContext, filler_where
 from transforms.expand import bind_referents, render_block
 from transforms.render import render_column
-from schemas.lint import _EMPTY, _LEFTOVER, _MAX_EXAMPLE_CHARS, MAX_EXAMPLES, RULES, LintResult, _rule_masks
+from schemas.lint import (_EMPTY, _LEFTOVER, _MAX_EXAMPLE_CHARS, MAX_EXAMPLES, RULES, LintResult, _rule_masks,
+                          split_whitespace)
 
 #: The rules decided on tokens and token pairs (the OR rules); empty_field is an AND over pieces.
 TOKEN_RULES = ("leftover_slot", "agreement", "article_mismatch", "doubled_word")
@@ -114,7 +115,7 @@ def _analyse_literals(texts: Sequence[str]) -> None:
     if not pending:
         return
     arr = pa.array(pending, pa.string())
-    tokens = pc.utf8_split_whitespace(arr).to_pylist()
+    tokens = split_whitespace(arr).to_pylist()
     blank = pc.match_substring_regex(arr, _EMPTY).to_pylist()
     # Arrow's split yields "" tokens for leading/trailing whitespace ("a " -> ["a", ""]); they are
     # never flagged by any rule (an article needs a word after it, a doubling a letter), so skip them

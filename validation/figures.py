@@ -37,6 +37,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from schemas.lint import split_whitespace
+
 #: At most this many texts enter self-BLEU and the pairwise similarity.
 PAIRWISE_SAMPLE = 200
 #: How slot markers read when template text is measured: one word each.
@@ -76,7 +78,7 @@ def token_codes(texts: pa.Array) -> tuple[np.ndarray, np.ndarray, int]:
     """Lower-cased whitespace tokens of the texts as integer codes, the index of each token's text, and
     the number of distinct tokens: n-grams and per-text counts then become integer arithmetic."""
     texts = pc.utf8_trim_whitespace(pc.utf8_lower(texts))
-    lists = pc.utf8_split_whitespace(texts)
+    lists = split_whitespace(texts)  # not pc.utf8_split_whitespace: it reads past the last string
     flat, parent = pc.list_flatten(lists), pc.list_parent_indices(lists)
     if len(texts) and pc.min(pc.utf8_length(texts)).as_py() == 0:  # an empty text splits into one "" token
         keep = pc.not_equal(flat, "")
