@@ -23,8 +23,9 @@ def main() -> None:
     import apache_beam as beam
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-    from pipelines.graph import load_phase1, plan_shards, shard_graph, template_graph, write_catalogues
+    from pipelines.graph import load_phase1, shard_graph, template_graph, write_catalogues
     from pipelines.spec import load_spec
+    from transforms.plan import plan_shards
     from transforms.shards import write_plan
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -37,7 +38,7 @@ def main() -> None:
     template_graph(p1, spec, staging)
     phase1_bytes = len(p1.to_runner_api().SerializeToString())
     p1.run().wait_until_finish()
-    templates, lexicons, _ = load_phase1(staging)
+    templates, lexicons, *_ = load_phase1(staging)
     write_catalogues(spec, templates, lexicons, staging)
     tasks, ctx = plan_shards(spec, templates, lexicons)
     paths = write_plan(staging, tasks, ctx)
