@@ -163,7 +163,7 @@ def _article_mask(tok: _Tokens, overrides: Mapping[str, str] | None) -> pa.Array
     is_art = pc.and_(tok.same, pc.is_in(tok.norm_left, value_set=pa.array(["a", "an"])))
     where = pc.indices_nonzero(is_art)
     if len(where) == 0:
-        return pa.array([False] * tok.size)
+        return pa.array([False] * tok.size, pa.bool_())
     art = pc.take(tok.norm_left, where)
     word = pc.utf8_ltrim(pc.take(tok.right, where), characters=_OPENING)
     keys = pc.binary_join_element_wise(art, word, "\x00")
@@ -175,7 +175,7 @@ def _article_mask(tok: _Tokens, overrides: Mapping[str, str] | None) -> pa.Array
         if indefinite_article(next_word, overrides) != article:
             bad.append(key)
     if not bad:
-        return pa.array([False] * tok.size)
+        return pa.array([False] * tok.size, pa.bool_())
     hit_at = pc.filter(where, pc.and_(starts_word, pc.is_in(keys, value_set=pa.array(bad, pa.string()))))
     flagged = pc.unique(pc.take(tok.parent, hit_at)).cast(pa.int64())
     return pc.is_in(pa.array(range(tok.size), pa.int64()), value_set=flagged)
@@ -186,7 +186,7 @@ def _doubled_mask(tok: _Tokens) -> pa.Array:
     hit = pc.and_(tok.same, pc.equal(tok.norm_left, second))
     where = pc.indices_nonzero(hit)
     if len(where) == 0:
-        return pa.array([False] * tok.size)
+        return pa.array([False] * tok.size, pa.bool_())
     # The first word must be a bare word: "bye. Bye" or "no, no" are not doublings.
     first = pc.take(tok.norm_left, where)
     real = pc.and_(pc.match_substring_regex(first, r"^[a-z][a-z'’-]*$"),

@@ -146,3 +146,9 @@ WORDS = st.one_of(
 def test_article_lint_agrees_with_grammar(article, word):
     expected_flag = indefinite_article(word) != article.lower()
     assert counts(f"I met {article} {word} today.")["article_mismatch"] == int(expected_flag)
+
+
+def test_a_batch_with_no_rows_lints_to_nothing():
+    empty = pa.table({"example_id": pa.array([], pa.string()), "text": pa.array([], pa.string())})
+    result = lint_batch(empty, ["text"])
+    assert result.total == 0 and result.rows == 0
