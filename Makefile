@@ -24,11 +24,11 @@ TEST_PATHS := tests pipelines transforms schemas validation
 
 # everything, the slow real-data builds included
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q $(TEST_PATHS)
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q -n auto $(TEST_PATHS)
 
 # without the tests marked slow (full builds over the real CALM/HolisticBias data)
 test-fast: $(STAMP)
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q -m "not slow" $(TEST_PATHS)
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q -n auto -m "not slow" $(TEST_PATHS)
 
 # needs ../shared beside the project (CALM and HolisticBias inputs)
 bench: $(STAMP)
