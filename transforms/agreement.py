@@ -161,8 +161,8 @@ def agree_in_templates(texts: Sequence[str], nlp: Any) -> list[str]:
     """
     probes = [_probe(t) for t in texts]
     out = list(texts)
-    todo = [i for i, (_, _, subjects) in enumerate(probes) if subjects]
-    for i, doc in zip(todo, nlp.pipe([probes[i][0] for i in todo])):
+    with_pronoun_subjects = [i for i, (_, _, subjects) in enumerate(probes) if subjects]
+    for i, doc in zip(with_pronoun_subjects, nlp.pipe([probes[i][0] for i in with_pronoun_subjects])):
         text = texts[i]
         _, where, subjects = probes[i]
         edits: list[tuple[int, int, str]] = []
