@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 
 from schemas.errors import SpecError
+from schemas.paths import is_within
 from transforms.ingest.base import split_zip
 
 
@@ -34,7 +35,7 @@ def allowed_folders(spec, data_dir: str | None) -> list[str]:
 
 
 def _inside(path: str, folders: list[str]) -> bool:
-    return any(os.path.commonpath([path, folder]) == folder for folder in folders)
+    return any(is_within(folder, path) for folder in folders)
 
 
 def _escape_under(folder: str, folders: list[str]) -> str | None:
