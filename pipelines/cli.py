@@ -105,9 +105,9 @@ def cmd_rebuild(args) -> int:
         outcome, result = rebuild(spec, args.out, bump=args.bump, runner=args.runner, workers=args.workers,
                                   dask_address=args.dask_address, beam_args=args.beam_args,
                                   publish_to=args.publish, lock_ttl=args.lock_ttl, outcome=outcome)
-    except Exception as e:
+    except BaseException as e:  # an interruption too: the scheduler still gets its one JSON object
         outcome.status = "refused" if isinstance(e, ValidationFailed) else "failed"
-        outcome.error = _one_line(e)
+        outcome.error = _one_line(e) if isinstance(e, Exception) else f"interrupted ({type(e).__name__} {e})"
         if isinstance(e, LockHeld):
             outcome.lock_holder = e.holder
         if args.json:
