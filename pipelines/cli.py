@@ -113,6 +113,8 @@ def cmd_rebuild(args) -> int:
         if args.json:
             _print_outcome(outcome)
         raise
+    if outcome.diff_text:  # the whole diff goes to stderr (a log), its summary into the JSON
+        print(outcome.diff_text, file=sys.stderr, end="")
     if args.json:
         _print_outcome(outcome)
         return 0
@@ -120,8 +122,6 @@ def cmd_rebuild(args) -> int:
         print(f"{outcome.release} is up to date (same spec, inputs and rendering rules); no new version",
               file=sys.stderr)
     else:
-        if outcome.diff_text:
-            print(outcome.diff_text, file=sys.stderr, end="")
         _print_summary(result)
     if outcome.published:
         p = outcome.published
