@@ -93,8 +93,11 @@ def is_stale(holder: dict, now: float | None = None) -> bool:
     if holder.get("expires", 0) < now:
         return True
     if holder.get("host") == socket.gethostname():
-        started = _process_start(int(holder.get("pid", -1)))
-        return started is None or abs(started - float(holder.get("pid_started", 0))) > 1.0
+        try:
+            started = _process_start(int(holder.get("pid", -1)))
+            return started is None or abs(started - float(holder.get("pid_started", 0))) > 1.0
+        except (TypeError, ValueError):
+            return True  # no pid to check: only its expiry could keep it
     return False
 
 
@@ -110,6 +113,9 @@ class _LocalLock:
     def __init__(self, path: str):
         self.path = path
         self.break_path = path + ".break"
+        folder = os.path.dirname(path) or "."
+        self.made_folder = not os.path.isdir(folder)  # removed again on release when nothing else went in
+        os.makedirs(folder, exist_ok=True)
 
     def _create(self, path: str, body: bytes) -> bool:
         try:
@@ -176,6 +182,9 @@ class _LocalLock:
         found = self._read()
         if found is not None and (_parse(found[0]) or {}).get("run_id") == owner.run_id:
             os.unlink(self.path)
+        if self.made_folder:
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.dirname(self.path))
 
 
 def _gcs_client():
@@ -259,7 +268,6 @@ def _backend(path: str):
     if storage.is_remote(path):
         raise InputError(f"{path}: locking is implemented for local folders and gs:// only; "
                          f"run rebuild with a local or gs:// --out")
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     return _LocalLock(path)
 
 
