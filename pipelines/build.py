@@ -30,6 +30,7 @@ from schemas.release import (MANIFEST, CorruptManifest, file_entries, first_prob
                              read_manifest)
 from transforms.shards import PLAN_DIR, SUMMARY_DIR, read_summaries, write_plan
 from transforms.plan import layout_of, plan_shards
+from transforms import rules
 
 CODE_VERSION = f"biasbench 0.1.0; pyarrow {pa.__version__}"
 
@@ -235,7 +236,8 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     if grammar is not None:
         report = add_grammar_check(report, grammar, spec.validation.max_grammar_findings)
     write_validation(staging_dir, report)
-    draft = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION, rows_sha256=digests)
+    draft = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION, rows_sha256=digests,
+                           rules_version=rules.RULES_VERSION)
     with open(os.path.join(staging_dir, "README.md"), "w", encoding="utf-8") as f:
         f.write(render_card(draft.to_dict(), spec, stats, report))
     # only README.md changed since the draft: list the files again, keep the rows digests

@@ -5,11 +5,11 @@
     biasbench stats RELEASE [--compare OTHER] [--text-field F] [--group-field G] [--json]
     biasbench diff OLD NEW
     biasbench publish RELEASE --repo-id ORG/NAME [--dry-run]
-    biasbench rebuild SPEC
+    biasbench rebuild SPEC [--publish ORG/NAME] [--json] [--lock-ttl SECONDS]
 
 Every error is one line on stderr and a non-zero exit (2 for bad input or
-spec, 3 for a release refused by validation, 130/143 when stopped by
-SIGINT/SIGTERM).
+spec, 3 for a release refused by validation, 4 when another run holds the
+rebuild lock, 130/143 when stopped by SIGINT/SIGTERM).
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ import sys
 from typing import Sequence
 
 from pipelines.release_store import local_view
+from pipelines.run_lock import LockHeld
 from schemas import progress, storage
 from schemas.errors import BiasbenchError, ValidationFailed
 
-EXIT_BAD_INPUT, EXIT_REFUSED = 2, 3
+EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_LOCKED = 2, 3, 4
 
 #: setup.py's ``driver`` extra, by import name: Dataflow workers never install it, the commands below need it
 DRIVER_MODULES = ("yaml", "great_expectations", "pandas", "huggingface_hub", "psutil", "sacrebleu", "matplotlib")
@@ -91,33 +92,63 @@ def cmd_build(args) -> int:
     return 0
 
 
+# --- rebuild (scheduled runs): its outcome, as prose or one JSON object -------------------------
+
 def cmd_rebuild(args) -> int:
-    """Cut a new version only when the spec or an input changed since the latest release."""
-    from pipelines.build import build_release, check_intact
-    from pipelines.diff import diff_releases, format_diff
-    from pipelines.manifest import input_hashes
-    from pipelines.release_store import latest_release
+    """Cut a new version only when the spec, an input or the rendering rules changed since the latest release."""
+    from pipelines.rebuild import Outcome, rebuild
     from pipelines.spec import load_spec
 
-    spec = load_spec(args.spec, data_dir=args.data_dir, confine_inputs=args.confine_inputs)
-    latest = latest_release(storage.join(args.out, spec.benchmark))
-    version = spec.version
-    if latest:
-        old = check_intact(latest)  # "up to date" only for a release whose files are what its manifest says
-        if old["spec_hash"] == spec.spec_hash and old["input_hashes"] == input_hashes(spec):
-            print(f"{latest} is up to date (same spec and inputs); no new version", file=sys.stderr)
-            print(latest)
-            return 0
-        major, minor, patch = map(int, old["version"].split("."))
-        version = {"major": f"{major + 1}.0.0", "minor": f"{major}.{minor + 1}.0",
-                   "patch": f"{major}.{minor}.{patch + 1}"}[args.bump]
-    result = build_release(spec, out_dir=args.out, version=version, runner=args.runner, workers=args.workers,
-                           dask_address=args.dask_address, beam_args=args.beam_args)
-    if latest:
-        with local_view(latest) as old_dir, local_view(result.release_dir) as new_dir:
-            print(format_diff(diff_releases(old_dir, new_dir)), file=sys.stderr)
-    _print_summary(result)
+    outcome = Outcome(status="failed")
+    try:
+        spec = load_spec(args.spec, data_dir=args.data_dir, confine_inputs=args.confine_inputs)
+        outcome, result = rebuild(spec, args.out, bump=args.bump, runner=args.runner, workers=args.workers,
+                                  dask_address=args.dask_address, beam_args=args.beam_args,
+                                  publish_to=args.publish, lock_ttl=args.lock_ttl, outcome=outcome)
+    except BaseException as e:  # an interruption too: the scheduler still gets its one JSON object
+        outcome.status = "refused" if isinstance(e, ValidationFailed) else "failed"
+        outcome.error = _one_line(e) if isinstance(e, Exception) else f"interrupted ({type(e).__name__} {e})"
+        if isinstance(e, LockHeld):
+            outcome.lock_holder = e.holder
+        if args.json:
+            _print_outcome(outcome)
+        raise
+    if outcome.diff_text:  # the whole diff goes to stderr (a log), its summary into the JSON
+        print(outcome.diff_text, file=sys.stderr, end="")
+    if args.json:
+        _print_outcome(outcome)
+        return 0
+    if outcome.status == "unchanged":
+        print(f"{outcome.release} is up to date (same spec, inputs and rendering rules); no new version",
+              file=sys.stderr)
+    else:
+        _print_summary(result)
+    if outcome.published:
+        p = outcome.published
+        print(f"{'already published' if p['already_published'] else 'published'} {outcome.release} to "
+              f"{p['repo_id']}: tag {p['tag']}, commit {p['commit']}", file=sys.stderr)
+    if outcome.status == "unchanged":
+        print(outcome.release)
     return 0
+
+
+def _print_outcome(outcome) -> None:
+    """``rebuild --json``: one JSON object on stdout, with the Hub token never in it."""
+    from pipelines.publish import redact
+
+    print(redact(json.dumps(outcome.to_dict(), sort_keys=True)))
+
+
+def _add_rebuild_options(r: argparse.ArgumentParser) -> None:
+    from pipelines.run_lock import DEFAULT_TTL
+
+    r.add_argument("--bump", default="minor", choices=["major", "minor", "patch"])
+    r.add_argument("--json", action="store_true", help="print the outcome as one JSON object on stdout")
+    r.add_argument("--publish", metavar="ORG/NAME",
+                   help="publish a new version (or finish an interrupted publish) to this Hub dataset repo; "
+                        "the token comes from HF_TOKEN or `hf auth login`")
+    r.add_argument("--lock-ttl", type=float, default=DEFAULT_TTL, metavar="SECONDS",
+                   help=f"how long the run's lock outlives a run that stopped renewing it (default {DEFAULT_TTL:.0f})")
 
 
 def cmd_validate(args) -> int:
@@ -258,7 +289,7 @@ def make_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_build)
     r = sub.add_parser("rebuild", help="build a new version only if the spec or inputs changed")
     r.add_argument("spec")
-    r.add_argument("--bump", default="minor", choices=["major", "minor", "patch"])
+    _add_rebuild_options(r)
     _add_run_options(r)
     r.set_defaults(func=cmd_rebuild)
     v = sub.add_parser("validate", help="re-check a release on disk: checksums, schema, expectations")
@@ -362,9 +393,16 @@ def _report_error(e: Exception) -> int:
     """One line on stderr for an error; the exit code."""
     if os.environ.get("BIASBENCH_DEBUG") and not isinstance(e, BiasbenchError):
         raise e
-    print(f"biasbench: {_one_line(e)}", file=sys.stderr)
+    line = _one_line(e)
+    if "huggingface_hub" in sys.modules:  # a Hub error may echo its request; never print the token
+        from pipelines.publish import redact
+
+        line = redact(line)
+    print(f"biasbench: {line}", file=sys.stderr)
     if isinstance(e, ValidationFailed):
         return EXIT_REFUSED
+    if isinstance(e, LockHeld):
+        return EXIT_LOCKED
     return EXIT_BAD_INPUT  # bad input, spec or slot; Beam re-raises worker errors wrapped
 
 

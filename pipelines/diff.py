@@ -2,7 +2,8 @@
 
 Rows are matched by ``example_id``: an id only in NEW is added, only in OLD
 is removed, in both with any differing value (over the columns both have) is
-changed. Templates are matched by ``template_id``, lexicon entries by
+changed. Groups (``groups``) are compared per config from the manifests: new
+groups (a bucket a new upstream release added) and removed ones. Templates are matched by ``template_id``, lexicon entries by
 ``entry_id``. Schema changes (columns added, removed or retyped) are listed
 per config and for templates.parquet / lexicons.parquet.
 
@@ -138,8 +139,22 @@ def diff_releases(old_dir: str, new_dir: str) -> dict[str, Any]:
             out[name] = {k: result[k] for k in ("added", "removed", "changed", "examples")}
         if change:
             out["schema"][filename] = change
+    out["groups"] = group_changes(mo, mn)
     out["spec_hash_changed"] = mo.get("spec_hash") != mn.get("spec_hash")
     out["bump"] = suggest_bump(out)
+    return out
+
+
+def group_changes(old_manifest: dict[str, Any], new_manifest: dict[str, Any]) -> dict[str, dict[str, list[str]]]:
+    """Per config in both releases, the groups only in NEW (``added``) and only in OLD (``removed``),
+    from the manifests' group lists (a new upstream bucket, a retired one)."""
+    old_c, new_c = old_manifest.get("configs", {}), new_manifest.get("configs", {})
+    out = {}
+    for name in sorted(set(old_c) & set(new_c)):
+        og, ng = list(old_c[name].get("groups", {})), list(new_c[name].get("groups", {}))
+        change = {"added": [g for g in ng if g not in og], "removed": [g for g in og if g not in ng]}
+        if change["added"] or change["removed"]:
+            out[name] = change
     return out
 
 
@@ -171,6 +186,9 @@ def format_diff(d: dict[str, Any]) -> str:
         for kind, sign in (("added", "+"), ("removed", "-"), ("changed", "~")):
             for ex in r["examples"][kind]:
                 lines.append(f"    {sign} {ex}")
+    for c, change in sorted(d.get("groups", {}).items()):
+        lines.append(f"  {c} groups: " + "; ".join(f"{kind} {', '.join(change[kind])}"
+                                                   for kind in ("added", "removed") if change[kind]))
     for name in ("templates", "lexicons"):
         if name in d:
             r = d[name]

@@ -1,4 +1,4 @@
-"""Publishing a release to the Hugging Face Hub: one commit, tagged ``v<version>``.
+"""Publishing a release to the Hugging Face Hub: one commit, tagged ``v<version>``; re-runs converge.
 
 A release is re-validated on disk first (``validation.gate.validate_release``)
 and refused if any check fails, so a failed build never reaches the Hub. What
@@ -7,8 +7,23 @@ and exactly the files it lists (plus manifest.json) are uploaded, one
 ``CommitOperationAdd`` each; nothing else in the folder, dotfiles included, is
 ever read for upload. A dry run returns the same plan (files, sizes, tag)
 without touching the network. A real run creates the dataset repo if needed,
-refuses a version whose tag already exists (releases are immutable), makes one
-commit and tags it.
+makes one commit and tags it.
+
+A publish can be cut short between its commit and its tag (a signal, a lost
+connection, the Hub failing); running it again converges instead of committing
+twice. Each attempt looks first: the tag exists and its commit holds this exact
+``manifest.json`` (compared by git blob id, and the manifest lists every file's
+sha256): done, nothing uploaded. The tag is missing but the branch head holds this
+manifest: only the tag is made. The tag exists on other content: refused
+(:class:`PublishRefused`, exit 3; releases are immutable). Otherwise: commit (on
+the head it inspected, ``parent_commit``) and tag. HTTP 429 and 5xx answers (and
+dropped connections) are retried with exponential backoff, honouring
+``Retry-After``; each retry starts with that look again, so a commit that reached
+the Hub before its answer was lost is tagged, not made twice.
+
+The token is never passed around by biasbench: ``HfApi()`` reads ``HF_TOKEN`` or
+huggingface_hub's login. Every message that leaves this module has the token
+removed (:func:`redact`), in case an error echoes a request.
 
 ``format_plan(publish_release(release_dir, "org/demo", dry_run=True))`` shows
 that plan (``biasbench publish --dry-run``).
@@ -16,8 +31,11 @@ that plan (``biasbench publish --dry-run``).
 
 from __future__ import annotations
 
+import hashlib
 import os
-from typing import Any
+import sys
+import time
+from typing import Any, Callable
 
 from schemas.errors import BiasbenchError, InputError, ValidationFailed
 from schemas.release import MANIFEST, CorruptManifest, manifest_text, read_manifest
@@ -25,6 +43,37 @@ from schemas.release import MANIFEST, CorruptManifest, manifest_text, read_manif
 
 class PublishError(BiasbenchError):
     """The Hub refused or could not be reached: one line naming the repo and why."""
+
+
+class PublishRefused(ValidationFailed):
+    """The version's tag already names other content on the Hub (exit 3)."""
+
+
+#: HTTP answers worth another try: rate limited, or the server's trouble
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: attempts per publish, and the first backoff in seconds (doubling, at most MAX_DELAY)
+ATTEMPTS, BASE_DELAY, MAX_DELAY = 5, 2.0, 60.0
+
+
+def hub_api():
+    """The Hub client; its token is HF_TOKEN or huggingface_hub's stored login."""
+    from huggingface_hub import HfApi
+
+    return HfApi()
+
+
+def _token() -> str | None:
+    if "huggingface_hub" not in sys.modules:
+        return os.environ.get("HF_TOKEN") or None
+    from huggingface_hub import get_token
+
+    return get_token()
+
+
+def redact(text: str) -> str:
+    """``text`` without the Hub token (in case an error message echoes a request)."""
+    token = _token()
+    return text.replace(token, "hf_***") if token and len(token) >= 8 else text
 
 
 def _files(manifest: dict[str, Any], manifest_bytes: int) -> list[dict[str, Any]]:
@@ -58,7 +107,7 @@ def _explain(exc: Exception) -> str:
     if isinstance(exc, errors.OfflineModeIsEnabled):
         return "offline mode is on (HF_HUB_OFFLINE=1); unset it to publish"
     if isinstance(exc, errors.LocalTokenNotFoundError):
-        return "not logged in: pass --token, set HF_TOKEN or run `hf auth login`"
+        return "not logged in: set HF_TOKEN or run `hf auth login`"
     if isinstance(exc, errors.RepositoryNotFoundError):
         return "repository not found, or the token cannot see it"
     if isinstance(exc, errors.HfHubHTTPError):
@@ -73,7 +122,8 @@ def _explain(exc: Exception) -> str:
 
 def format_plan(plan: dict[str, Any]) -> str:
     """The plan or result as text, one file per line."""
-    lines = [f"{'would publish' if plan['dry_run'] else 'published'} {plan['benchmark']} {plan['version']} "
+    verb = "would publish" if plan["dry_run"] else "already published" if plan.get("already_published") else "published"
+    lines = [f"{verb} {plan['benchmark']} {plan['version']} "
              f"to {plan['repo_id']} (dataset{', private' if plan['private'] else ''}), tag {plan['tag']}"]
     lines += [f"  {f['bytes']:>12,d}  {f['path']}" for f in plan["files"]]
     lines.append(f"  {plan['total_bytes']:>12,d}  total")
@@ -82,15 +132,91 @@ def format_plan(plan: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def publish_release(release_dir: str, repo_id: str, *, dry_run: bool, token: str | None = None,
-                    private: bool = False, api: Any = None) -> dict[str, Any]:
+def git_blob_id(data: bytes) -> str:
+    """The id git (and so the Hub) gives a file with these bytes."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _http_status(exc: BaseException) -> int | None:
+    from huggingface_hub import errors
+
+    if isinstance(exc, errors.HfHubHTTPError):
+        return getattr(getattr(exc, "response", None), "status_code", None)
+    return None
+
+
+def _retryable(exc: BaseException) -> bool:
+    from huggingface_hub import errors
+
+    if isinstance(exc, errors.OfflineModeIsEnabled):
+        return False
+    if _http_status(exc) in RETRY_STATUSES:
+        return True
+    return isinstance(exc, (ConnectionError, TimeoutError)) and not isinstance(exc, errors.HfHubHTTPError)
+
+
+def _delay(exc: BaseException, attempt: int, base: float) -> float:
+    """``Retry-After`` when the Hub sends one (seconds), else ``base * 2**attempt``; at most MAX_DELAY."""
+    after = getattr(getattr(exc, "response", None), "headers", {}).get("Retry-After", "")
+    try:
+        return min(float(after), MAX_DELAY)
+    except ValueError:
+        return min(base * 2 ** attempt, MAX_DELAY)
+
+
+def _holds(api, repo_id: str, revision: str, manifest_body: bytes) -> bool:
+    """Whether ``revision`` of the repo has exactly this manifest.json."""
+    found = api.get_paths_info(repo_id, [MANIFEST], revision=revision, repo_type="dataset")
+    for entry in found:
+        if getattr(entry, "path", "") != MANIFEST:
+            continue
+        lfs = getattr(entry, "lfs", None)
+        if lfs:
+            return lfs.get("sha256") == hashlib.sha256(manifest_body).hexdigest()
+        return getattr(entry, "blob_id", None) == git_blob_id(manifest_body)
+    return False
+
+
+def _converge(api, repo_id: str, plan: dict[str, Any], operations: list[Any], manifest_body: bytes,
+              manifest: dict[str, Any], steps: list[str]) -> tuple[str, str | None, bool]:
+    """One look-then-act pass: ``(commit oid, commit url or None, whether it was already published)``."""
+    steps[0] = "create the repo"
+    api.create_repo(repo_id, repo_type="dataset", exist_ok=True, private=plan["private"])
+    steps[0] = "list its refs"
+    refs = api.list_repo_refs(repo_id, repo_type="dataset")
+    tag = next((t for t in refs.tags if t.name == plan["tag"]), None)
+    if tag is not None:
+        steps[0] = "read the tagged manifest"
+        if _holds(api, repo_id, tag.target_commit, manifest_body):
+            return tag.target_commit, None, True
+        raise PublishRefused(f"publish {repo_id}: tag {plan['tag']} already names other content; releases are "
+                             "immutable: bump the version")
+    head = next((b.target_commit for b in refs.branches if b.name == "main"), None)
+    steps[0] = "read the head's manifest"
+    if head is not None and _holds(api, repo_id, head, manifest_body):
+        oid, url = head, None  # an earlier run committed and was cut short before its tag
+    else:
+        steps[0] = "upload the release"
+        commit = api.create_commit(repo_id, operations, repo_type="dataset", parent_commit=head,
+                                   commit_message=f"Release {plan['benchmark']} v{plan['version']}",
+                                   commit_description=f"spec hash {manifest.get('spec_hash', '')}")
+        oid, url = commit.oid, commit.commit_url
+    steps[0] = "tag the commit"
+    api.create_tag(repo_id, tag=plan["tag"], revision=oid, repo_type="dataset",
+                   tag_message=f"{plan['benchmark']} v{plan['version']}")
+    return oid, url, False
+
+
+def publish_release(release_dir: str, repo_id: str, *, dry_run: bool, private: bool = False, api: Any = None,
+                    attempts: int = ATTEMPTS, base_delay: float = BASE_DELAY,
+                    sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
     """Validate, then publish ``release_dir`` to the dataset repo ``repo_id`` and tag it ``v<version>``.
 
     Returns the plan ``{benchmark, version, repo_id, tag, private, files, total_bytes, dry_run}``
-    plus, after a real run, ``commit_oid``, ``commit_url`` and ``url``. ``api`` replaces
-    ``huggingface_hub.HfApi(token=token)`` (tests pass a fake). Raises
-    ``ValidationFailed`` for a release that fails re-validation and ``PublishError``
-    when the Hub cannot be reached or refuses.
+    plus, after a real run, ``commit_oid``, ``commit_url``, ``url``, ``already_published`` and
+    ``attempts``. ``api`` replaces :func:`hub_api`. Raises ``ValidationFailed`` for a release
+    that fails re-validation, :class:`PublishRefused` when the tag names other content and
+    ``PublishError`` when the Hub cannot be reached or refuses.
     """
     from validation.gate import failed_summary, validate_release
 
@@ -116,28 +242,22 @@ def publish_release(release_dir: str, repo_id: str, *, dry_run: bool, token: str
     if dry_run:
         return plan
     operations = _operations(release_dir, manifest, manifest_body)
-    if api is None:
-        from huggingface_hub import HfApi
-        api = HfApi(token=token)
-    step = "create the repo"
-    try:
-        api.create_repo(repo_id, repo_type="dataset", exist_ok=True, private=private)
-        step = "list its tags"
-        refs = api.list_repo_refs(repo_id, repo_type="dataset")
-        if any(t.name == plan["tag"] for t in refs.tags):
-            raise PublishError(f"publish {repo_id}: tag {plan['tag']} already exists; releases are immutable, "
-                               "bump the version")
-        step = "upload the release"
-        commit = api.create_commit(repo_id, operations, repo_type="dataset",
-                                   commit_message=f"Release {plan['benchmark']} v{version}",
-                                   commit_description=f"spec hash {manifest.get('spec_hash', '')}")
-        step = "tag the commit"
-        api.create_tag(repo_id, tag=plan["tag"], revision=commit.oid, repo_type="dataset",
-                       tag_message=f"{plan['benchmark']} v{version}")
-    except PublishError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - every Hub failure becomes one clear line
-        raise PublishError(f"publish {repo_id}: cannot {step}: {_explain(exc)}") from exc
-    plan.update(commit_oid=commit.oid, commit_url=commit.commit_url,
-                url=f"{getattr(api, 'endpoint', 'https://huggingface.co')}/datasets/{repo_id}/tree/{plan['tag']}")
+    api = hub_api() if api is None else api
+    steps = ["start"]
+    for attempt in range(attempts):
+        try:
+            oid, url, already = _converge(api, repo_id, plan, operations, manifest_body, manifest, steps)
+            break
+        except PublishRefused:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every Hub failure becomes one clear line
+            if attempt + 1 < attempts and _retryable(exc):
+                sleep(_delay(exc, attempt, base_delay))
+                continue
+            raise PublishError(redact(f"publish {repo_id}: cannot {steps[0]}: {_explain(exc)}"
+                                      + (f" (after {attempt + 1} attempts)" if attempt else ""))) from None
+    endpoint = getattr(api, "endpoint", "https://huggingface.co")
+    plan.update(commit_oid=oid, commit_url=url or f"{endpoint}/datasets/{repo_id}/commit/{oid}",
+                url=f"{endpoint}/datasets/{repo_id}/tree/{plan['tag']}", already_published=already,
+                attempts=attempt + 1)
     return plan

@@ -253,6 +253,9 @@ class Manifest:
     configs: Mapping[str, Mapping[str, Any]]  # config -> {task, axis, rows, files, schema}
     files: tuple[FileEntry, ...]
     rows_sha256: Mapping[str, str]  # canonical hash of each config's rows, pyarrow-version-proof
+    # the version of the rendering rules (transforms.rules.RULES_VERSION) the rows were made with;
+    # "" in releases made before it was recorded
+    rules_version: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

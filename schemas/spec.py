@@ -143,8 +143,8 @@ class ConfigSpec:
 
     name: str
     task: str
-    axis: str
-    lexicon: str
+    axis: str = ""  # empty only with ``axes_from_lexicon``
+    lexicon: str = ""
     groups: list[GroupSpec] = field(default_factory=list)
     design: DesignSpec = field(default_factory=DesignSpec)
     fill_type: Literal["explicit", "implicit"] = "implicit"
@@ -155,6 +155,9 @@ class ConfigSpec:
     # every group of the lexicon's entries on `axis`, in lexicon order, instead of listing `groups`
     # (resolved by transforms.plan once the lexicons are loaded: ``resolve_groups``)
     groups_from_lexicon: bool = False
+    # one config per axis of the lexicon's entries, in lexicon order, named ``<name>_<axis>``, instead of one
+    # config on `axis` (expanded by transforms.plan once the lexicons are loaded: ``expand_lexicon_axes``)
+    axes_from_lexicon: bool = False
 
     def __post_init__(self):
         # the config and split names become release paths (data/<config>/<split>-…parquet)
@@ -162,6 +165,12 @@ class ConfigSpec:
         check_split(self.split)
         if self.task not in TASK_FIELDS:
             raise ValueError(f"task {self.task!r} is not one of {', '.join(TASK_FIELDS)}")
+        if not self.lexicon:
+            raise ValueError(f"config {self.name!r}: 'lexicon' is required")
+        if self.axes_from_lexicon and self.axis:
+            raise ValueError(f"config {self.name!r}: set 'axis' or 'axes_from_lexicon', not both")
+        if not self.axes_from_lexicon and not self.axis:
+            raise ValueError(f"config {self.name!r}: 'axis' is required (or 'axes_from_lexicon: true')")
         if self.groups_from_lexicon:
             if self.groups:
                 raise ValueError(f"config {self.name!r}: list 'groups' or set 'groups_from_lexicon', not both")
@@ -171,6 +180,12 @@ class ConfigSpec:
             raise ValueError(f"config {self.name!r} has no groups")
         if len(set(names)) != len(names):
             raise ValueError(f"config {self.name!r} lists a group twice")
+
+    def for_axis(self, axis: str) -> "ConfigSpec":
+        """``axes_from_lexicon``: this config's settings on one axis, named ``<name>_<axis>``."""
+        from dataclasses import replace
+
+        return replace(self, name=f"{self.name}_{axis}", axis=axis, axes_from_lexicon=False, groups=list(self.groups))
 
     def resolve_groups(self, lexicon_groups) -> None:
         """``groups_from_lexicon``: one group per distinct lexicon group, in the order given."""

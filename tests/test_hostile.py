@@ -532,7 +532,7 @@ def _fake_hub():
     from huggingface_hub import HfApi
 
     api = mock.create_autospec(HfApi, instance=True)
-    api.list_repo_refs.return_value = mock.Mock(tags=[])
+    api.list_repo_refs.return_value = mock.Mock(tags=[], branches=[])
     api.create_commit.return_value = mock.Mock(oid="c0ffee", commit_url="https://hub.example/commit/c0ffee")
     return api
 

@@ -1,13 +1,16 @@
-"""Publishing: refused when invalid, a network-free dry run, a clear error offline, the Hub call order."""
+"""Publishing: refused when invalid, a network-free dry run, a clear error offline, and against
+``create_autospec(HfApi)`` (``tests/hub_fake.py``): the calls, converging after an interruption,
+retries on 429/5xx, a tag on other content refused, the token never shown."""
 
 import shutil
-from types import SimpleNamespace
+from pathlib import Path
 
 import pytest
 
-from pipelines.publish import PublishError, format_plan, publish_release
+from pipelines.publish import PublishError, PublishRefused, format_plan, publish_release
 from release_fixture import build_release, finalise
 from schemas.errors import ValidationFailed
+from tests.hub_fake import FakeRepo, git_blob, http_error
 
 
 @pytest.fixture(scope="module")
@@ -15,29 +18,6 @@ def release(tmp_path_factory):
     spec, root = build_release(tmp_path_factory.mktemp("publish") / "rel")
     finalise(root, spec)
     return root
-
-
-class FakeApi:
-    """Records the Hub calls publish_release makes, in order."""
-
-    endpoint = "https://hub.example"
-
-    def __init__(self, tags=()):
-        self.calls, self.tags = [], list(tags)
-
-    def create_repo(self, repo_id, **kw):
-        self.calls.append(("create_repo", repo_id, kw))
-
-    def list_repo_refs(self, repo_id, **kw):
-        self.calls.append(("list_repo_refs", repo_id, kw))
-        return SimpleNamespace(tags=[SimpleNamespace(name=t) for t in self.tags])
-
-    def create_commit(self, repo_id, operations, **kw):
-        self.calls.append(("create_commit", repo_id, {**kw, "operations": operations}))
-        return SimpleNamespace(oid="abc123", commit_url="https://hub.example/datasets/org/x/commit/abc123")
-
-    def create_tag(self, repo_id, **kw):
-        self.calls.append(("create_tag", repo_id, kw))
 
 
 def test_dry_run_plan(release):
@@ -49,20 +29,95 @@ def test_dry_run_plan(release):
     assert "would publish fixture-bench 1.0.0 to org/fixture" in format_plan(plan)
 
 
-def test_real_run_order_with_fake_hub(release):
-    api = FakeApi()
-    out = publish_release(release, "org/fixture", dry_run=False, api=api, private=True)
-    assert [c[0] for c in api.calls] == ["create_repo", "list_repo_refs", "create_commit", "create_tag"]
-    assert api.calls[0][2] == {"repo_type": "dataset", "exist_ok": True, "private": True}
-    assert api.calls[3][2]["tag"] == "v1.0.0" and api.calls[3][2]["revision"] == "abc123"
-    assert out["commit_oid"] == "abc123" and out["url"] == "https://hub.example/datasets/org/fixture/tree/v1.0.0"
+def test_calls_against_the_real_client_signatures(release):
+    repo = FakeRepo()
+    out = publish_release(release, "org/fixture", dry_run=False, api=repo.api, private=True)
+    names = [c[0] for c in repo.api.method_calls]
+    assert names == ["create_repo", "list_repo_refs", "create_commit", "create_tag"]
+    assert repo.api.create_repo.call_args.kwargs == {"repo_type": "dataset", "exist_ok": True, "private": True}
+    assert repo.api.create_commit.call_args.kwargs["parent_commit"] is None
+    assert repo.tags == {"v1.0.0": repo.head} and out["commit_oid"] == repo.head and not out["already_published"]
+    assert out["url"] == "https://huggingface.co/datasets/org/fixture/tree/v1.0.0"
+    assert git_blob((Path(release) / "manifest.json").read_bytes()) == git_blob(repo.commits[repo.head]["manifest.json"])
 
 
-def test_existing_tag_refused(release):
-    api = FakeApi(tags=["v1.0.0"])
-    with pytest.raises(PublishError, match="tag v1.0.0 already exists"):
-        publish_release(release, "org/fixture", dry_run=False, api=api)
-    assert "create_commit" not in [c[0] for c in api.calls]
+def test_a_rerun_of_a_finished_publish_changes_nothing(release):
+    repo = FakeRepo()
+    publish_release(release, "org/fixture", dry_run=False, api=repo.api)
+    commits, tags = dict(repo.commits), dict(repo.tags)
+    again = publish_release(release, "org/fixture", dry_run=False, api=repo.api)
+    assert again["already_published"] and repo.commits == commits and repo.tags == tags
+    assert repo.api.create_commit.call_count == 1 and repo.api.create_tag.call_count == 1
+    assert format_plan(again).startswith("already published fixture-bench 1.0.0")
+
+
+def test_interrupted_before_the_tag_a_rerun_tags_the_same_commit_once(release):
+    repo = FakeRepo()
+    repo.fail["create_tag"] = [http_error(400, "bad request")]  # not retried: the publish stops after its commit
+    with pytest.raises(PublishError, match="cannot tag the commit"):
+        publish_release(release, "org/fixture", dry_run=False, api=repo.api)
+    assert len(repo.commits) == 1 and repo.tags == {}
+    out = publish_release(release, "org/fixture", dry_run=False, api=repo.api)
+    assert repo.api.create_commit.call_count == 1 and len(repo.commits) == 1
+    assert repo.tags == {"v1.0.0": repo.head} and out["commit_oid"] == repo.head and not out["already_published"]
+
+
+def test_retries_429_and_5xx_with_backoff_then_converges(release):
+    repo = FakeRepo()
+    repo.fail["create_commit"] = [http_error(503)]
+    repo.fail["create_tag"] = [http_error(429, headers={"Retry-After": "7"}), http_error(502)]
+    delays = []
+    out = publish_release(release, "org/fixture", dry_run=False, api=repo.api, base_delay=0.5, sleep=delays.append)
+    assert delays == [0.5, 7.0, 2.0]  # doubling from base_delay, Retry-After when the Hub sends one
+    assert out["attempts"] == 4 and len(repo.commits) == 1 and repo.tags == {"v1.0.0": repo.head}
+
+
+def test_a_commit_whose_answer_was_lost_is_tagged_not_made_twice(release):
+    """The Hub made the commit but the client saw a 500: the retry finds it at the head and only tags it."""
+    repo = FakeRepo()
+    real = repo.api.create_commit.side_effect
+    answers = iter([http_error(500)])
+
+    def commit_then_fail(*args, **kwargs):
+        real(*args, **kwargs)
+        raise next(answers)
+
+    repo.api.create_commit.side_effect = commit_then_fail
+    out = publish_release(release, "org/fixture", dry_run=False, api=repo.api, sleep=lambda s: None)
+    assert repo.api.create_commit.call_count == 1 and len(repo.commits) == 1
+    assert repo.tags == {"v1.0.0": repo.head} and out["attempts"] == 2
+
+
+def test_gives_up_after_the_attempts_in_one_line(release):
+    repo = FakeRepo()
+    repo.fail["list_repo_refs"] = [http_error(503) for _ in range(3)]
+    with pytest.raises(PublishError) as e:
+        publish_release(release, "org/fixture", dry_run=False, api=repo.api, attempts=3, sleep=lambda s: None)
+    assert "\n" not in str(e.value) and "HTTP 503" in str(e.value) and "after 3 attempts" in str(e.value)
+
+
+def test_a_tag_on_other_content_is_refused(release):
+    repo = FakeRepo()
+    repo.commits["0ther"] = {"manifest.json": b"{}"}
+    repo.head, repo.tags["v1.0.0"] = "0ther", "0ther"
+    with pytest.raises(PublishRefused, match="tag v1.0.0 already names other content"):
+        publish_release(release, "org/fixture", dry_run=False, api=repo.api)
+    repo.api.create_commit.assert_not_called()
+    assert issubclass(PublishRefused, ValidationFailed)  # exit 3
+
+
+def test_the_token_never_appears_in_an_error(release, monkeypatch):
+    sentinel = "hf_SENTINELtokenDoNotPrint0123456789"
+    monkeypatch.setenv("HF_TOKEN", sentinel)
+    repo = FakeRepo()
+    repo.fail["create_repo"] = [http_error(401, f"invalid credentials in header Authorization: Bearer {sentinel}")]
+    with pytest.raises(PublishError) as e:
+        publish_release(release, "org/fixture", dry_run=False, api=repo.api)
+    assert sentinel not in str(e.value) and "cannot create the repo" in str(e.value)
+    repo.fail["create_tag"] = [RuntimeError(f"request failed: headers {{'authorization': 'Bearer {sentinel}'}}")]
+    with pytest.raises(PublishError) as e:
+        publish_release(release, "org/fixture", dry_run=False, api=repo.api)
+    assert sentinel not in str(e.value) and "Bearer hf_***" in str(e.value)
 
 
 def test_offline_real_run_is_one_clear_line(release, monkeypatch):
@@ -70,7 +125,7 @@ def test_offline_real_run_is_one_clear_line(release, monkeypatch):
     import huggingface_hub.constants as constants
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(PublishError) as e:
-        publish_release(release, "org/fixture", dry_run=False, token="hf_fake")
+        publish_release(release, "org/fixture", dry_run=False, sleep=lambda s: None)
     msg = str(e.value)
     assert "\n" not in msg and msg.startswith("publish org/fixture: cannot create the repo") and "offline" in msg
 

@@ -283,6 +283,30 @@ def templates_for(config, templates: Iterable[Template]) -> list[Template]:
     return chosen
 
 
+def expand_lexicon_axes(spec, lexicons: Mapping[str, Sequence[LexiconEntry]]) -> None:
+    """Configs with ``axes_from_lexicon``: each is replaced (in ``spec.configs``, in place) by one config per
+    axis its lexicon's entries have, in lexicon order, so a new upstream release with another axis needs no
+    spec edit."""
+    if not any(getattr(c, "axes_from_lexicon", False) for c in spec.configs):
+        return
+    expanded = []
+    for config in spec.configs:
+        if not config.axes_from_lexicon:
+            expanded.append(config)
+            continue
+        if config.lexicon not in lexicons:
+            raise ValueError(f"config {config.name!r}: lexicon {config.lexicon!r} is not loaded")
+        axes = list(dict.fromkeys(e.axis for e in lexicons[config.lexicon]))
+        if not axes:
+            raise ValueError(f"config {config.name!r}: lexicon {config.lexicon!r} has no entries to take axes from")
+        expanded += [config.for_axis(axis) for axis in axes]
+    names = [c.name for c in expanded]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"configs from the lexicon's axes clash with listed configs: {', '.join(twice)}")
+    spec.configs[:] = expanded
+
+
 def resolve_lexicon_groups(spec, lexicons: Mapping[str, Sequence[LexiconEntry]]) -> None:
     """Configs with ``groups_from_lexicon``: their groups become every group of their lexicon on their
     axis, in lexicon order (set on the spec's config objects, which the gate, stats and card then read)."""
@@ -305,6 +329,7 @@ def plan_release(spec, templates: Sequence[Template], lexicons: Mapping[str, Seq
     ``ctx``: the LexiconContext the shards will be rendered with in this process, if any (over the
     same ``lexicons``), so that its group look-ups are made once for planning and rendering.
     """
+    expand_lexicon_axes(spec, lexicons)
     resolve_lexicon_groups(spec, lexicons)
     if ctx is None:
         ctx = LexiconContext(lexicons, spec.article_overrides)
