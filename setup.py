@@ -31,6 +31,7 @@ DRIVER = [
     "psutil>=5.9",  # ends a build's child processes on SIGINT/SIGTERM
     "sacrebleu>=2.4,<3",  # self-BLEU in the stats (validation.figures)
     "matplotlib>=3.9,<4",  # stats.png, drawn headless (pipelines.plots)
+    "Jinja2>=3.1,<4",  # the dataset card's template (pipelines/templates/card.md.j2)
 ]
 
 extras = {
@@ -54,7 +55,8 @@ setup(
     python_requires=">=3.11,<3.12",
     # shipped data (specs, the demo corpus, lexicons) lives in folders under configs/
     packages=find_packages(include=[f"{p}*" for p in PACKAGES]) + find_namespace_packages(include=["configs.data*"]),
-    package_data={"configs": ["*.yaml"], "configs.data": ["**/*.jsonl", "**/*.json"]},
+    package_data={"configs": ["*.yaml"], "configs.data": ["**/*.jsonl", "**/*.json"],
+                  "pipelines": ["templates/*.j2", "templates/*.txt"]},  # the dataset card's template, Hub licence ids
     include_package_data=True,
     install_requires=install_requires,
     extras_require=extras,

@@ -29,7 +29,8 @@ from schemas.errors import BiasbenchError, ValidationFailed
 EXIT_BAD_INPUT, EXIT_REFUSED = 2, 3
 
 #: setup.py's ``driver`` extra, by import name: Dataflow workers never install it, the commands below need it
-DRIVER_MODULES = ("yaml", "great_expectations", "pandas", "huggingface_hub", "psutil", "sacrebleu", "matplotlib")
+DRIVER_MODULES = ("yaml", "great_expectations", "pandas", "huggingface_hub", "psutil", "sacrebleu", "matplotlib",
+                  "jinja2")
 DRIVER_COMMANDS = ("build", "rebuild", "validate", "publish")
 
 
