@@ -3,7 +3,12 @@
 Also what Dataflow workers install: ``--setup_file ./setup.py``.
 """
 
+import re
+
 from setuptools import find_namespace_packages, find_packages, setup
+
+# one version, in pipelines/__init__.py (read as text: setup.py imports nothing of the project)
+VERSION = re.search(r'^__version__ = "([^"]+)"', open("pipelines/__init__.py", encoding="utf-8").read(), re.M).group(1)
 
 PACKAGES = ("pipelines", "transforms", "schemas", "validation", "configs")
 
@@ -48,7 +53,7 @@ extras["all"] = sorted({req for name, reqs in extras.items() if name != "gcp" fo
 
 setup(
     name="biasbench",
-    version="0.1.0",
+    version=VERSION,
     description="Reproducible, validated bias benchmarks for language models, built with Apache Beam.",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",

@@ -384,7 +384,7 @@ def card_context(manifest: Mapping[str, Any], spec, stats: Mapping[str, Any],
         grammar_line = (f"Grammar check by parser ({grammar.get('probes', 0):,} probe sentences covering "
                         f"{grammar.get('rows_checked', 0):,} rows; cells flagged): "
                         + (", ".join(f"{k} {v}" for k, v in sorted(grammar.get("counts", {}).items())) or "none") + ".")
-    dropped = manifest.get("dropped") or {}
+    dropped = stats.get("dropped") or {}
     dropped_line = ""
     if dropped:
         dropped_line = ("Dropped before expansion (stage/reason: count; ids in `rejected.json`): "

@@ -5,7 +5,8 @@
     biasbench stats RELEASE [--compare OTHER] [--text-field F] [--group-field G] [--json]
     biasbench diff OLD NEW
     biasbench publish RELEASE --repo-id ORG/NAME [--dry-run]
-    biasbench rebuild SPEC
+    biasbench rebuild SPEC [--bump major|minor|patch [--force]] [--allow-fetch]
+    biasbench --version
 
 Every error is one line on stderr and a non-zero exit (2 for bad input or
 spec, 3 for a release refused by validation, 130/143 when stopped by
@@ -22,9 +23,12 @@ import re
 import sys
 from typing import Sequence
 
+from pipelines.bump import changelog_entry, choose_bump, next_version
 from pipelines.release_store import local_view
 from schemas import progress, storage
 from schemas.errors import BiasbenchError, ValidationFailed
+from schemas.progress import say as _say
+from transforms.calm_inputs import NO_FETCH_ENV
 
 EXIT_BAD_INPUT, EXIT_REFUSED = 2, 3
 
@@ -40,18 +44,41 @@ def missing_driver_modules() -> list[str]:
     return [m for m in DRIVER_MODULES if importlib.util.find_spec(m) is None]
 
 
-def _table(rows: list[list[str]], header: list[str]) -> str:
+#: the widest a printed table may be when the terminal's width is unknown (a pipe, a log)
+DEFAULT_WIDTH = 100
+
+
+def _width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+
+
+def _table(rows: list[list[str]], header: list[str], width: int | None = None) -> str:
+    """Columns aligned; wider than ``width`` (default: the terminal's, else 100), the columns are cut into
+    several tables, each repeating the first column."""
+    width = width or _width()
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
-    return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, rows)])
+    parts, current = [], [0]
+    for i in range(1, len(header)):
+        if current != [0] and sum(widths[j] + 2 for j in current) + widths[i] > width:
+            parts.append(current)
+            current = [0]
+        current.append(i)
+    parts.append(current)
+
+    def block(cols: list[int]) -> str:
+        line = lambda r: "  ".join(str(r[i]).rjust(widths[i]) if i else str(r[i]).ljust(widths[i]) for i in cols)
+        return "\n".join([line(header), "  ".join("-" * widths[i] for i in cols), *map(line, rows)])
+    return "\n\n".join(block(cols) for cols in parts)
 
 
 def _groups_text(groups: dict[str, int]) -> str:
-    """``male=65 female=65 …``, or a range where there are too many groups to list."""
+    """``male=65 female=65 …``, or a count and range where there are too many groups to list."""
     if len(groups) <= 6:
         return " ".join(f"{g}={n:,}" for g, n in groups.items())
-    counts = list(groups.values())
-    return f"{len(groups)} groups, {min(counts):,}–{max(counts):,} rows each"
+    low, high = min(groups.values()), max(groups.values())
+    return f"{len(groups)} groups, {low:,} rows each" if low == high else f"{len(groups)} groups, {low:,}–{high:,} rows each"
 
 
 def _print_summary(result) -> None:
@@ -68,6 +95,10 @@ def _print_summary(result) -> None:
         from pipelines.quarantine import QUARANTINE_FILE, counts_text
 
         print(f"quarantined: {counts_text(result.quarantined)} source records ({QUARANTINE_FILE})", file=sys.stderr)
+    if result.dropped:
+        from pipelines.drops import DROPS_FILE, counts_text
+
+        print(f"dropped before expansion (stage/reason): {counts_text(result.dropped)} ({DROPS_FILE})", file=sys.stderr)
     if result.unchanged:
         print(f"{result.release_dir} already holds this exact release; nothing changed", file=sys.stderr)
     print(result.release_dir)
@@ -100,20 +131,29 @@ def cmd_rebuild(args) -> int:
     from pipelines.release_store import latest_release
     from pipelines.spec import load_spec
 
+    if not args.allow_fetch:  # a scheduled job reads only what it was given (transforms.calm_inputs)
+        os.environ[NO_FETCH_ENV] = "1"
     spec = load_spec(args.spec, data_dir=args.data_dir, confine_inputs=args.confine_inputs)
     latest = latest_release(storage.join(args.out, spec.benchmark))
-    version = spec.version
+    version, decide = spec.version, None
     if latest:
         old = check_intact(latest)  # "up to date" only for a release whose files are what its manifest says
         if old["spec_hash"] == spec.spec_hash and old["input_hashes"] == input_hashes(spec):
             print(f"{latest} is up to date (same spec and inputs); no new version", file=sys.stderr)
             print(latest)
             return 0
-        major, minor, patch = map(int, old["version"].split("."))
-        version = {"major": f"{major + 1}.0.0", "minor": f"{major}.{minor + 1}.0",
-                   "patch": f"{major}.{minor}.{patch + 1}"}[args.bump]
+        version = next_version(old["version"], args.bump or "patch")  # replaced once the diff is known
+
+        def decide(staged: str) -> tuple[str, list[str]]:
+            with local_view(latest) as old_dir:
+                d = diff_releases(old_dir, staged)
+            d["spec_hash_changed"] = old["spec_hash"] != spec.spec_hash
+            bump = choose_bump(args.bump, d["bump"], args.force)
+            new = next_version(old["version"], bump)
+            _say(f"[rebuild] the diff against {old['version']} implies {d['bump']}; cutting {new} ({bump})")
+            return new, [*old.get("changelog", []), changelog_entry(old["version"], new, bump, d)]
     result = build_release(spec, out_dir=args.out, version=version, runner=args.runner, workers=args.workers,
-                           dask_address=args.dask_address, beam_args=args.beam_args)
+                           dask_address=args.dask_address, beam_args=args.beam_args, decide_version=decide)
     if latest:
         with local_view(latest) as old_dir, local_view(result.release_dir) as new_dir:
             print(format_diff(diff_releases(old_dir, new_dir)), file=sys.stderr)
@@ -126,13 +166,28 @@ def cmd_validate(args) -> int:
 
     with local_view(args.release) as release:
         report = validate_release(release, engine="great_expectations" if args.great_expectations else "plain")
+    print(validation_text(report["checks"], verbose=args.verbose))
     failed = [c for c in report["checks"] if not c["passed"]]
-    for c in report["checks"]:
-        print(_check_line(c))
-    print(f"{len(report['checks']) - len(failed)}/{len(report['checks'])} checks passed")
     if failed:
         raise ValidationFailed(f"{args.release}: {failed_summary(report)}")
     return 0
+
+
+def validation_text(checks: list[dict], verbose: bool = False) -> str:
+    """Failed checks one a line, then a summary by check; ``verbose``: every check one a line."""
+    shown = checks if verbose else [c for c in checks if not c["passed"]]
+    kinds: dict[str, list[int]] = {}
+    for c in checks:
+        n = kinds.setdefault(c["name"].split(":", 1)[0], [0, 0])
+        n[0] += 1
+        n[1] += bool(c["passed"])
+    failed = sum(1 for c in checks if not c["passed"])
+    summary = ", ".join(f"{k} {ok}/{total}" for k, (total, ok) in kinds.items())
+    import textwrap
+
+    total = (f"{len(checks) - failed}/{len(checks)} checks passed" + (f", {failed} failed" if failed else "")
+             + (f"; by check: {summary}" if summary else ""))
+    return "\n".join([*(_check_line(c) for c in shown), *textwrap.wrap(total, width=_width(), subsequent_indent="  ")])
 
 
 def _check_line(check: dict) -> str:
@@ -240,7 +295,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="refuse input paths outside --data-dir and the spec's folder (symlinks and .. resolved); "
                         "for scheduled runs of specs you did not write")
     p.add_argument("--out", default="releases", help="where releases go (default: releases)")
-    p.add_argument("--runner", default="direct", choices=["direct", "dask", "dataflow"])
+    p.add_argument("--runner", default="direct", choices=["direct", "dask", "dataflow"],
+                   help="where the pipeline runs: Beam's in-process runner (default), a Dask cluster, or Dataflow")
     p.add_argument("--workers", type=int, default=1, help="local processes (direct) or Dask workers")
     p.add_argument("--dask-address", help="scheduler of a running Dask cluster (default: start one locally)")
     p.add_argument("--beam-arg", dest="beam_args", action="append", default=[],
@@ -250,20 +306,33 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def make_parser() -> argparse.ArgumentParser:
+    from pipelines import __version__
+
     parser = argparse.ArgumentParser(prog="biasbench", description="Build, validate and publish bias benchmarks.")
+    parser.add_argument("--version", action="version", version=f"biasbench {__version__}",
+                        help="print biasbench's version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="build a release from a spec (default: the embedded demo)")
-    b.add_argument("spec", nargs="?", help="spec file or shipped spec name (calm, calm-v1, …)")
+    b.add_argument("spec", nargs="?", help="spec file or shipped spec name (calm, calm-v1, …); default: the demo. "
+                                           "Without --data-dir, calm and calm-v1 download CALM's inputs (pinned "
+                                           "commit, checked by sha256) unless HF_HUB_OFFLINE=1")
     b.add_argument("--version", help="release version X.Y.Z (default: the spec's)")
     _add_run_options(b)
     b.set_defaults(func=cmd_build)
     r = sub.add_parser("rebuild", help="build a new version only if the spec or inputs changed")
-    r.add_argument("spec")
-    r.add_argument("--bump", default="minor", choices=["major", "minor", "patch"])
+    r.add_argument("spec", help="spec file or shipped spec name, as for build")
+    r.add_argument("--bump", choices=["major", "minor", "patch"],
+                   help="the version bump (default: the one the diff against the latest release implies; a smaller "
+                        "one is refused unless --force)")
+    r.add_argument("--force", action="store_true", help="allow a --bump smaller than the diff implies")
+    r.add_argument("--allow-fetch", action="store_true",
+                   help="let the spec download inputs it does not find locally (calm, calm-v1 without --data-dir); "
+                        "scheduled runs are offline by default")
     _add_run_options(r)
     r.set_defaults(func=cmd_rebuild)
     v = sub.add_parser("validate", help="re-check a release on disk: checksums, schema, expectations")
-    v.add_argument("release")
+    v.add_argument("release", help="a release folder (OUT/<benchmark>/<version>, local, gs:// or s3://)")
+    v.add_argument("--verbose", action="store_true", help="print every check, not only the failed ones")
     v.add_argument("--great-expectations", action="store_true",
                    help="judge the checks with Great Expectations, as the build does (slower: its import)")
     v.set_defaults(func=cmd_validate)
@@ -275,20 +344,22 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--text-field", help="for files that are not a release: the text field(s), first present wins "
                                         "(e.g. context,premise,sentence)")
     s.add_argument("--group-field", help="for files: the group field(s), first present wins (e.g. gender,race)")
-    s.add_argument("--source-field", default="source_dataset", help="for files: the source field")
+    s.add_argument("--source-field", default="source_dataset",
+                   help="for files: the source field (default: source_dataset)")
     s.add_argument("--config-pattern", help="for files: a regex over the file name (no extension) whose first "
                                             "group names the config, e.g. '(.+)_dataset'")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="print the figures as JSON instead of tables")
     s.set_defaults(func=cmd_stats)
     d = sub.add_parser("diff", help="what changed between two releases")
-    d.add_argument("old")
-    d.add_argument("new")
+    d.add_argument("old", help="the earlier release folder")
+    d.add_argument("new", help="the later release folder")
     d.set_defaults(func=cmd_diff)
     pb = sub.add_parser("publish", help="upload a validated release to the Hugging Face Hub and tag it")
-    pb.add_argument("release")
-    pb.add_argument("--repo-id", required=True)
-    pb.add_argument("--dry-run", action="store_true")
-    pb.add_argument("--private", action="store_true")
+    pb.add_argument("release", help="a release folder; it is validated first")
+    pb.add_argument("--repo-id", required=True, help="the Hub dataset repo, ORG/NAME (created if missing); the "
+                                                     "token comes from HF_TOKEN or `hf auth login`")
+    pb.add_argument("--dry-run", action="store_true", help="print the files and tag, touch no network")
+    pb.add_argument("--private", action="store_true", help="create the repo private")
     pb.set_defaults(func=cmd_publish)
     return parser
 

@@ -28,11 +28,14 @@ def resolve_spec_path(name: str | None) -> str:
     """A path, or the name of a shipped spec (``calm`` -> configs/calm.yaml)."""
     if not name:
         return default_spec_path()
-    if os.path.exists(name):
+    if os.path.isfile(name):
         return name
+    # a folder of the same name in the current directory (``calm/`` holding CALM's data) is not a spec
     shipped = Path(default_spec_path()).parent / (name if name.endswith(".yaml") else f"{name}.yaml")
-    if shipped.exists():
+    if shipped.is_file() and os.sep not in name and "/" not in name:
         return str(shipped)
+    if os.path.isdir(name):
+        raise SpecError(f"{name}: a directory, not a spec file (nor a shipped spec of that name in {shipped.parent})")
     raise SpecError(f"{name}: no such spec file (nor a shipped spec of that name in {shipped.parent})")
 
 

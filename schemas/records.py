@@ -253,10 +253,14 @@ class Manifest:
     configs: Mapping[str, Mapping[str, Any]]  # config -> {task, axis, rows, files, schema}
     files: tuple[FileEntry, ...]
     rows_sha256: Mapping[str, str]  # canonical hash of each config's rows, pyarrow-version-proof
+    changelog: tuple[str, ...] = ()  # entries `rebuild` wrote, one per version it cut (absent when none)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["files"] = [asdict(f) for f in self.files]
+        d["changelog"] = list(self.changelog)
+        if not d["changelog"]:
+            del d["changelog"]  # manifests without a rebuild's changelog stay as they were
         return d
 
     @classmethod

@@ -101,6 +101,10 @@ def data_root(relative: str, resolved: str) -> str:
     return os.path.dirname(full)
 
 
+#: set (to 1) by ``biasbench rebuild`` without ``--allow-fetch``: a scheduled run never downloads inputs
+NO_FETCH_ENV = "BIASBENCH_NO_FETCH"
+
+
 def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
 
@@ -187,6 +191,10 @@ def locate(relative: str, root: str, fetch: Mapping[str, Any] | None = None) -> 
     if fetch.get("enabled", True) is False:
         raise InputError(f"CALM input {relative}: not found at {local}; pass --data-dir with a folder laid out like "
                          f"CALM's data (templates/, names/, gt/)")
+    if os.environ.get(NO_FETCH_ENV) == "1" and fetch.get("enabled") is not True:
+        raise InputError(f"CALM input {relative}: not found at {local}; rebuild (scheduled runs) does not download: "
+                         f"pass --data-dir with CALM's data, or --allow-fetch (or the spec option "
+                         f"fetch: {{enabled: true}})")
     rel = relative.replace(os.sep, "/")
     if rel not in PINNED:
         raise InputError(f"CALM input {relative}: not found at {local}, and not one of the files pinned at CALM "
