@@ -46,6 +46,7 @@ class BuildResult:
     validation: dict = field(default_factory=dict)
     quarantined: dict[str, int] = field(default_factory=dict)  # reason -> source records set aside
     dropped: dict[str, int] = field(default_factory=dict)  # "stage/reason" -> records or templates dropped
+    unused_overrides: list[str] = field(default_factory=list)  # article_overrides keys naming no word
 
 
 _say = progress.say
@@ -155,8 +156,11 @@ def describe_job(spec, out_dir: str = "releases", version: str | None = None, be
 
 
 def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address: str | None,
-                 beam_args: Sequence[str], seconds: dict[str, float] | None = None) -> list[dict]:
+                 beam_args: Sequence[str], seconds: dict[str, float] | None = None,
+                 notes: dict | None = None) -> list[dict]:
     """Phase 1 (templates), plan, phase 2 (shards); return the shard summaries.
+
+    ``notes`` (when given) receives ``unused_overrides``: the spec's article_overrides keys no word uses.
 
     Every hand-off between the driver and the workers is a file under ``staging_dir``, read and
     written through the filesystem layer, so the workers need no disk in common with the driver.
@@ -178,6 +182,11 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         dropped = write_drops(staging_dir, [*load_drops(staging_dir), *filler_where_drops(spec, templates, ctx)])
         if dropped:
             _say(f"[dropped] {counts_text(dropped)} (stage/reason; ids in {DROPS_FILE})")
+        unused = unused_article_overrides(spec, templates, lexicons)
+        if notes is not None:
+            notes["unused_overrides"] = unused
+        if unused:
+            _say(f"[article_overrides] {', '.join(unused)}: no template or filler has this word")
         task_paths = write_plan(staging_dir, tasks, ctx)
         seconds["plan"] = time.perf_counter() - t1
         _say(f"[plan] {len(tasks)} shards, {sum(t.rows for t in tasks):,} rows planned")
@@ -190,6 +199,17 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
     storage.delete_tree(storage.join(staging_dir, PLAN_DIR))
     storage.delete_tree(storage.join(staging_dir, SUMMARY_DIR))
     return summaries
+
+
+def unused_article_overrides(spec, templates, lexicons: dict[str, list[dict]]) -> list[str]:
+    """The spec's ``article_overrides`` keys that name no word of any template or lexicon entry: typos."""
+    from schemas.articles import unused_overrides
+
+    if not spec.article_overrides:
+        return []
+    texts = [text for t in templates for _, text in t.slot_texts()]
+    texts += [e.get("value", "") for entries in lexicons.values() for e in entries]
+    return unused_overrides(spec.article_overrides, texts)
 
 
 def check_grammar(tasks, ctx, staging_dir: str, seconds: dict[str, float]) -> dict:
@@ -286,7 +306,8 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
     try:
         _say(f"[pipeline] {spec.benchmark} {version}: ingest → extract → filter → plan → expand → write "
              f"on the {runner} runner")
-        summaries = run_pipeline(spec, staging, runner, workers, dask_address, beam_args, seconds)
+        notes: dict = {}
+        summaries = run_pipeline(spec, staging, runner, workers, dask_address, beam_args, seconds, notes)
         changelog: Sequence[str] = ()
         if decide_version is not None:
             with working_copy(staging) as local:
@@ -316,7 +337,7 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
         if not unchanged:
             commit_release(staging, final)
         return BuildResult(final, configs, seconds, unchanged, report, quarantined=quarantine_counts(final),
-                           dropped=drop_counts(final))
+                           dropped=drop_counts(final), unused_overrides=notes.get("unused_overrides", []))
     except BaseException:
         gate.terminate()  # a failed or interrupted build does not wait for the gate's child
         raise

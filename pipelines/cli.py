@@ -99,6 +99,9 @@ def _print_summary(result) -> None:
         from pipelines.drops import DROPS_FILE, counts_text
 
         print(f"dropped before expansion (stage/reason): {counts_text(result.dropped)} ({DROPS_FILE})", file=sys.stderr)
+    if result.unused_overrides:
+        print(f"article_overrides not used (no template or filler has the word): {', '.join(result.unused_overrides)}",
+              file=sys.stderr)
     if result.unchanged:
         print(f"{result.release_dir} already holds this exact release; nothing changed", file=sys.stderr)
     print(result.release_dir)
@@ -311,7 +314,8 @@ def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="biasbench", description="Build, validate and publish bias benchmarks.")
     parser.add_argument("--version", action="version", version=f"biasbench {__version__}",
                         help="print biasbench's version and exit")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                help="build, rebuild, validate, stats, diff or publish (COMMAND --help for its options)")
     b = sub.add_parser("build", help="build a release from a spec (default: the embedded demo)")
     b.add_argument("spec", nargs="?", help="spec file or shipped spec name (calm, calm-v1, …); default: the demo. "
                                            "Without --data-dir, calm and calm-v1 download CALM's inputs (pinned "
