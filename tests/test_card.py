@@ -182,3 +182,23 @@ def test_load_dataset_offline(release, tmp_path, config, rows, field):
     assert ds.num_rows == rows
     assert field in ds.column_names and "template_id" in ds.column_names and "group" in ds.column_names
     assert isinstance(ds[0]["options"], list)
+
+
+def test_template_and_licence_list_ship_with_the_package(tmp_path):
+    """setup.py's package data: what `pip install .` copies carries the card's template and the Hub licence list."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    project = Path(__file__).resolve().parent.parent
+    src = tmp_path / "src"
+    for name in ("pipelines", "transforms", "schemas", "validation", "configs"):
+        shutil.copytree(project / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("setup.py", "README.md"):
+        shutil.copy(project / name, src / name)
+    subprocess.run([sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(tmp_path / "lib")], cwd=src,
+                   check=True, capture_output=True)
+    built = tmp_path / "lib" / "pipelines" / "templates"
+    assert (built / "card.md.j2").read_text() == (project / "pipelines" / "templates" / "card.md.j2").read_text()
+    assert "cc-by-sa-4.0" in (built / "hub_licenses.txt").read_text().split()
