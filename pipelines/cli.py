@@ -16,6 +16,7 @@ SIGINT/SIGTERM).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -128,14 +129,33 @@ def cmd_build(args) -> int:
 
 def cmd_rebuild(args) -> int:
     """Cut a new version only when the spec or an input changed since the latest release."""
+    with _fetching(args.allow_fetch):
+        return _rebuild(args)
+
+
+@contextlib.contextmanager
+def _fetching(allowed: bool):
+    """Without ``allowed`` no input is downloaded (transforms.calm_inputs): a scheduled job reads only what it
+    was given. The environment carries it to worker processes; it is restored afterwards."""
+    before = os.environ.get(NO_FETCH_ENV)
+    if not allowed:
+        os.environ[NO_FETCH_ENV] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(NO_FETCH_ENV, None)
+        else:
+            os.environ[NO_FETCH_ENV] = before
+
+
+def _rebuild(args) -> int:
     from pipelines.build import build_release, check_intact
     from pipelines.diff import diff_releases, format_diff
     from pipelines.manifest import input_hashes
     from pipelines.release_store import latest_release
     from pipelines.spec import load_spec
 
-    if not args.allow_fetch:  # a scheduled job reads only what it was given (transforms.calm_inputs)
-        os.environ[NO_FETCH_ENV] = "1"
     spec = load_spec(args.spec, data_dir=args.data_dir, confine_inputs=args.confine_inputs)
     latest = latest_release(storage.join(args.out, spec.benchmark))
     version, decide = spec.version, None

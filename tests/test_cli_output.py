@@ -153,3 +153,28 @@ def test_dask_runner_prints_no_library_info_lines(tmp_path):
                              "--out", str(tmp_path / "out")], env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert not [line for line in result.stderr.splitlines() if "INFO" in line or "distributed." in line], result.stderr
+
+
+def test_rebuild_never_downloads_unless_allowed(tmp_path, capsys, monkeypatch):
+    """calm without --data-dir would fetch CALM's inputs: rebuild refuses in one line (no network touched);
+    with --allow-fetch it tries, here stopped by HF_HUB_OFFLINE=1; build (interactive) fetches by default."""
+    import urllib.request
+
+    def no_network(*a, **k):
+        raise AssertionError("rebuild opened a URL")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    monkeypatch.setenv("BIASBENCH_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert main(["rebuild", "calm", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    line = [x for x in err.splitlines() if x.startswith("biasbench:")]
+    assert len(line) == 1 and "does not download" in line[0] and "--allow-fetch" in line[0], err
+    assert main(["rebuild", "calm", "--out", str(tmp_path / "out"), "--allow-fetch"]) == 2
+    err = capsys.readouterr().err
+    assert "does not download" not in err and "HF_HUB_OFFLINE is set" in err, err
+    import os
+
+    from transforms.calm_inputs import NO_FETCH_ENV
+
+    assert NO_FETCH_ENV not in os.environ  # restored: a later build in this process may fetch again

@@ -159,6 +159,10 @@ def _fetch(relative: str, fetch: Mapping[str, Any]) -> str:
         if got != want:
             raise _mismatch(relative, f"the cached copy {target}", got, want)
         return target
+    if os.environ.get(NO_FETCH_ENV) == "1" and fetch.get("enabled") is not True:
+        raise InputError(f"CALM input {relative}: not found locally nor in the cache {cache_dir()}; rebuild (scheduled "
+                         f"runs) does not download: pass --data-dir with CALM's data, or --allow-fetch (or the spec "
+                         f"option fetch: {{enabled: true}})")
     if _offline():
         raise OSError("HF_HUB_OFFLINE is set")
     url = f"{str(fetch.get('url', SOURCE_URL)).rstrip('/')}/{SOURCE_COMMIT}/{upstream}"
@@ -191,10 +195,6 @@ def locate(relative: str, root: str, fetch: Mapping[str, Any] | None = None) -> 
     if fetch.get("enabled", True) is False:
         raise InputError(f"CALM input {relative}: not found at {local}; pass --data-dir with a folder laid out like "
                          f"CALM's data (templates/, names/, gt/)")
-    if os.environ.get(NO_FETCH_ENV) == "1" and fetch.get("enabled") is not True:
-        raise InputError(f"CALM input {relative}: not found at {local}; rebuild (scheduled runs) does not download: "
-                         f"pass --data-dir with CALM's data, or --allow-fetch (or the spec option "
-                         f"fetch: {{enabled: true}})")
     rel = relative.replace(os.sep, "/")
     if rel not in PINNED:
         raise InputError(f"CALM input {relative}: not found at {local}, and not one of the files pinned at CALM "
