@@ -17,6 +17,7 @@ from typing import Sequence
 import apache_beam as beam
 import pyarrow as pa
 
+from pipelines import __version__
 from pipelines.drops import DROPS_FILE, counts_text, drop_counts, write_drops
 from pipelines.graph import load_drops, load_phase1, shard_graph, template_graph, write_catalogues
 from pipelines.manifest import build_manifest, input_hashes
@@ -31,8 +32,6 @@ from schemas.release import (MANIFEST, CorruptManifest, file_entries, first_prob
                              read_manifest)
 from transforms.shards import PLAN_DIR, SUMMARY_DIR, read_summaries, write_plan
 from transforms.plan import filler_where_drops, layout_of, plan_shards
-
-from pipelines import __version__
 
 CODE_VERSION = f"biasbench {__version__}; pyarrow {pa.__version__}"
 
