@@ -3,7 +3,12 @@
 Also what Dataflow workers install: ``--setup_file ./setup.py``.
 """
 
+import re
+
 from setuptools import find_namespace_packages, find_packages, setup
+
+# one version, in pipelines/__init__.py (read as text: setup.py imports nothing of the project)
+VERSION = re.search(r'^__version__ = "([^"]+)"', open("pipelines/__init__.py", encoding="utf-8").read(), re.M).group(1)
 
 PACKAGES = ("pipelines", "transforms", "schemas", "validation", "configs")
 
@@ -31,6 +36,7 @@ DRIVER = [
     "psutil>=5.9",  # ends a build's child processes on SIGINT/SIGTERM
     "sacrebleu>=2.4,<3",  # self-BLEU in the stats (validation.figures)
     "matplotlib>=3.9,<4",  # stats.png, drawn headless (pipelines.plots)
+    "Jinja2>=3.1,<4",  # the dataset card's template (pipelines/templates/card.md.j2)
 ]
 
 extras = {
@@ -49,14 +55,15 @@ extras["all"] = sorted({req for name, reqs in extras.items() if name != "gcp" fo
 
 setup(
     name="biasbench",
-    version="0.1.0",
+    version=VERSION,
     description="Reproducible, validated bias benchmarks for language models, built with Apache Beam.",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.11,<3.12",
     # shipped data (specs, the demo corpus, lexicons) lives in folders under configs/
     packages=find_packages(include=[f"{p}*" for p in PACKAGES]) + find_namespace_packages(include=["configs.data*"]),
-    package_data={"configs": ["*.yaml"], "configs.data": ["**/*.jsonl", "**/*.json"]},
+    package_data={"configs": ["*.yaml"], "configs.data": ["**/*.jsonl", "**/*.json"],
+                  "pipelines": ["templates/*.j2", "templates/*.txt"]},  # the dataset card's template, Hub licence ids
     include_package_data=True,
     install_requires=install_requires,
     extras_require=extras,

@@ -17,7 +17,9 @@ from typing import Sequence
 import apache_beam as beam
 import pyarrow as pa
 
-from pipelines.graph import load_phase1, shard_graph, template_graph, write_catalogues
+from pipelines import __version__
+from pipelines.drops import DROPS_FILE, counts_text, drop_counts, write_drops
+from pipelines.graph import load_drops, load_phase1, shard_graph, template_graph, write_catalogues
 from pipelines.manifest import build_manifest, input_hashes
 from pipelines.quarantine import progress_line, quarantine_counts, write_quarantine
 from pipelines.runners import described_job, pipeline_options
@@ -29,10 +31,10 @@ from schemas.paths import check_version, confined_join
 from schemas.release import (MANIFEST, CorruptManifest, file_entries, first_problem, integrity_checks, manifest_text,
                              read_manifest)
 from transforms.shards import PLAN_DIR, SUMMARY_DIR, read_summaries, write_plan
-from transforms.plan import layout_of, plan_shards
+from transforms.plan import filler_where_drops, layout_of, plan_shards
 from transforms import rules
 
-CODE_VERSION = f"biasbench 0.1.0; pyarrow {pa.__version__}"
+CODE_VERSION = f"biasbench {__version__}; pyarrow {pa.__version__}"
 
 
 @dataclass
@@ -43,6 +45,8 @@ class BuildResult:
     unchanged: bool = False
     validation: dict = field(default_factory=dict)
     quarantined: dict[str, int] = field(default_factory=dict)  # reason -> source records set aside
+    dropped: dict[str, int] = field(default_factory=dict)  # "stage/reason" -> records or templates dropped
+    unused_overrides: list[str] = field(default_factory=list)  # article_overrides keys naming no word
 
 
 _say = progress.say
@@ -152,8 +156,11 @@ def describe_job(spec, out_dir: str = "releases", version: str | None = None, be
 
 
 def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address: str | None,
-                 beam_args: Sequence[str], seconds: dict[str, float] | None = None) -> list[dict]:
+                 beam_args: Sequence[str], seconds: dict[str, float] | None = None,
+                 notes: dict | None = None) -> list[dict]:
     """Phase 1 (templates), plan, phase 2 (shards); return the shard summaries.
+
+    ``notes`` (when given) receives ``unused_overrides``: the spec's article_overrides keys no word uses.
 
     Every hand-off between the driver and the workers is a file under ``staging_dir``, read and
     written through the filesystem layer, so the workers need no disk in common with the driver.
@@ -172,6 +179,14 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         t1 = time.perf_counter()
         write_catalogues(spec, templates, lexicons, staging_dir)
         tasks, ctx = plan_shards(spec, templates, lexicons)
+        dropped = write_drops(staging_dir, [*load_drops(staging_dir), *filler_where_drops(spec, templates, ctx)])
+        if dropped:
+            _say(f"[dropped] {counts_text(dropped)} (stage/reason; ids in {DROPS_FILE})")
+        unused = unused_article_overrides(spec, templates, lexicons)
+        if notes is not None:
+            notes["unused_overrides"] = unused
+        if unused:
+            _say(f"[article_overrides] {', '.join(unused)}: no template or filler has this word")
         task_paths = write_plan(staging_dir, tasks, ctx)
         seconds["plan"] = time.perf_counter() - t1
         _say(f"[plan] {len(tasks)} shards, {sum(t.rows for t in tasks):,} rows planned")
@@ -184,6 +199,17 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
     storage.delete_tree(storage.join(staging_dir, PLAN_DIR))
     storage.delete_tree(storage.join(staging_dir, SUMMARY_DIR))
     return summaries
+
+
+def unused_article_overrides(spec, templates, lexicons: dict[str, list[dict]]) -> list[str]:
+    """The spec's ``article_overrides`` keys that name no word of any template or lexicon entry: typos."""
+    from schemas.articles import unused_overrides
+
+    if not spec.article_overrides:
+        return []
+    texts = [text for t in templates for _, text in t.slot_texts()]
+    texts += [e.get("value", "") for entries in lexicons.values() for e in entries]
+    return unused_overrides(spec.article_overrides, texts)
 
 
 def check_grammar(tasks, ctx, staging_dir: str, seconds: dict[str, float]) -> dict:
@@ -200,10 +226,12 @@ def check_grammar(tasks, ctx, staging_dir: str, seconds: dict[str, float]) -> di
     return report
 
 
-def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], gate=None) -> tuple[dict, dict]:
+def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], gate=None,
+             changelog: Sequence[str] = ()) -> tuple[dict, dict]:
     """Stats, validation, card and manifest into the staging dir; return (configs, report).
 
-    ``gate`` is a :class:`validation.worker.GateWorker` (one is made when None).
+    ``gate`` is a :class:`validation.worker.GateWorker` (one is made when None); ``changelog`` is the
+    release's own changelog (what ``rebuild`` cut), kept in the manifest and shown in the card.
     """
     from dataclasses import replace
 
@@ -218,6 +246,9 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     configs = _config_info(spec, summaries)
     lint = _merge_lint(summaries)
     stats = compute_stats(staging_dir, spec, lint.to_dict(), tallies=_merge_tallies(summaries))
+    dropped = drop_counts(staging_dir)
+    if dropped:
+        stats["dropped"] = dropped  # shown in the card; the ids are in rejected.json
     write_stats(staging_dir, stats)
     versioned = replace(spec, version=version)  # validation.json records the version being built
     own = GateWorker(warm=False) if gate is None else None
@@ -237,7 +268,7 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
         report = add_grammar_check(report, grammar, spec.validation.max_grammar_findings)
     write_validation(staging_dir, report)
     draft = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION, rows_sha256=digests,
-                           rules_version=rules.RULES_VERSION)
+                           rules_version=rules.RULES_VERSION, changelog=changelog)
     with open(os.path.join(staging_dir, "README.md"), "w", encoding="utf-8") as f:
         f.write(render_card(draft.to_dict(), spec, stats, report))
     # only README.md changed since the draft: list the files again, keep the rows digests
@@ -248,8 +279,14 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
 
 
 def build_release(spec, out_dir: str = "releases", version: str | None = None, runner: str = "direct",
-                  workers: int = 1, dask_address: str | None = None, beam_args: Sequence[str] = ()) -> BuildResult:
-    """Build ``spec`` into ``<out_dir>/<benchmark>/<version>`` (a local path or a ``gs://``/``s3://`` URL)."""
+                  workers: int = 1, dask_address: str | None = None, beam_args: Sequence[str] = (),
+                  decide_version=None) -> BuildResult:
+    """Build ``spec`` into ``<out_dir>/<benchmark>/<version>`` (a local path or a ``gs://``/``s3://`` URL).
+
+    ``decide_version(staged_dir)``, when given, sees the staged rows, templates and lexicons (no manifest
+    yet) and returns ``(version, changelog)``, which replace ``version``: how ``rebuild`` numbers a
+    release by what changed.
+    """
     version = version or spec.version
     if described_job(runner, beam_args):
         raise BiasbenchError("--template_location only describes a Dataflow job and builds nothing: "
@@ -269,13 +306,21 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
     try:
         _say(f"[pipeline] {spec.benchmark} {version}: ingest → extract → filter → plan → expand → write "
              f"on the {runner} runner")
-        summaries = run_pipeline(spec, staging, runner, workers, dask_address, beam_args, seconds)
+        notes: dict = {}
+        summaries = run_pipeline(spec, staging, runner, workers, dask_address, beam_args, seconds, notes)
+        changelog: Sequence[str] = ()
+        if decide_version is not None:
+            with working_copy(staging) as local:
+                version, changelog = decide_version(local)
+            parent, final = _release_paths(spec, out_dir, version)
+            if release_exists(final):
+                check_intact(final)
         rows = sum(s["rows"] for s in summaries)
         _say(f"[expand] {rows:,} rows in {seconds['expand']:.1f}s ({rows / max(seconds['expand'], 1e-9):,.0f} rows/s)")
         t1 = time.perf_counter()
         _say("[validate] lint totals, Great Expectations suite, stats, card, manifest")
         with working_copy(staging) as local:
-            configs, report = finalize(spec, local, version, summaries, gate)
+            configs, report = finalize(spec, local, version, summaries, gate, changelog)
             same = release_exists(final) and _same_release(final, local)
         seconds["validate"] = time.perf_counter() - t1
         if not report.get("passed"):
@@ -291,7 +336,8 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
                                  f"build with --version X.Y.Z")
         if not unchanged:
             commit_release(staging, final)
-        return BuildResult(final, configs, seconds, unchanged, report, quarantined=quarantine_counts(final))
+        return BuildResult(final, configs, seconds, unchanged, report, quarantined=quarantine_counts(final),
+                           dropped=drop_counts(final), unused_overrides=notes.get("unused_overrides", []))
     except BaseException:
         gate.terminate()  # a failed or interrupted build does not wait for the gate's child
         raise

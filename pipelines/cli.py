@@ -6,6 +6,8 @@
     biasbench diff OLD NEW
     biasbench publish RELEASE --repo-id ORG/NAME [--dry-run]
     biasbench rebuild SPEC [--publish ORG/NAME] [--json] [--lock-ttl SECONDS]
+                          [--bump major|minor|patch [--force]] [--allow-fetch]
+    biasbench --version
 
 Every error is one line on stderr and a non-zero exit (2 for bad input or
 spec, 3 for a release refused by validation, 4 when another run holds the
@@ -15,6 +17,7 @@ rebuild lock, 130/143 when stopped by SIGINT/SIGTERM).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -26,11 +29,13 @@ from pipelines.release_store import local_view
 from pipelines.run_lock import LockHeld
 from schemas import progress, storage
 from schemas.errors import BiasbenchError, ValidationFailed
+from transforms.calm_inputs import NO_FETCH_ENV
 
 EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_LOCKED = 2, 3, 4
 
 #: setup.py's ``driver`` extra, by import name: Dataflow workers never install it, the commands below need it
-DRIVER_MODULES = ("yaml", "great_expectations", "pandas", "huggingface_hub", "psutil", "sacrebleu", "matplotlib")
+DRIVER_MODULES = ("yaml", "great_expectations", "pandas", "huggingface_hub", "psutil", "sacrebleu", "matplotlib",
+                  "jinja2")
 DRIVER_COMMANDS = ("build", "rebuild", "validate", "publish")
 
 
@@ -40,18 +45,41 @@ def missing_driver_modules() -> list[str]:
     return [m for m in DRIVER_MODULES if importlib.util.find_spec(m) is None]
 
 
-def _table(rows: list[list[str]], header: list[str]) -> str:
+#: the widest a printed table may be when the terminal's width is unknown (a pipe, a log)
+DEFAULT_WIDTH = 100
+
+
+def _width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+
+
+def _table(rows: list[list[str]], header: list[str], width: int | None = None) -> str:
+    """Columns aligned; wider than ``width`` (default: the terminal's, else 100), the columns are cut into
+    several tables, each repeating the first column."""
+    width = width or _width()
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
-    return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, rows)])
+    parts, current = [], [0]
+    for i in range(1, len(header)):
+        if current != [0] and sum(widths[j] + 2 for j in current) + widths[i] > width:
+            parts.append(current)
+            current = [0]
+        current.append(i)
+    parts.append(current)
+
+    def block(cols: list[int]) -> str:
+        line = lambda r: "  ".join(str(r[i]).rjust(widths[i]) if i else str(r[i]).ljust(widths[i]) for i in cols)
+        return "\n".join([line(header), "  ".join("-" * widths[i] for i in cols), *map(line, rows)])
+    return "\n\n".join(block(cols) for cols in parts)
 
 
 def _groups_text(groups: dict[str, int]) -> str:
-    """``male=65 female=65 …``, or a range where there are too many groups to list."""
+    """``male=65 female=65 …``, or a count and range where there are too many groups to list."""
     if len(groups) <= 6:
         return " ".join(f"{g}={n:,}" for g, n in groups.items())
-    counts = list(groups.values())
-    return f"{len(groups)} groups, {min(counts):,}–{max(counts):,} rows each"
+    low, high = min(groups.values()), max(groups.values())
+    return f"{len(groups)} groups, {low:,} rows each" if low == high else f"{len(groups)} groups, {low:,}–{high:,} rows each"
 
 
 def _print_summary(result) -> None:
@@ -68,6 +96,13 @@ def _print_summary(result) -> None:
         from pipelines.quarantine import QUARANTINE_FILE, counts_text
 
         print(f"quarantined: {counts_text(result.quarantined)} source records ({QUARANTINE_FILE})", file=sys.stderr)
+    if result.dropped:
+        from pipelines.drops import DROPS_FILE, counts_text
+
+        print(f"dropped before expansion (stage/reason): {counts_text(result.dropped)} ({DROPS_FILE})", file=sys.stderr)
+    if result.unused_overrides:
+        print(f"article_overrides not used (no template or filler has the word): {', '.join(result.unused_overrides)}",
+              file=sys.stderr)
     if result.unchanged:
         print(f"{result.release_dir} already holds this exact release; nothing changed", file=sys.stderr)
     print(result.release_dir)
@@ -96,13 +131,34 @@ def cmd_build(args) -> int:
 
 def cmd_rebuild(args) -> int:
     """Cut a new version only when the spec, an input or the rendering rules changed since the latest release."""
+    with _fetching(args.allow_fetch):
+        return _rebuild(args)
+
+
+@contextlib.contextmanager
+def _fetching(allowed: bool):
+    """Without ``allowed`` no input is downloaded (transforms.calm_inputs): a scheduled job reads only what it
+    was given. The environment carries it to worker processes; it is restored afterwards."""
+    before = os.environ.get(NO_FETCH_ENV)
+    if not allowed:
+        os.environ[NO_FETCH_ENV] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(NO_FETCH_ENV, None)
+        else:
+            os.environ[NO_FETCH_ENV] = before
+
+
+def _rebuild(args) -> int:
     from pipelines.rebuild import Outcome, rebuild
     from pipelines.spec import load_spec
 
     outcome = Outcome(status="failed")
     try:
         spec = load_spec(args.spec, data_dir=args.data_dir, confine_inputs=args.confine_inputs)
-        outcome, result = rebuild(spec, args.out, bump=args.bump, runner=args.runner, workers=args.workers,
+        outcome, result = rebuild(spec, args.out, bump=args.bump, force=args.force, runner=args.runner, workers=args.workers,
                                   dask_address=args.dask_address, beam_args=args.beam_args,
                                   publish_to=args.publish, lock_ttl=args.lock_ttl, outcome=outcome)
     except BaseException as e:  # an interruption too: the scheduler still gets its one JSON object
@@ -142,7 +198,13 @@ def _print_outcome(outcome) -> None:
 def _add_rebuild_options(r: argparse.ArgumentParser) -> None:
     from pipelines.run_lock import DEFAULT_TTL
 
-    r.add_argument("--bump", default="minor", choices=["major", "minor", "patch"])
+    r.add_argument("--bump", choices=["major", "minor", "patch"],
+                   help="the version bump (default: the one the diff against the latest release implies; a smaller "
+                        "one is refused unless --force)")
+    r.add_argument("--force", action="store_true", help="allow a --bump smaller than the diff implies")
+    r.add_argument("--allow-fetch", action="store_true",
+                   help="let the spec download inputs it does not find locally (calm, calm-v1 without --data-dir); "
+                        "scheduled runs are offline by default")
     r.add_argument("--json", action="store_true", help="print the outcome as one JSON object on stdout")
     r.add_argument("--publish", metavar="ORG/NAME",
                    help="publish a new version (or finish an interrupted publish) to this Hub dataset repo; "
@@ -156,13 +218,28 @@ def cmd_validate(args) -> int:
 
     with local_view(args.release) as release:
         report = validate_release(release, engine="great_expectations" if args.great_expectations else "plain")
+    print(validation_text(report["checks"], verbose=args.verbose))
     failed = [c for c in report["checks"] if not c["passed"]]
-    for c in report["checks"]:
-        print(_check_line(c))
-    print(f"{len(report['checks']) - len(failed)}/{len(report['checks'])} checks passed")
     if failed:
         raise ValidationFailed(f"{args.release}: {failed_summary(report)}")
     return 0
+
+
+def validation_text(checks: list[dict], verbose: bool = False) -> str:
+    """Failed checks one a line, then a summary by check; ``verbose``: every check one a line."""
+    shown = checks if verbose else [c for c in checks if not c["passed"]]
+    kinds: dict[str, list[int]] = {}
+    for c in checks:
+        n = kinds.setdefault(c["name"].split(":", 1)[0], [0, 0])
+        n[0] += 1
+        n[1] += bool(c["passed"])
+    failed = sum(1 for c in checks if not c["passed"])
+    summary = ", ".join(f"{k} {ok}/{total}" for k, (total, ok) in kinds.items())
+    import textwrap
+
+    total = (f"{len(checks) - failed}/{len(checks)} checks passed" + (f", {failed} failed" if failed else "")
+             + (f"; by check: {summary}" if summary else ""))
+    return "\n".join([*(_check_line(c) for c in shown), *textwrap.wrap(total, width=_width(), subsequent_indent="  ")])
 
 
 def _check_line(check: dict) -> str:
@@ -270,7 +347,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="refuse input paths outside --data-dir and the spec's folder (symlinks and .. resolved); "
                         "for scheduled runs of specs you did not write")
     p.add_argument("--out", default="releases", help="where releases go (default: releases)")
-    p.add_argument("--runner", default="direct", choices=["direct", "dask", "dataflow"])
+    p.add_argument("--runner", default="direct", choices=["direct", "dask", "dataflow"],
+                   help="where the pipeline runs: Beam's in-process runner (default), a Dask cluster, or Dataflow")
     p.add_argument("--workers", type=int, default=1, help="local processes (direct) or Dask workers")
     p.add_argument("--dask-address", help="scheduler of a running Dask cluster (default: start one locally)")
     p.add_argument("--beam-arg", dest="beam_args", action="append", default=[],
@@ -280,20 +358,28 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def make_parser() -> argparse.ArgumentParser:
+    from pipelines import __version__
+
     parser = argparse.ArgumentParser(prog="biasbench", description="Build, validate and publish bias benchmarks.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"biasbench {__version__}",
+                        help="print biasbench's version and exit")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                help="build, rebuild, validate, stats, diff or publish (COMMAND --help for its options)")
     b = sub.add_parser("build", help="build a release from a spec (default: the embedded demo)")
-    b.add_argument("spec", nargs="?", help="spec file or shipped spec name (calm, calm-v1, …)")
+    b.add_argument("spec", nargs="?", help="spec file or shipped spec name (calm, calm-v1, …); default: the demo. "
+                                           "Without --data-dir, calm and calm-v1 download CALM's inputs (pinned "
+                                           "commit, checked by sha256) unless HF_HUB_OFFLINE=1")
     b.add_argument("--version", help="release version X.Y.Z (default: the spec's)")
     _add_run_options(b)
     b.set_defaults(func=cmd_build)
     r = sub.add_parser("rebuild", help="build a new version only if the spec or inputs changed")
-    r.add_argument("spec")
+    r.add_argument("spec", help="spec file or shipped spec name, as for build")
     _add_rebuild_options(r)
     _add_run_options(r)
     r.set_defaults(func=cmd_rebuild)
     v = sub.add_parser("validate", help="re-check a release on disk: checksums, schema, expectations")
-    v.add_argument("release")
+    v.add_argument("release", help="a release folder (OUT/<benchmark>/<version>, local, gs:// or s3://)")
+    v.add_argument("--verbose", action="store_true", help="print every check, not only the failed ones")
     v.add_argument("--great-expectations", action="store_true",
                    help="judge the checks with Great Expectations, as the build does (slower: its import)")
     v.set_defaults(func=cmd_validate)
@@ -305,20 +391,22 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--text-field", help="for files that are not a release: the text field(s), first present wins "
                                         "(e.g. context,premise,sentence)")
     s.add_argument("--group-field", help="for files: the group field(s), first present wins (e.g. gender,race)")
-    s.add_argument("--source-field", default="source_dataset", help="for files: the source field")
+    s.add_argument("--source-field", default="source_dataset",
+                   help="for files: the source field (default: source_dataset)")
     s.add_argument("--config-pattern", help="for files: a regex over the file name (no extension) whose first "
                                             "group names the config, e.g. '(.+)_dataset'")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="print the figures as JSON instead of tables")
     s.set_defaults(func=cmd_stats)
     d = sub.add_parser("diff", help="what changed between two releases")
-    d.add_argument("old")
-    d.add_argument("new")
+    d.add_argument("old", help="the earlier release folder")
+    d.add_argument("new", help="the later release folder")
     d.set_defaults(func=cmd_diff)
     pb = sub.add_parser("publish", help="upload a validated release to the Hugging Face Hub and tag it")
-    pb.add_argument("release")
-    pb.add_argument("--repo-id", required=True)
-    pb.add_argument("--dry-run", action="store_true")
-    pb.add_argument("--private", action="store_true")
+    pb.add_argument("release", help="a release folder; it is validated first")
+    pb.add_argument("--repo-id", required=True, help="the Hub dataset repo, ORG/NAME (created if missing); the "
+                                                     "token comes from HF_TOKEN or `hf auth login`")
+    pb.add_argument("--dry-run", action="store_true", help="print the files and tag, touch no network")
+    pb.add_argument("--private", action="store_true", help="create the repo private")
     pb.set_defaults(func=cmd_publish)
     return parser
 

@@ -34,7 +34,9 @@ MAX_EXAMPLES = 5
 
 
 def _manifest(release_dir: str) -> dict[str, Any]:
-    return read_release_json(os.path.join(release_dir, "manifest.json"))
+    """The manifest; {} for a staged build not yet finished (``rebuild`` diffs it to choose its version)."""
+    path = os.path.join(release_dir, "manifest.json")
+    return read_release_json(path) if os.path.exists(path) else {}
 
 
 def _configs(release_dir: str) -> list[str]:

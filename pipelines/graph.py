@@ -19,12 +19,14 @@ from dataclasses import replace
 
 import apache_beam as beam
 
+from pipelines.drops import extraction_drop
 from schemas import storage
 
 from schemas.quarantine import MAX_RECORD_BYTES
 from schemas.records import LexiconEntry, Template, lexicons_table, templates_table
 from transforms.extract import QUARANTINED, REJECTED, TEMPLATES, ExtractTemplates
-from transforms.filter import KEPT, DedupTemplates, FilterTemplates
+from transforms.filter import DROPPED, KEPT, DedupTemplates, FilterTemplates
+from transforms.filter import REJECTED as FILTER_REJECTED
 from transforms.ingest import RECORDS, IngestSources
 from transforms.load import ImportTemplateFiles, LoadLexicons
 from transforms.plan import templates_for
@@ -37,6 +39,9 @@ TEMPLATES_DUMP = "templates.pickle"
 LEXICONS_DUMP = "lexicons.pickle"
 REJECTED_DUMP = "rejected.pickle"
 QUARANTINE_DUMP = "quarantine.pickle"
+#: what extraction, filter and dedup dropped (``pipelines.drops``), read by ``load_drops``
+DROPS_DIR = "_drops"
+DROPS_DUMP = "drops.pickle"
 
 
 def _dump(value, staging_dir: str, name: str, sort_key=None) -> None:
@@ -52,7 +57,7 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
     the records set aside for their size before parsing (see pipelines.quarantine) to the driver as
     files under ``staging_dir/_phase1`` (``load_phase1``).
     """
-    parts = []
+    parts, drops = [], []
     if spec.sources:
         # filters.max_record_bytes is every source's limit unless its options set one
         sources = [(replace(s, options={MAX_RECORD_BYTES: spec.filters.max_record_bytes, **s.options}),
@@ -60,6 +65,7 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
         ingested = p | "Ingest" >> IngestSources(sources)
         extracted = ingested[RECORDS] | "Extract" >> ExtractTemplates(spec.extract, max_chars=spec.filters.max_chars)
         parts.append(extracted[TEMPLATES])
+        drops.append(extracted[REJECTED] | "ExtractionDrops" >> beam.Map(extraction_drop))
         _ = (extracted[REJECTED] | "CountRejected" >> beam.combiners.Count.Globally()
              | "DumpRejected" >> beam.Map(_dump, staging_dir, REJECTED_DUMP))
         _ = ((ingested[QUARANTINED], extracted[QUARANTINED]) | "AllQuarantined" >> beam.Flatten()
@@ -71,7 +77,14 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
     if not parts:
         raise ValueError("the spec has neither 'sources' with 'extract' rules nor 'template_files'")
     filtered = parts | "AllCandidates" >> beam.Flatten() | "Filter" >> FilterTemplates(spec.filters)
-    templates = filtered[KEPT] | "Dedup" >> DedupTemplates(spec.filters.dedup)
+    deduped = filtered[KEPT] | "Dedup" >> DedupTemplates(spec.filters.dedup, report_dropped=True)
+    templates = deduped[KEPT]
+    _ = ((*drops, filtered[FILTER_REJECTED], deduped[DROPPED]) | "AllDrops" >> beam.Flatten()
+         | "CollectDrops" >> beam.combiners.ToList()
+         | "DumpDrops" >> beam.Map(lambda found: storage.write_bytes(
+             storage.join(staging_dir, DROPS_DIR, DROPS_DUMP),
+             pickle.dumps(sorted(found, key=lambda d: (d["stage"], d["reason"], str(d.get("id", "")))),
+                          protocol=pickle.HIGHEST_PROTOCOL))))
     _ = (templates | "CollectTemplates" >> beam.combiners.ToList()
          | "DumpTemplates" >> beam.Map(_dump, staging_dir, TEMPLATES_DUMP,
                                        sort_key=lambda t: (t["ordinal"], t["template_id"])))
@@ -98,6 +111,15 @@ def load_phase1(staging_dir: str) -> tuple[list[Template], dict[str, list[dict]]
     lexicons, rejected, quarantined = take(LEXICONS_DUMP), take(REJECTED_DUMP, 0), take(QUARANTINE_DUMP, [])
     storage.delete_tree(root)
     return templates, lexicons, rejected, quarantined
+
+
+def load_drops(staging_dir: str) -> list[dict]:
+    """Read back and remove what phase 1 dropped (extraction, filter, dedup), one dict per drop."""
+    root = storage.join(staging_dir, DROPS_DIR)
+    path = storage.join(root, DROPS_DUMP)
+    found = pickle.loads(storage.read_bytes(path)) if storage.exists(path) else []
+    storage.delete_tree(root)
+    return found
 
 
 def write_catalogues(spec, templates: list[Template], lexicons: dict[str, list[dict]], staging_dir: str) -> None:

@@ -5,7 +5,9 @@ and refused if any check fails, so a failed build never reaches the Hub. What
 is published comes from that one verified manifest: its version gives the tag,
 and exactly the files it lists (plus manifest.json) are uploaded, one
 ``CommitOperationAdd`` each; nothing else in the folder, dotfiles included, is
-ever read for upload. A dry run returns the same plan (files, sizes, tag)
+ever read for upload. The card goes up with its loading snippet naming the repo
+(``pipelines.card.card_for_repo``) and the uploaded manifest lists that card, so
+the repo holds a release that validates as it stands. A dry run returns the same plan (files, sizes, tag)
 without touching the network. A real run creates the dataset repo if needed,
 makes one commit and tags it.
 
@@ -83,16 +85,20 @@ def _files(manifest: dict[str, Any], manifest_bytes: int) -> list[dict[str, Any]
     return sorted(out, key=lambda f: f["path"])
 
 
-def _operations(release_dir: str, manifest: dict[str, Any], manifest_body: bytes) -> list[Any]:
+def _operations(release_dir: str, manifest: dict[str, Any], manifest_body: bytes,
+                replaced: dict[str, bytes] | None = None) -> list[Any]:
     """One ``CommitOperationAdd`` per listed file, each checked against the manifest's sha256 once more.
 
     The operation hashes its file when made; a file swapped since validation is refused here.
+    ``replaced`` holds the content uploaded instead of a file (the card written for the repo).
     """
     from huggingface_hub import CommitOperationAdd
 
     ops = []
     for entry in manifest["files"]:
-        op = CommitOperationAdd(path_in_repo=entry["path"], path_or_fileobj=os.path.join(release_dir, entry["path"]))
+        content = (replaced or {}).get(entry["path"])
+        op = CommitOperationAdd(path_in_repo=entry["path"], path_or_fileobj=content if content is not None
+                                else os.path.join(release_dir, entry["path"]))
         if op.upload_info.sha256.hex() != entry["sha256"]:
             raise ValidationFailed(f"{release_dir}: {entry['path']} changed after validation; refusing to publish")
         ops.append(op)
@@ -118,6 +124,26 @@ def _explain(exc: Exception) -> str:
     if isinstance(exc, (ConnectionError, OSError, TimeoutError)):
         return f"cannot reach the Hub ({type(exc).__name__}): {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
     return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def _card_for_repo(release_dir: str, manifest: dict[str, Any], repo_id: str) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The manifest and README.md as published to ``repo_id``: the card's loading snippet names the repo.
+
+    The uploaded manifest lists the rewritten card's bytes and sha256 (and is sealed again), so a copy
+    downloaded from the Hub validates as a release.
+    """
+    import hashlib
+
+    from pipelines.card import card_for_repo
+
+    entry = next((e for e in manifest["files"] if e["path"] == "README.md"), None)
+    if entry is None:
+        return manifest, {}
+    with open(os.path.join(release_dir, "README.md"), encoding="utf-8") as f:
+        card = card_for_repo(f.read(), repo_id).encode("utf-8")
+    files = [dict(e, bytes=len(card), sha256=hashlib.sha256(card).hexdigest()) if e is entry else e
+             for e in manifest["files"]]
+    return {**manifest, "files": files}, {"README.md": card}
 
 
 def format_plan(plan: dict[str, Any]) -> str:
@@ -233,6 +259,7 @@ def publish_release(release_dir: str, repo_id: str, *, dry_run: bool, private: b
     if not report["passed"]:
         raise ValidationFailed(f"{release_dir}: refusing to publish, {failed_summary(report)}")
     version = manifest["version"]
+    manifest, replaced = _card_for_repo(release_dir, manifest, repo_id)
     manifest_body = manifest_text(manifest).encode("utf-8")
     files = _files(manifest, len(manifest_body))
     plan: dict[str, Any] = {
@@ -241,7 +268,7 @@ def publish_release(release_dir: str, repo_id: str, *, dry_run: bool, private: b
     }
     if dry_run:
         return plan
-    operations = _operations(release_dir, manifest, manifest_body)
+    operations = _operations(release_dir, manifest, manifest_body, replaced)
     api = hub_api() if api is None else api
     steps = ["start"]
     for attempt in range(attempts):

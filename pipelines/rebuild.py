@@ -57,11 +57,6 @@ def changed_inputs(old_manifest: dict, spec, hashes: dict[str, str], rules_versi
     return out
 
 
-def next_version(version: str, bump: str) -> str:
-    major, minor, patch = map(int, version.split("-")[0].split("."))
-    return {"major": f"{major + 1}.0.0", "minor": f"{major}.{minor + 1}.0", "patch": f"{major}.{minor}.{patch + 1}"}[bump]
-
-
 def diff_summary(d: dict[str, Any]) -> dict[str, Any]:
     """``pipelines.diff.diff_releases`` without the schema's column-level detail: per config the row counts
     (with up to five example ids of each kind), group changes, templates and lexicon entries."""
@@ -75,7 +70,7 @@ def diff_summary(d: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def rebuild(spec, out_dir: str, *, bump: str = "minor", runner: str = "direct", workers: int = 1,
+def rebuild(spec, out_dir: str, *, bump: str | None = None, force: bool = False, runner: str = "direct", workers: int = 1,
             dask_address: str | None = None, beam_args: Sequence[str] = (), publish_to: str | None = None,
             lock_ttl: float | None = None, outcome: Outcome | None = None) -> tuple[Outcome, Any]:
     """Run one scheduled rebuild; ``(outcome, build result or None)``.
@@ -86,6 +81,7 @@ def rebuild(spec, out_dir: str, *, bump: str = "minor", runner: str = "direct", 
     a refused publish) and the build's and publish's other errors.
     """
     from pipelines.build import build_release, check_intact
+    from pipelines.bump import next_version
     from pipelines.diff import diff_releases, format_diff
     from pipelines.manifest import input_hashes
     from pipelines.release_store import latest_release
@@ -99,7 +95,7 @@ def rebuild(spec, out_dir: str, *, bump: str = "minor", runner: str = "direct", 
     with holding_lock(parent, DEFAULT_TTL if lock_ttl is None else lock_ttl):
         latest = latest_release(parent)
         hashes = input_hashes(spec)
-        version = spec.version
+        version, decide = spec.version, None  # the first release: the spec's version
         if latest:
             old = check_intact(latest)  # "unchanged" only for a release whose files are what its manifest says
             outcome.previous = old["version"]
@@ -107,13 +103,14 @@ def rebuild(spec, out_dir: str, *, bump: str = "minor", runner: str = "direct", 
             if not outcome.changed_inputs:
                 outcome.status, outcome.version, outcome.release = "unchanged", old["version"], latest
             else:
-                version = next_version(old["version"], bump)
-        else:
-            outcome.changed_inputs = [SPEC, *sorted(hashes), RULES]
+                version = next_version(old["version"], bump or "patch")  # replaced once the diff is known
+                decide = version_decider(latest, old, spec, bump, force)
         if outcome.status != "unchanged":
             result = build_release(spec, out_dir=out_dir, version=version, runner=runner, workers=workers,
-                                   dask_address=dask_address, beam_args=beam_args)
-            outcome.version, outcome.release = version, result.release_dir
+                                   dask_address=dask_address, beam_args=beam_args, decide_version=decide)
+            # the version decide() chose names the release folder
+            outcome.version = result.release_dir.rstrip("/").rsplit("/", 1)[-1]
+            outcome.release = result.release_dir
             if latest:
                 with local_view(latest) as old_dir, local_view(result.release_dir) as new_dir:
                     full = diff_releases(old_dir, new_dir)
@@ -122,6 +119,25 @@ def rebuild(spec, out_dir: str, *, bump: str = "minor", runner: str = "direct", 
             outcome.published = publish(outcome.release, publish_to)
         outcome.status = "new" if result is not None else "unchanged"
     return outcome, result
+
+
+def version_decider(latest: str, old: dict, spec, bump: str | None, force: bool):
+    """``build_release``'s ``decide_version``: the staged rows diffed against ``latest`` give the version
+    (``bump``, or the bump the diff implies) and the changelog with one entry more."""
+    from pipelines.bump import changelog_entry, choose_bump, next_version
+    from pipelines.diff import diff_releases
+    from schemas.progress import say
+
+    def decide(staged: str) -> tuple[str, list[str]]:
+        with local_view(latest) as old_dir:
+            d = diff_releases(old_dir, staged)
+        d["spec_hash_changed"] = old["spec_hash"] != spec.spec_hash
+        chosen = choose_bump(bump, d["bump"], force)
+        new = next_version(old["version"], chosen)
+        say(f"[rebuild] the diff against {old['version']} implies {d['bump']}; cutting {new} ({chosen})")
+        return new, [*old.get("changelog", []), changelog_entry(old["version"], new, chosen, d)]
+
+    return decide
 
 
 def publish(release: str, repo_id: str) -> dict[str, Any]:

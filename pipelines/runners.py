@@ -49,6 +49,24 @@ def described_job(runner: str, extra_args: Sequence[str]) -> str | None:
     return PipelineOptions(list(extra_args)).view_as(GoogleCloudOptions).template_location or None
 
 
+def _dask_log_level() -> int:
+    import logging
+
+    return logging.INFO if os.environ.get("BIASBENCH_DEBUG") else logging.ERROR
+
+
+def quiet_dask_logs() -> None:
+    """Dask logs INFO lines through its own handlers (the CLI's filter on the root logger never sees them):
+    set its level, here and, through the environment, in the worker processes it starts."""
+    import logging
+
+    if os.environ.get("BIASBENCH_DEBUG"):
+        return
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+    for name in ("distributed", "dask"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 @contextlib.contextmanager
 def pipeline_options(runner: str = "direct", workers: int = 1, dask_address: str | None = None,
                      extra_args: Sequence[str] = ()) -> Iterator[tuple[Callable[[], object], PipelineOptions]]:
@@ -64,6 +82,7 @@ def pipeline_options(runner: str = "direct", workers: int = 1, dask_address: str
         yield FnApiRunner, PipelineOptions(args)
     elif runner == "dask":
         try:
+            quiet_dask_logs()
             from pipelines.dask_runner import DaskRunner
             import distributed
         except ImportError as e:
@@ -74,7 +93,8 @@ def pipeline_options(runner: str = "direct", workers: int = 1, dask_address: str
             yield DaskRunner, PipelineOptions(args + [f"--dask_client_address={dask_address}"])
         else:
             with distributed.LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
-                                          host="127.0.0.1", dashboard_address=None) as cluster:
+                                          host="127.0.0.1", dashboard_address=None,
+                                          silence_logs=_dask_log_level()) as cluster:
                 yield DaskRunner, PipelineOptions(args + [f"--dask_client_address={cluster.scheduler_address}"])
     else:
         try:

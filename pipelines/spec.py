@@ -28,12 +28,16 @@ def resolve_spec_path(name: str | None) -> str:
     """A path, or the name of a shipped spec (``calm`` -> configs/calm.yaml)."""
     if not name:
         return default_spec_path()
-    if os.path.exists(name):
+    if os.path.isfile(name):
         return name
-    shipped = Path(default_spec_path()).parent / (name if name.endswith(".yaml") else f"{name}.yaml")
-    if shipped.exists():
+    # a folder of the same name in the current directory (``calm/`` holding CALM's data) is not a spec
+    configs = Path(default_spec_path()).parent
+    shipped = configs / (name if name.endswith(".yaml") else f"{name}.yaml")
+    if shipped.is_file() and os.sep not in name and "/" not in name:
         return str(shipped)
-    raise SpecError(f"{name}: no such spec file (nor a shipped spec of that name in {shipped.parent})")
+    if os.path.isdir(name):
+        raise SpecError(f"{name}: a directory, not a spec file (nor a shipped spec of that name in {configs})")
+    raise SpecError(f"{name}: no such spec file (nor a shipped spec of that name in {configs})")
 
 
 def load_spec(path: str, data_dir: str | None = None, overrides: dict[str, Any] | None = None,

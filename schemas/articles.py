@@ -51,6 +51,32 @@ _ONSETS = frozenset("BL BR CH CL CR DR FL FR GL GR KN PH PL PR QU SC SH SK SL SM
 _CODAS = frozenset(("CH CK CT FT LD LF LK LL LM LP LT MB MP ND NG NK NT PH PT RB RC RD RF RG RK RL RM RN RP RS RT "
                     "SH SK SP SS ST TH TS").split())
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’]*")
+_HYPHENATED = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
+
+
+def override_words(text: str) -> set[str]:
+    """The words of ``text`` an ``article_overrides`` key can name: each word, and each hyphenated token whole.
+
+    >>> sorted(override_words("a unicorn-loving FTM friend"))
+    ['FTM', 'a', 'friend', 'loving', 'unicorn', 'unicorn-loving']
+    """
+    words = set(_WORD.findall(text))
+    words.update(t.rstrip("-") for t in _HYPHENATED.findall(text) if "-" in t)
+    words.update(re.match(r"[A-Za-z0-9]+", w).group(0) for w in list(words))
+    return words
+
+
+def unused_overrides(overrides, texts) -> list[str]:
+    """The keys of ``overrides`` that name no word of ``texts`` (case-sensitive, or lower-case): typos.
+
+    >>> unused_overrides({"unicorn-loving": "an", "FTM": "an", "hr": "an"}, ["a unicorn-loving FTM"])
+    ['hr']
+    """
+    words: set[str] = set()
+    for text in texts:
+        words |= override_words(text)
+    lowered = {w.lower() for w in words}
+    return sorted(k for k in overrides if k not in words and k.lower() not in lowered)
 # Capitals and digits, optionally one small letter between capitals: read letter by letter
 _INITIALISM = re.compile(r"(?:[A-Z][0-9]*[a-z]?)*[A-Z][0-9]*[a-z]?")
 # How the first digits of a number are read: "eight …", "eleven …", "eighteen …" take "an".
@@ -92,11 +118,14 @@ def indefinite_article(phrase: str, overrides: Mapping[str, str] | None = None) 
     if not m:
         return "a"
     word = m.group(0)
+    # an override may name a hyphenated first word ("unicorn-loving: an"): the whole token first
+    hyphenated = _HYPHENATED.match(phrase, m.start()).group(0).rstrip("-")
     for table in (overrides or {}), _ALL_CAPS_READING:
-        if word in table:
-            return table[word]
-        if word.lower() in table:
-            return table[word.lower()]
+        for key in dict.fromkeys((hyphenated, word)):
+            if key in table:
+                return table[key]
+            if key.lower() in table:
+                return table[key.lower()]
     if word[0].isdigit():
         digits = re.match(r"[\d,]+", word).group(0).replace(",", "")
         return _number_article(digits)

@@ -256,10 +256,14 @@ class Manifest:
     # the version of the rendering rules (transforms.rules.RULES_VERSION) the rows were made with;
     # "" in releases made before it was recorded
     rules_version: str = ""
+    changelog: tuple[str, ...] = ()  # entries `rebuild` wrote, one per version it cut (absent when none)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["files"] = [asdict(f) for f in self.files]
+        d["changelog"] = list(self.changelog)
+        if not d["changelog"]:
+            del d["changelog"]  # manifests without a rebuild's changelog stay as they were
         return d
 
     @classmethod

@@ -228,6 +228,7 @@ class ReleaseSpec:
     card_description: str = ""
     citation: str = ""
     changelog: list[str] = field(default_factory=list)
+    limitations: list[str] = field(default_factory=list)  # known confounds, listed first under the card's Limitations
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The release commands through the CLI: validate, stats, diff, rebuild, publish --dry-run."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -18,7 +19,7 @@ def run(argv, capsys):
 
 def test_validate_passes_then_catches_a_tampered_file(default_release, tmp_path, capsys):
     code, out, _ = run(["validate", str(default_release)], capsys)
-    assert code == 0 and out.strip().splitlines()[-1].endswith("checks passed")
+    assert code == 0 and re.match(r"(\d+)/\1 checks passed; by check: ", out)
     copy = tmp_path / "copy"
     shutil.copytree(default_release, copy)
     shard = next((copy / "data" / "qa_gender").glob("*.parquet"))
@@ -51,6 +52,8 @@ def test_publish_offline_fails_in_one_line(default_release, capsys, monkeypatch)
 
 
 def test_rebuild_cuts_a_version_only_when_inputs_change(default_release, tmp_path, capsys):
+    """Up to date: no version. Configs removed: the diff implies major, so a --bump minor is refused and the
+    default is 1.0.0, whose card adds it to the changelog; a later patch keeps that entry and adds its own."""
     out_dir = tmp_path / "out"
     shutil.copytree(default_release, out_dir / "biasbench-demo" / "0.1.0")
     code, out, err = run(["rebuild", "default", "--out", str(out_dir)], capsys)
@@ -59,8 +62,21 @@ def test_rebuild_cuts_a_version_only_when_inputs_change(default_release, tmp_pat
     spec["configs"] = spec["configs"][:1]  # a changed spec: one config left
     changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump(spec))
-    code, out, err = run(["rebuild", str(changed), "--out", str(out_dir),
-                          "--data-dir", str(Path(default_spec_path()).parent)], capsys)
+    data = ["--data-dir", str(Path(default_spec_path()).parent)]
+    code, out, err = run(["rebuild", str(changed), "--out", str(out_dir), "--bump", "minor", *data], capsys)
+    assert code == 2 and "--bump minor: the changes imply a major version" in err and "--force" in err
+    assert sorted(p.name for p in (out_dir / "biasbench-demo").iterdir()) == ["0.1.0"]
+    code, out, err = run(["rebuild", str(changed), "--out", str(out_dir), *data], capsys)
     assert code == 0, err
-    assert out.strip().endswith("0.2.0") and (out_dir / "biasbench-demo" / "0.2.0" / "manifest.json").exists()
-    assert "nli_gender" in err  # the diff against 0.1.0 names the configs that went away
+    assert out.strip().endswith("1.0.0") and (out_dir / "biasbench-demo" / "1.0.0" / "manifest.json").exists()
+    assert "nli_gender" in err and "suggested bump: major" in err  # the diff names the configs that went away
+    card = (out_dir / "biasbench-demo" / "1.0.0" / "README.md").read_text()
+    assert "- 1.0.0: rebuilt from 0.1.0 (major; the diff implied major): configs removed: decision_gender" in card
+    spec["description"] = "The same rows, described anew."  # the spec changed, its rows did not: a patch
+    changed.write_text(yaml.safe_dump(spec))
+    code, out, err = run(["rebuild", str(changed), "--out", str(out_dir), *data], capsys)
+    assert code == 0 and out.strip().endswith("1.0.1"), err
+    card = (out_dir / "biasbench-demo" / "1.0.1" / "README.md").read_text()
+    log = card.split("## Changelog", 1)[1].split("\n## ", 1)[0]
+    assert log.index("- 1.0.0: rebuilt from 0.1.0") < log.index(
+        "- 1.0.1: rebuilt from 1.0.0 (patch; the diff implied none): rows +0 -0 ~0; spec changed")

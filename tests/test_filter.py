@@ -90,7 +90,8 @@ def test_filter_templates_pipeline_tags_rejections():
     with TestPipeline(runner=FnApiRunner()) as p:
         out = p | beam.Create([keep.to_dict(), short.to_dict()]) | FilterTemplates(FilterSpec(min_chars=12))
         assert_that(out.templates, equal_to([keep.to_dict()]), label="kept")
-        assert_that(out.rejected, equal_to([{"template_id": short.template_id, "source_dataset": "demo",
+        assert_that(out.rejected, equal_to([{"stage": "filter", "reason": "min_chars", "id": short.template_id,
+                                             "template_id": short.template_id, "source_dataset": "demo",
                                              "source_record_id": "2",
-                                             "reason": "too short: 9 characters of text, at least 12 required"}]),
+                                             "detail": "too short: 9 characters of text, at least 12 required"}]),
                     label="rejected")

@@ -137,3 +137,35 @@ def test_failed_release_is_refused(release, tmp_path):
         f.write(b"x")
     with pytest.raises(ValidationFailed, match="refusing to publish.*file_integrity"):
         publish_release(str(copy), "org/fixture", dry_run=True)
+
+
+def test_published_card_names_the_repo_and_the_upload_validates(release, tmp_path):
+    """Needs the Hub: the client is HfApi autospec'd (no network); the commit's files are written out and validated."""
+    import hashlib
+    import json
+    from unittest import mock
+
+    from huggingface_hub import HfApi
+
+    from validation.gate import validate_release
+
+    api = mock.create_autospec(HfApi, instance=True)
+    api.list_repo_refs.return_value = SimpleNamespace(tags=[])
+    api.create_commit.return_value = SimpleNamespace(oid="abc123", commit_url="https://hub.example/commit/abc123")
+    api.endpoint = "https://hub.example"
+    publish_release(release, "acme/fixture", dry_run=False, api=api)
+    ops = api.create_commit.call_args.args[1]
+    uploaded = tmp_path / "uploaded"
+    for op in ops:
+        target = uploaded / op.path_in_repo
+        target.parent.mkdir(parents=True, exist_ok=True)
+        content = op.path_or_fileobj
+        target.write_bytes(content if isinstance(content, bytes) else open(content, "rb").read())
+    card = (uploaded / "README.md").read_text()
+    assert 'load_dataset("acme/fixture", "qa_gender", split="test", revision="v1.0.0")' in card
+    manifest = json.loads((uploaded / "manifest.json").read_text())
+    entry = next(e for e in manifest["files"] if e["path"] == "README.md")
+    assert entry["sha256"] == hashlib.sha256(card.encode()).hexdigest()
+    assert validate_release(str(uploaded))["passed"]
+    # the local release is untouched: its card still loads from the folder
+    assert "acme/fixture" not in open(f"{release}/README.md").read()

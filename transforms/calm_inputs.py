@@ -101,6 +101,10 @@ def data_root(relative: str, resolved: str) -> str:
     return os.path.dirname(full)
 
 
+#: set (to 1) by ``biasbench rebuild`` without ``--allow-fetch``: a scheduled run never downloads inputs
+NO_FETCH_ENV = "BIASBENCH_NO_FETCH"
+
+
 def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
 
@@ -155,6 +159,10 @@ def _fetch(relative: str, fetch: Mapping[str, Any]) -> str:
         if got != want:
             raise _mismatch(relative, f"the cached copy {target}", got, want)
         return target
+    if os.environ.get(NO_FETCH_ENV) == "1" and fetch.get("enabled") is not True:
+        raise InputError(f"CALM input {relative}: not found locally nor in the cache {cache_dir()}; rebuild (scheduled "
+                         f"runs) does not download: pass --data-dir with CALM's data, or --allow-fetch (or the spec "
+                         f"option fetch: {{enabled: true}})")
     if _offline():
         raise OSError("HF_HUB_OFFLINE is set")
     url = f"{str(fetch.get('url', SOURCE_URL)).rstrip('/')}/{SOURCE_COMMIT}/{upstream}"

@@ -40,39 +40,48 @@ def text_length(t: Template) -> int:
     return sum(len(v) for v in t.fields.values())
 
 
-def rejection_reason(template: Template | Mapping[str, Any], spec) -> str | None:
-    """Why ``spec`` (a FilterSpec) drops the template, or None when it is kept.
+def rejection(template: Template | Mapping[str, Any], spec) -> tuple[str, str] | None:
+    """``(reason, message)`` when ``spec`` (a FilterSpec) drops the template, or None when it is kept.
 
-    Checks, in order: excluded source, the task's text fields present, every slot
-    parses (named with the template id and field), length bounds, at least one
-    referent, at most ``max_referents``.
+    ``reason`` is the spec key or rule that dropped it (``exclude_sources``, ``min_chars``, ``max_chars``,
+    ``max_referents``, ``bad_slot``, ``missing_fields``, ``no_referent``, ``unknown_task``): what the
+    build's summary and the release's rejected.json count by. Checks, in order: excluded source, the
+    task's text fields present, every slot parses (named with the template id and field), length
+    bounds, at least one referent, at most ``max_referents``.
     """
     t = _as_template(template)
     if t.source_dataset in spec.exclude_sources:
-        return f"source {t.source_dataset!r} is excluded"
+        return "exclude_sources", f"source {t.source_dataset!r} is excluded"
     wanted = TASK_FIELDS.get(t.task)
     if wanted is None:
-        return f"unknown task {t.task!r}"
+        return "unknown_task", f"unknown task {t.task!r}"
     missing = [f for f in wanted if not str(t.fields.get(f, "")).strip()]
     if missing:
-        return f"text field(s) {', '.join(missing)} missing or empty"
+        return "missing_fields", f"text field(s) {', '.join(missing)} missing or empty"
     referents: dict[str, None] = {}
     for name, text in t.slot_texts():
         try:
             for slot in parse_slots(text, template_id=t.template_id, field=name).slots:
                 referents.setdefault(slot.referent, None)
         except SlotError as e:
-            return f"bad slot: {e}"
+            return "bad_slot", f"bad slot: {e}"
     n = text_length(t)
     if n < spec.min_chars:
-        return f"too short: {n} characters of text, at least {spec.min_chars} required"
+        return "min_chars", f"too short: {n} characters of text, at least {spec.min_chars} required"
     if n > spec.max_chars:
-        return f"too long: {n} characters of text, at most {spec.max_chars} allowed"
+        return "max_chars", f"too long: {n} characters of text, at most {spec.max_chars} allowed"
     if not referents:
-        return "no referent slot"
+        return "no_referent", "no referent slot"
     if len(referents) > spec.max_referents:
-        return f"{len(referents)} referents ({', '.join(referents)}), at most {spec.max_referents} allowed"
+        return "max_referents", (f"{len(referents)} referents ({', '.join(referents)}), "
+                                 f"at most {spec.max_referents} allowed")
     return None
+
+
+def rejection_reason(template: Template | Mapping[str, Any], spec) -> str | None:
+    """Why ``spec`` (a FilterSpec) drops the template (the message of :func:`rejection`), or None when kept."""
+    found = rejection(template, spec)
+    return None if found is None else found[1]
 
 
 def _norm(text: str) -> str:
@@ -100,15 +109,16 @@ class _FilterFn(beam.DoFn):
         self.spec = spec
 
     def process(self, template: dict):
-        reason = rejection_reason(template, self.spec)
-        if reason is None:
+        found = rejection(template, self.spec)
+        if found is None:
             Metrics.counter(NAMESPACE, "kept").inc()
             yield template
         else:
             Metrics.counter(NAMESPACE, "rejected").inc()
             yield beam.pvalue.TaggedOutput(REJECTED, {
+                "stage": "filter", "reason": found[0], "detail": found[1], "id": template["template_id"],
                 "template_id": template["template_id"], "source_dataset": template.get("source_dataset", ""),
-                "source_record_id": template.get("source_record_id", ""), "reason": reason})
+                "source_record_id": template.get("source_record_id", "")})
 
 
 class FilterTemplates(beam.PTransform):
@@ -117,7 +127,8 @@ class FilterTemplates(beam.PTransform):
     ``out = templates | FilterTemplates(spec.filters)``, then ``out.templates``
     and ``out.rejected``.
 
-    A rejection is ``{template_id, source_dataset, source_record_id, reason}``.
+    A rejection is ``{stage: "filter", reason, detail, id, template_id, source_dataset, source_record_id}``
+    (``reason`` the key of :func:`rejection`, ``detail`` its message, ``id`` the template id).
     """
 
     def __init__(self, filter_spec):
@@ -163,6 +174,9 @@ def _keyed(template: dict) -> tuple[str, dict]:
     return dedup_key(template), template
 
 
+DROPPED = "dropped"  # DedupTemplates(report_dropped=True)'s second output
+
+
 def _keep(acc) -> dict:
     best, dropped = acc
     if dropped:
@@ -172,24 +186,41 @@ def _keep(acc) -> dict:
     return best
 
 
+def _keep_and_report(acc):
+    """The survivor, and one ``{stage: "dedup", reason: "exact", id, kept}`` per dropped duplicate."""
+    best = _keep(acc)
+    yield best
+    for template_id in acc[1]:
+        yield beam.pvalue.TaggedOutput(DROPPED, {"stage": "dedup", "reason": "exact", "id": template_id,
+                                                 "kept": best["template_id"]})
+
+
 class DedupTemplates(beam.PTransform):
     """``PCollection[Template dict] -> PCollection[Template dict]`` without exact duplicates.
 
     Duplicates share :func:`dedup_key`; the survivor is the one with the smallest
     (ordinal, template_id) and gains a provenance line naming the dropped ids.
-    ``mode="none"`` passes everything through (``FilterSpec.dedup``).
+    ``mode="none"`` passes everything through (``FilterSpec.dedup``). With ``report_dropped``
+    the result has two outputs, ``templates`` (the survivors) and ``dropped`` (one record per
+    dropped duplicate: ``{stage: "dedup", reason: "exact", id, kept}``).
     """
 
-    def __init__(self, mode: str = "exact"):
+    def __init__(self, mode: str = "exact", report_dropped: bool = False):
         super().__init__()
         if mode not in ("exact", "none"):
             raise ValueError(f"dedup mode {mode!r} is not 'exact' or 'none'")
         self.mode = mode
+        self.report_dropped = report_dropped
 
     def expand(self, templates):
         if self.mode == "none":
+            if self.report_dropped:
+                return {KEPT: templates, DROPPED: templates.pipeline | "NoneDropped" >> beam.Create([])}
             return templates
-        return (templates
-                | "KeyByContent" >> beam.Map(_keyed)
-                | "Earliest" >> beam.CombinePerKey(_EarliestFn())
-                | "Survivor" >> beam.MapTuple(lambda _key, acc: _keep(acc)))
+        grouped = (templates
+                   | "KeyByContent" >> beam.Map(_keyed)
+                   | "Earliest" >> beam.CombinePerKey(_EarliestFn()))
+        if self.report_dropped:
+            return grouped | "Survivor" >> beam.FlatMapTuple(lambda _key, acc: _keep_and_report(acc)).with_outputs(
+                DROPPED, main=KEPT)
+        return grouped | "Survivor" >> beam.MapTuple(lambda _key, acc: _keep(acc))

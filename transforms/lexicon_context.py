@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Mapping, Sequence
 
+from schemas.errors import SpecError
 from schemas.records import LexiconEntry, Template
 from transforms.render import LexiconColumns
 
@@ -30,6 +31,7 @@ class LexiconContext:
         self._entries: dict[tuple, list[LexiconEntry]] = {}  # (lexicon, axis, group, where) -> entries
         self._by_key: dict[str, dict[tuple, list[LexiconEntry]]] = {}  # lexicon -> _index
         self._feature_names: dict[str, frozenset[str]] = {}  # lexicon -> feature names of its entries
+        self._checked_where: set[tuple[str, str]] = set()  # (lexicon, filler_where) found to name real values
         self.run_unions: dict[tuple, object] = {}  # (lexicon, axis, groups, where) -> transforms.runs._Union
         self.pairings: dict[tuple, object] = {}  # (lexicon, names lexicon, seed) -> a four-way design's pairing
 
@@ -78,6 +80,25 @@ class LexiconContext:
                     index.setdefault(key, []).append(e)
             cache[lexicon] = index
         return index
+
+    def check_filler_where(self, lexicon: str, where: str, template_id: str) -> None:
+        """Refuse a ``filler_where`` naming a feature no entry of ``lexicon`` has, or a value none has:
+        a typo (``kind=nounn``) would otherwise leave the template with no filler and the config short."""
+        if (lexicon, where) in self._checked_where:
+            return
+        entries = self.lexicons.get(lexicon, ())
+        for name, _negate, values in parse_filler_where(where):
+            present = {str(e.features[name]) if name in e.features else str(getattr(e, name))
+                       for e in entries if name in e.features or hasattr(e, name)}
+            where_key = f"template {template_id}: metadata key '{FILLER_WHERE}' ({where!r})"
+            if not present:
+                raise SpecError(f"{where_key}: no entry of lexicon {lexicon!r} has a feature {name!r}")
+            unknown = sorted(values - present)
+            if unknown:
+                shown = ", ".join(sorted(present)[:8]) + (" …" if len(present) > 8 else "")
+                raise SpecError(f"{where_key}: no entry of lexicon {lexicon!r} has {name}={unknown[0]!r} "
+                                f"(its values: {shown})")
+        self._checked_where.add((lexicon, where))
 
     def feature_names(self, lexicon: str) -> set[str]:
         cache = self._feature_names  # once per lexicon, not once per template

@@ -193,6 +193,8 @@ def plan_config(layout: ConfigLayout, groups, design, templates: Sequence[Templa
     blocks: list[Block] = []
     for template in templates:
         check_template(template, layout, ctx)
+        if filler_where(template):
+            ctx.check_filler_where(layout.lexicon, filler_where(template), template.template_id)
         for gi, g in enumerate(groups):
             size = len(ctx.entries(layout.lexicon, layout.axis, g.source_group, filler_where(template)))
             count = g.count if g.count is not None else design.per_group
@@ -355,6 +357,22 @@ def plan_release(spec, templates: Sequence[Template], lexicons: Mapping[str, Seq
                                    spec.release.row_group_size, first_row, step))
             first_row += tasks[-1].rows
     return tasks
+
+
+def filler_where_drops(spec, templates: Sequence[Template], ctx: LexiconContext) -> list[dict]:
+    """The template × group blocks a ``filler_where`` left without any entry (so without rows), as
+    drops ``{stage: "plan", reason: "filler_where", id: "<config>/<template>/<group>"}``."""
+    out = []
+    for c in spec.configs:
+        layout = layout_of(c)
+        for t in templates_for(c, templates):
+            where = filler_where(t)
+            if not where:
+                continue
+            for g in c.groups:
+                if not ctx.entries(layout.lexicon, layout.axis, g.source_group, where):
+                    out.append({"stage": "plan", "reason": "filler_where", "id": f"{c.name}/{t.template_id}/{g.name}"})
+    return out
 
 
 def plan_shards(spec, templates: list[Template], lexicons: dict[str, list[dict]]):
