@@ -2,6 +2,7 @@
 ``create_autospec(HfApi)`` (``tests/hub_fake.py``): the calls, converging after an interruption,
 retries on 429/5xx, a tag on other content refused, the token never shown."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from pipelines.publish import PublishError, PublishRefused, format_plan, publish_release
 from release_fixture import build_release, finalise
 from schemas.errors import ValidationFailed
-from tests.hub_fake import FakeRepo, git_blob, http_error
+from tests.hub_fake import FakeRepo, http_error
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,13 @@ def test_calls_against_the_real_client_signatures(release):
     assert repo.api.create_commit.call_args.kwargs["parent_commit"] is None
     assert repo.tags == {"v1.0.0": repo.head} and out["commit_oid"] == repo.head and not out["already_published"]
     assert out["url"] == "https://huggingface.co/datasets/org/fixture/tree/v1.0.0"
-    assert git_blob((Path(release) / "manifest.json").read_bytes()) == git_blob(repo.commits[repo.head]["manifest.json"])
+    # the uploaded manifest is the local one but for the card, rewritten to name the repo (and its seal)
+    local, uploaded = (json.loads(b) for b in ((Path(release) / "manifest.json").read_bytes(),
+                                               repo.commits[repo.head]["manifest.json"]))
+    assert [e for e in local["files"] if e["path"] != "README.md"] == \
+        [e for e in uploaded["files"] if e["path"] != "README.md"]
+    assert {k: v for k, v in local.items() if k not in ("files", "manifest_sha256")} == \
+        {k: v for k, v in uploaded.items() if k not in ("files", "manifest_sha256")}
 
 
 def test_a_rerun_of_a_finished_publish_changes_nothing(release):
@@ -140,27 +147,20 @@ def test_failed_release_is_refused(release, tmp_path):
 
 
 def test_published_card_names_the_repo_and_the_upload_validates(release, tmp_path):
-    """Needs the Hub: the client is HfApi autospec'd (no network); the commit's files are written out and validated."""
+    """Needs the Hub: the client is HfApi autospec'd (tests/hub_fake.py, no network); the commit's files are
+    written out and validated as a release."""
     import hashlib
     import json
-    from unittest import mock
-
-    from huggingface_hub import HfApi
 
     from validation.gate import validate_release
 
-    api = mock.create_autospec(HfApi, instance=True)
-    api.list_repo_refs.return_value = SimpleNamespace(tags=[])
-    api.create_commit.return_value = SimpleNamespace(oid="abc123", commit_url="https://hub.example/commit/abc123")
-    api.endpoint = "https://hub.example"
-    publish_release(release, "acme/fixture", dry_run=False, api=api)
-    ops = api.create_commit.call_args.args[1]
+    repo = FakeRepo()
+    publish_release(release, "acme/fixture", dry_run=False, api=repo.api)
     uploaded = tmp_path / "uploaded"
-    for op in ops:
-        target = uploaded / op.path_in_repo
+    for path, content in repo.commits[repo.head].items():
+        target = uploaded / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        content = op.path_or_fileobj
-        target.write_bytes(content if isinstance(content, bytes) else open(content, "rb").read())
+        target.write_bytes(content)
     card = (uploaded / "README.md").read_text()
     assert 'load_dataset("acme/fixture", "qa_gender", split="test", revision="v1.0.0")' in card
     manifest = json.loads((uploaded / "manifest.json").read_text())
