@@ -157,9 +157,7 @@ def _body(manifest: Mapping[str, Any], spec, stats: Mapping[str, Any], validatio
     if grammar:
         out += [f"Grammar check by parser ({grammar.get('probes', 0):,} probe sentences covering "
                 f"{grammar.get('rows_checked', 0):,} rows; cells flagged): "
-                + ", ".join(f"{k} {v}" for k, v in sorted(grammar.get("counts", {}).items())) + "."
-                + (f" Not checked by the parser (their design renders by its own rules): "
-                   f"{', '.join(grammar['unchecked_configs'])}." if grammar.get("unchecked_configs") else ""), ""]
+                + ", ".join(f"{k} {v}" for k, v in sorted(grammar.get("counts", {}).items())) + ".", ""]
 
     out += ["## Sources and licences", "", f"This dataset is released under `{spec.license}`. "
             "Its templates and lexicons come from the sources below, under their own licences.", ""]
