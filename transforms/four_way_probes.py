@@ -43,6 +43,7 @@ ROWS_SHOWING = {"context": 4, "context_disambiguated": 2, "question": 2, "questi
                 "options[0]": 4, "options[1]": 4}
 UNKNOWN_FIELD = "options[unknown]"
 START = "^"  # in a slot's "before" words: the slot starts a sentence and is not capitalised
+CUT = "\x00"  # between the sentences of a rendered field: no template or filler holds it
 _FIRST_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’]*")
 _ARTICLE_PAIR = re.compile(r"(?:^|(?<=\s))([Aa]n?)\s+([A-Za-z0-9][^\s]*)")
 _EDGE = re.compile(r"^[^\w]+|[^\w]+$")
@@ -56,7 +57,9 @@ def _word(token: str) -> str:
 
 def sentences(pieces: list) -> list[list]:
     """A field's compiled pieces (``PairRenderer``) cut into sentences, at the sentence starts of its
-    literal text (``schemas.sentences``: an abbreviation's full stop ends none)."""
+    literal text (``schemas.sentences``: an abbreviation's full stop ends none). The whitespace between
+    two sentences starts the second, so ``CUT`` put between them leaves what precedes a word unchanged
+    for the renderer's text rules (BBQ's a → an reads " A" after "this. ")."""
     out: list[list] = [[]]
     for piece in pieces:
         if not isinstance(piece, str):
@@ -64,12 +67,13 @@ def sentences(pieces: list) -> list[list]:
             continue
         cut = 0
         for begin, _ in sentence_starts(piece):
-            if begin > 0:  # (a literal's own start is the field's start, or follows a slot)
-                out[-1].append(piece[cut:begin])
+            end = len(piece[:begin].rstrip())
+            if end > 0:  # (a literal's own start is the field's start, or follows a slot)
+                out[-1].append(piece[cut:end])
                 out.append([])
-                cut = begin
+                cut = end
         out[-1].append(piece[cut:])
-    return [s for s in out if any(not isinstance(p, str) or p.strip() for p in s)]
+    return out
 
 
 def slot_neighbours(pieces: list) -> dict[tuple[str, str], tuple[frozenset[str], frozenset[str]]]:
@@ -105,7 +109,10 @@ def value_class(value: str | None, before: frozenset[str] = frozenset(), after: 
         return "none"
     article_of = article_of or (lambda word: indefinite_article(word, overrides))
     first = _FIRST_WORD.search(value)
-    parts = [(article_of(first.group(0)) if first else "a") if before & {"a", "an"} else "*"]
+    after_article = bool(before & {"a", "an"})
+    parts = [(article_of(first.group(0)) if first else "a") if after_article else "*"]
+    if bbq_v1 and after_article and value[:1].lower() in "aeiou":  # BBQ's rule reads the letter, not the sound
+        parts.append("vowel")
     if START in before and value[:1].islower():
         parts.append("lower")
     parts += article_mismatches(value, overrides, article_of)
@@ -123,10 +130,12 @@ def value_class(value: str | None, before: frozenset[str] = frozenset(), after: 
 
 
 class _Sentence:
-    """One sentence of a template field: its pieces, its slots and their neighbours."""
+    """One sentence of a template field: where it is, its pieces, its slots and their neighbours."""
 
-    def __init__(self, field: str, pieces: list):
+    def __init__(self, field: str, pieces_of_field: list, at: int, pieces: list):
         self.field = field
+        self.pieces_of_field = pieces_of_field  # the field's pieces, its sentences separated by CUT
+        self.at = at
         self.pieces = pieces
         self.neighbours = slot_neighbours(pieces)
         self.slots = sorted(self.neighbours)
@@ -146,8 +155,14 @@ class _TemplateProbes:
         self.bbq_v1 = renderer.options.articles == "bbq_v1"
         self.overrides = dict(renderer.options.article_overrides)
         fields = [*renderer.parsed.items(), *((f"options[{i}]", p) for i, p in enumerate(renderer.parsed_options))]
-        self.sentences = [_Sentence(name, s) for name, pieces in fields if name in ROWS_SHOWING
-                          for s in sentences(pieces)]
+        self.sentences = []
+        for name, pieces in fields:
+            if name not in ROWS_SHOWING:
+                continue
+            cut = sentences(pieces)
+            joined = [piece for i, s in enumerate(cut) for piece in ([CUT] if i else []) + s]
+            self.sentences += [_Sentence(name, joined, at, s) for at, s in enumerate(cut)
+                               if any(not isinstance(p, str) or p.strip() for p in s)]
 
     def _label(self, sentence: _Sentence, slot: tuple[str, str], value: str | None) -> str:
         got = sentence.labels.get((slot, value))
@@ -189,8 +204,10 @@ class _TemplateProbes:
         return out
 
     def text(self, sentence: _Sentence, item) -> str:
+        """The sentence as the pair's rows show it: the whole field rendered (the renderer's text rules
+        read across sentences), then cut."""
         r = self.renderer
-        return r.render(sentence.pieces, r.values(item), r.vowel_rule(item)).strip()
+        return r.render(sentence.pieces_of_field, r.values(item), r.vowel_rule(item)).split(CUT)[sentence.at].strip()
 
 
 def four_way_probes(tasks: Sequence) -> list[Probe]:
