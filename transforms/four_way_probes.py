@@ -61,12 +61,13 @@ def sentences(pieces: list) -> list[list]:
     two sentences starts the second, so ``CUT`` put between them leaves what precedes a word unchanged
     for the renderer's text rules (BBQ's a → an reads " A" after "this. ")."""
     out: list[list] = [[]]
-    for piece in pieces:
+    for i, piece in enumerate(pieces):
         if not isinstance(piece, str):
             out[-1].append(piece)
             continue
         cut = 0
-        for begin, _ in sentence_starts(piece):
+        slot_next = i + 1 < len(pieces) and not isinstance(pieces[i + 1], str)
+        for begin, _ in sentence_starts(piece + ("X" if slot_next else "")):  # X: the slot's first letter
             end = len(piece[:begin].rstrip())
             if end > 0:  # (a literal's own start is the field's start, or follows a slot)
                 out[-1].append(piece[cut:end])
