@@ -4,7 +4,8 @@ A sentence starts at the text's start and after ". ", "! " or "? " (closing
 quotes or brackets may follow the stop, opening ones precede the first
 word); a full stop that ends an abbreviation ("e.g.", "Mr.", "U.S.") does
 not end a sentence. Shared by the CALM importer, which capitalises such
-starts, and the grammar check, which flags them.
+starts, the grammar check, which flags them, and the four-way probes, which
+cut template fields into sentences at them.
 
 >>> lowercase_sentence_starts("what? it rained. e.g. this. (so) Fine.")
 [0, 6, 17, 29]
