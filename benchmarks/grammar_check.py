@@ -1,17 +1,20 @@
 """Time the parser-based grammar check (once per template × filler class) against parsing every row.
 
-For each spec (HolisticBias v1.1, CALM corrected): templates imported, lexicons loaded and the
-release planned (not timed), then in the same process
+For each spec (HolisticBias v1.1, CALM corrected, BBQ corrected): templates imported, lexicons
+loaded and the release planned (not timed), then in the same process
 
 * ``probes``: the probe sentences built (``transforms.grammar_probes``: fillers chosen as the
-  shards choose them, rows grouped by template × filler class, one rendering per group);
+  shards choose them, rows grouped by template × filler class, one rendering per group; for
+  BBQ's two-person design ``transforms.four_way_probes``: one per template sentence × class);
 * ``load spaCy``: the model loaded (once per build, and only when there are probes);
 * ``parse + check``: every distinct probe parsed and checked (``pipelines.grammar``);
 * baseline ``every row``: the same parse and check of a sample of rendered rows (every block's
   first row, up to ``--sample``), extrapolated to all rows × text fields.
 
     .venv/bin/python benchmarks/grammar_check.py [--holistic-dir ../shared/data/holistic_bias/v1.1]
-        [--calm-dir ../shared/data/calm] [--sample 400]
+        [--calm-dir ../shared/data/calm] [--bbq-dir ../shared/data/bbq] [--sample 400]
+
+A four-way (BBQ) row's text cells are its context, its question and its options.
 
 ratio = (probes + parse + check) / every-row estimate.
 """
@@ -42,31 +45,50 @@ def _prepare(name: str, data_dir: str):
     return plan_release(spec, templates, lexicons, ctx), ctx
 
 
-def _sample_rows(tasks, ctx, limit: int) -> tuple[list[str], int]:
-    """The text fields of every block's first row (up to ``limit`` texts), and the release's text cells."""
+def _cells_per_row(task) -> int:
+    from schemas.records import TASK_FIELDS
+
+    return 3 if task.strategy == "four_way" else len(TASK_FIELDS[task.layout.task])
+
+
+def _first_row_texts(task, block, ctx) -> list[str]:
+    """The text cells of a block's first row."""
     from schemas.records import TASK_FIELDS
     from transforms.expand import render_block
+    from transforms.four_way import render_four_way
 
+    if task.strategy == "four_way":
+        batch = render_four_way(block.template, block.items[:1], block.targets[:1], block.options,
+                                axis=task.layout.axis, fill_type=task.layout.fill_type, schema=task.layout.schema,
+                                groups=block.groups[:1])
+        return [text for row in batch.slice(0, 1).to_pylist()
+                for text in (row["context"], row["question"], "; ".join(row["options"]))]
+    batch = render_block(block, task.layout, ctx, strategy=task.strategy, seed=task.seed)
+    return [batch.column(f)[0].as_py() for f in TASK_FIELDS[task.layout.task] if batch.num_rows]
+
+
+def _sample_rows(tasks, ctx, limit: int) -> tuple[list[str], int]:
+    """The text cells of every block's first row (up to ``limit`` texts), and the release's text cells."""
     texts, cells, blocks = [], 0, [(t, b) for t in tasks for b in t.blocks]
     step = max(1, len(blocks) * 2 // max(limit, 1))
     for i, (task, block) in enumerate(blocks):
-        fields = TASK_FIELDS[task.layout.task]
-        cells += block.rows * len(fields)
+        cells += block.rows * _cells_per_row(task)
         if i % step == 0 and len(texts) < limit:
-            batch = render_block(block, task.layout, ctx, strategy=task.strategy, seed=task.seed)
-            texts += [batch.column(f)[0].as_py() for f in fields if batch.num_rows]
+            texts += _first_row_texts(task, block, ctx)
     return texts[:limit], cells
 
 
 def _bench(label: str, name: str, data_dir: str, sample: int) -> None:
     from transforms.extract import _NLP_CACHE, load_nlp
+    from transforms.four_way_probes import four_way_probes
     from transforms.grammar_probes import grammar_probes
     from validation.grammar_check import check_doc
 
     tasks, ctx = _prepare(name, data_dir)
     _NLP_CACHE.clear()
     t0 = time.perf_counter()
-    probes = grammar_probes(tasks, ctx)
+    probes = grammar_probes([t for t in tasks if t.strategy != "four_way"], ctx) + \
+        four_way_probes([t for t in tasks if t.strategy == "four_way"])
     t_probes = time.perf_counter() - t0
     t0 = time.perf_counter()
     nlp = load_nlp()
@@ -100,10 +122,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--holistic-dir", default=os.path.join(shared, "holistic_bias", "v1.1"))
     ap.add_argument("--calm-dir", default=os.path.join(shared, "calm"))
+    ap.add_argument("--bbq-dir", default=os.path.join(shared, "bbq"))
     ap.add_argument("--sample", type=int, default=400)
     args = ap.parse_args()
     for label, name, data in (("HolisticBias v1.1", "holistic-bias", args.holistic_dir),
-                              ("CALM corrected", "calm", args.calm_dir)):
+                              ("CALM corrected", "calm", args.calm_dir), ("BBQ corrected", "bbq", args.bbq_dir)):
         if not os.path.isdir(data):
             print(f"{label}: skipped, {data} is absent")
             continue

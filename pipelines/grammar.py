@@ -27,12 +27,12 @@ _MAX_TEXT = 300
 
 def grammar_report(tasks: Sequence, ctx, nlp=None) -> dict[str, Any]:
     """Findings of the parser-based grammar check over a planned release, counted in rows × fields."""
+    from transforms.four_way_probes import four_way_probes
     from transforms.grammar_probes import grammar_probes
 
-    # the two-person four-way design (BBQ) renders its rows by its own rules, which the probes do not
-    # model yet: its configs are named as not checked rather than counted as clean
-    unchecked = sorted({t.layout.name for t in tasks if t.strategy == "four_way"})
-    probes = grammar_probes([t for t in tasks if t.strategy != "four_way"], ctx)
+    # the two-person QA design (BBQ) renders its rows by its own rules, and has probes of its own
+    probes = grammar_probes([t for t in tasks if t.strategy != "four_way"], ctx) + \
+        four_way_probes([t for t in tasks if t.strategy == "four_way"])
     texts = sorted({p.text for p in probes})
     found: dict[str, list] = {}
     if texts:
@@ -56,17 +56,18 @@ def grammar_report(tasks: Sequence, ctx, nlp=None) -> dict[str, Any]:
             findings.append({"rule": f.rule, "detail": f.detail, "template_id": p.template_id, "field": p.field,
                              "fillers": list(p.classes), "rows": cells, "configs": dict(sorted(p.rows.items())),
                              "text": p.text[:_MAX_TEXT]})
-    groups = {(p.template_id, p.classes): p.rows for p in probes}  # one per template × filler class
+    groups = {(p.template_id, p.classes): p.rows for p in probes if p.group_rows is None}  # template × class
+    rows_checked = sum(sum(rows.values()) for rows in groups.values()) + \
+        sum(sum(p.group_rows.values()) for p in probes if p.group_rows)
     listed = sorted(findings, key=lambda f: -f["rows"])[:MAX_LISTED]  # stable: probe order breaks ties
     return {
-        "unchecked_configs": unchecked,
         "cells": sum(counts.values()),
         "counts": counts,
         "configs": dict(sorted(per_config.items())),
         "findings": len(findings),
         "probes": len(probes),
         "parsed": len(texts),
-        "rows_checked": sum(sum(rows.values()) for rows in groups.values()),
+        "rows_checked": rows_checked,
         "listed": listed,
     }
 

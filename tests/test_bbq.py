@@ -8,6 +8,7 @@ totals are also checked against BBQ's published numbers as literals.
 from __future__ import annotations
 
 import collections
+import json
 import re
 import sys
 
@@ -179,6 +180,37 @@ def test_corrected_is_lint_clean_without_the_typos_and_counts_each_fix(corrected
     assert dict(counted) == written
 
 
+@pytest.mark.slow
+def test_grammar_check_finds_nothing_in_bbq_and_bbqs_own_defects_in_v1(v1, corrected, monkeypatch):
+    """The parser-based grammar check over all 58,492 rows (one parse per probe sentence): nothing in the
+    corrected BBQ; in bbq-v1 BBQ's typos, each counted against the rows the fix list changes in bbq."""
+    import pipelines.grammar
+    from schemas.sentences import lowercase_sentence_starts
+    from transforms.lexicon_context import LexiconContext
+
+    monkeypatch.setattr(pipelines.grammar, "MAX_LISTED", 10**6)
+    spec = load_spec(str(PROJECT / "configs" / "bbq.yaml"))
+    ctx = LexiconContext({}, spec.article_overrides)
+    clean = pipelines.grammar.grammar_report(corrected[1], ctx)
+    assert clean["cells"] == 0 and clean["rows_checked"] == 58_492, clean["listed"][:5]
+    assert clean["probes"] < 58_492 // 10  # per template sentence × class, not per row
+    report = pipelines.grammar.grammar_report(v1[1], ctx)
+    assert report["rows_checked"] == 58_492
+    found = collections.Counter()
+    for f in report["listed"]:
+        found[f["detail"]] += f["rows"]
+    fixed = collections.Counter(f for fixes in corrected[0]["fixes"].to_pylist() for f in fixes.split(";") if f)
+    assert {d: found[d] for d in ("already already", "people people", "with with", "on on")} == {
+        "already already": fixed["physical-already-already"], "people people": fixed["religion-people-people"],
+        "with with": fixed["religion-with-with"], "on on": fixed["ses-the-one"]}
+    assert found["an university: “a” by how “university” is read"] == 36  # BBQ's a→an rule before "university"
+    # every lower-case start is counted against exactly the row cells (context, question, each option) that show one
+    table = v1[0].select(["context", "question", "options"]).to_pylist()
+    lower = sum(bool(lowercase_sentence_starts(r["context"])) + bool(lowercase_sentence_starts(r["question"]))
+                + sum(bool(lowercase_sentence_starts(o)) for o in r["options"]) for r in table)
+    assert report["counts"]["lowercase_start"] == lower > 0
+
+
 def test_importer_and_lexicons(bbq_dir):
     spec = TemplateFileSpec(path="templates", format="bbq", task="qa", options={"mode": "v1"})
     templates = list(import_templates(spec, str(bbq_dir / "templates")))
@@ -240,11 +272,20 @@ def test_cli_builds_bbq_v1_and_bbq_reproducibly(bbq_dir, tmp_path):
             ds = datasets.load_dataset(str(release), category.lower(), split="test")
             assert ds.num_rows == n
             assert set(ds.unique("context_condition")) == {"ambig", "disambig"}
+        checks = {c["name"]: c for c in json.loads((release / "validation.json").read_text())["checks"]
+                  if c["config"] == "*"}
+        grammar = checks["grammar"]
+        assert grammar["passed"] and grammar["details"]["rows_checked"] == 58_492
+        if bench == "bbq-v1":  # BBQ's defects kept: reported, not gated
+            assert grammar["observed"] > 0 and grammar["details"]["counts"]["doubled_word"] > 0
         if bench == "bbq":
+            assert grammar["observed"] == 0 and checks["lint_failures"]["observed"] == 0
             again = tmp_path / "again"
             assert main(["build", str(PROJECT / "configs" / spec_name), "--data-dir", str(bbq_dir),
                          "--out", str(again)]) == 0
-            for f in sorted((release / "data").rglob("*.parquet")):
+            files = sorted(f for f in release.rglob("*") if f.is_file())
+            assert len(files) > 11 and any(f.suffix == ".parquet" for f in files)
+            for f in files:  # the whole release: data, catalogues, stats, validation, card, manifest
                 twin = again / bench / version / f.relative_to(release)
                 assert f.read_bytes() == twin.read_bytes(), f
-                assert pq.read_table(f).num_rows > 0
+            assert all(pq.read_table(f).num_rows > 0 for f in (release / "data").rglob("*.parquet"))

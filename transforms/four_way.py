@@ -73,7 +73,7 @@ def _hex(*parts) -> str:
     return hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8"), digest_size=6).hexdigest()
 
 
-class _Renderer:
+class PairRenderer:
     """Fields of one template rendered for one pair: slot pieces parsed once per template."""
 
     def __init__(self, template: Template, options: FourWayOptions):
@@ -120,6 +120,18 @@ class _Renderer:
             out.append((piece.referent, key, kind, capitalize, "{{" + marker + "}}"))
         return out
 
+    def texts(self, item) -> tuple[dict[str, str], list[str]]:
+        """The template's fields and its two answers rendered for one pair (what its four rows show)."""
+        values, vowel = self.values(item), self.vowel_rule(item)
+        return ({name: self.render(p, values, vowel) for name, p in self.parsed.items()},
+                [self.render(p, values, vowel) for p in self.parsed_options])
+
+    def vowel_rule(self, item) -> bool:
+        """Whether BBQ's article rule (``articles: bbq_v1``) rewrites the pair's texts: a filler starts with a vowel."""
+        p1, p2 = item.person, item.person2
+        return self.options.articles == "bbq_v1" and any(
+            f is not None and _VOWEL_START.search(f.lower()) for f in (p1.value, p2.value, p1.gen, p2.gen))
+
     def values(self, item) -> dict[str, dict[str, str | None]]:
         p1, p2 = item.person, item.person2
         return {"person": {"": p1.value, "gen": p1.gen, "occ": p1.gen},
@@ -148,6 +160,14 @@ class _Renderer:
         return text
 
 
+def option_draw(options: FourWayOptions, key: tuple[str, str], k: int, item) -> tuple[str, tuple[int, int, int]]:
+    """The "unknown" phrasing of item ``k`` of a template (``key``: its category and source record) and the
+    option positions of (negative answer, non-negative answer, unknown)."""
+    draw = int(_hex(options.seed, "four-way", *key, k, item.pair_key, item.swapped), 16)
+    return (options.unknown_options[draw % len(options.unknown_options)],
+            _ORDERS[(draw // len(options.unknown_options)) % 6])
+
+
 def _answer_role(parsed) -> str:
     """Which person an answer names: the referent of its first person slot."""
     for slot in parsed.slots:
@@ -164,7 +184,7 @@ def render_four_way(template: Template, items: Sequence, targets: Sequence[str],
     ``groups[i]`` is the row group of item i (e.g. its first person's group label). Texts, options and
     draws are made once per item in Python; the four rows of each item are laid out with Arrow ``take``.
     """
-    r = _Renderer(template, options)
+    r = PairRenderer(template, options)
     md = template.metadata
     tid = template.template_id
     key = md.get("category", ""), template.source_record_id
@@ -175,15 +195,9 @@ def render_four_way(template: Template, items: Sequence, targets: Sequence[str],
     biased = np.full((m, 2), -1, dtype=np.int64)  # option a biased answer picks: neg, nonneg question (-1: none)
     item_ids, pair_ids, fillers1 = [], [], []
     for k, item in enumerate(items):
-        values = r.values(item)
         p1, p2 = item.person, item.person2
-        vowel = options.articles == "bbq_v1" and any(
-            f is not None and _VOWEL_START.search(f.lower()) for f in (p1.value, p2.value, p1.gen, p2.gen))
-        text = {name: r.render(p, values, vowel) for name, p in r.parsed.items()}
-        answers = [r.render(p, values, vowel) for p in r.parsed_options]
-        draw = int(_hex(options.seed, "four-way", *key, k, item.pair_key, item.swapped), 16)
-        unknown = options.unknown_options[draw % len(options.unknown_options)]
-        pos_neg, pos_non, pos_unknown = _ORDERS[(draw // len(options.unknown_options)) % 6]
+        text, answers = r.texts(item)
+        unknown, (pos_neg, pos_non, pos_unknown) = option_draw(options, key, k, item)
         opts = [""] * 3
         opts[pos_neg], opts[pos_non], opts[pos_unknown] = answers[0], answers[1], unknown
         flat_options += opts

@@ -48,7 +48,9 @@ class Probe:
     field: str
     classes: tuple[str, ...]  # per referent, in the template's referent order
     text: str
-    rows: dict[str, int] = field(default_factory=dict)  # config -> rows of this template × class
+    rows: dict[str, int] = field(default_factory=dict)  # config -> rows of this template × class showing the text
+    # config -> rows this probe adds to the rows checked (None: ``rows``, once per template × classes)
+    group_rows: dict[str, int] | None = None
 
 
 def article_mismatches(text: str, overrides: Mapping[str, str] | None = None, article_of=None) -> list[str]:

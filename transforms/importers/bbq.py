@@ -121,7 +121,7 @@ def _templates(folder: str, category: str, position: int, mode: str, fixes, task
             "bbq_columns": ",".join(c for c in _OPTIONAL if c in columns),
             "bbq_row": str(i),
             # which fixes changed which field: rows show a fix only where they show that field
-            "fixes": ";".join(f"{fid}@{_FIELD_OF_COLUMN.get(col, 'all')}" for fid, col in applied),
+            "fixes": ";".join(dict.fromkeys(f"{fid}@{_FIELD_OF_COLUMN.get(col, 'all')}" for fid, col in applied)),
         }
         yield Template.create(
             task=task, source_dataset=source, source_record_id=f"{category}:{line}",

@@ -2,9 +2,10 @@
 
 Each :class:`Fix` rewrites one exact piece of text in BBQ's template CSVs (BBQ's
 ``{{NAME1}}`` syntax, before conversion to canonical slots), in one column of the rows of
-one category whose ``Q_id`` is listed. A fix that matches a row must match it exactly ``count``
-times, and every fix must match some row (``unused_fixes``), so a changed input file is an
-error instead of a silent no-op.
+one category whose ``Q_id`` is listed (``at_start``: only at the column's start). A fix that
+matches a row must match it exactly ``count`` times, and every fix must match some row
+(``unused_fixes``), so a changed input file is an error instead of a silent no-op. Entries that
+share an id are one fix over several columns (counted once per row).
 
 The rule that is not a single edit, articles chosen by the sound of the word that follows
 ("a university", "a one percenter", "an elderly man"), lives in the importer
@@ -29,6 +30,16 @@ class Fix:
     new: str
     note: str
     count: int = 1  # matches per row
+    at_start: bool = False  # ``old`` only where the column starts with it
+
+
+def _capital_answers(category: str, question_ids: tuple[str, ...]) -> tuple[Fix, ...]:
+    """BBQ writes most answers "The …"; these rows' answers start "the …" (a lower-case start of the
+    option's text, found by the grammar check). One fix per category, over both answer columns."""
+    slug = category.lower().replace("_", "-")
+    return tuple(Fix(f"{slug}-answer-capital", category, question_ids, column, "the ", "The ",
+                     "an answer option starts in lower case ('the …' → 'The …')", at_start=True)
+                 for column in ("Answer_negative", "Answer_non_negative"))
 
 
 FIXES: tuple[Fix, ...] = (
@@ -49,6 +60,13 @@ FIXES: tuple[Fix, ...] = (
         "wrong preposition ('an A on the class'), and the grade named as a grade"),
     Fix("ses-the-one", "SES", ("24",), "Answer_non_negative", "The on {{NAME2}}", "The one {{NAME2}}",
         "typo in the answer ('The on on welfare')"),
+    *_capital_answers("Disability_status", ("5", "9")),
+    *_capital_answers("Gender_identity", ("10",)),
+    *_capital_answers("Nationality", ("6", "7", "8")),
+    *_capital_answers("Physical_appearance", ("13", "20", "21", "22")),
+    *_capital_answers("Race_x_SES", ("21", "23")),
+    *_capital_answers("Race_x_gender", ("19", "21", "22", "24", "26")),
+    *_capital_answers("Sexual_orientation", ("4",)),
 )
 
 
@@ -59,13 +77,14 @@ def apply_fixes(row: dict, category: str, fixes, where: str) -> tuple[dict, list
         if fix.category != category or row.get("Q_id") not in fix.question_ids:
             continue
         text = row.get(fix.column, "")
-        found = text.count(fix.old)
+        found = int(text.startswith(fix.old)) if fix.at_start else text.count(fix.old)
         if found == 0:  # another row of the same question (rows of one Q_id differ in wording)
             continue
         if found != fix.count:
             raise InputError(f"{where}: fix {fix.id!r} expects {fix.old!r} {fix.count} time(s) in column "
                              f"{fix.column!r}, found {found}")
-        row = {**row, fix.column: text.replace(fix.old, fix.new)}
+        fixed = fix.new + text[len(fix.old):] if fix.at_start else text.replace(fix.old, fix.new)
+        row = {**row, fix.column: fixed}
         applied.append((fix.id, fix.column))
     return row, applied
 
