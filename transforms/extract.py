@@ -36,13 +36,16 @@ from schemas.records import SourceRecord, Template
 from schemas.slots import SlotError, parse_slots
 from transforms.agreement import subject_verbs, verb_slot_text
 from transforms.ingest.base import get_path, record_position, record_unit
-from transforms.people.cues import GAZETTEER_PATH, load_gazetteer
+from transforms.people.cues import GAZETTEER_PATH, load_gazetteer, may_mention_person
 from transforms.people.mentions import Refused, find_people
 
 NAMESPACE = "biasbench.extract"
 # the output tags of ExtractTemplates
 TEMPLATES, REJECTED, QUARANTINED = "templates", "rejected", "quarantined"
 
+
+# what a record the prefilter turned away is rejected with (spaCy never reads it)
+PREFILTERED = "no first name, gendered title or person noun after a determiner (prefilter)"
 
 # --------------------------------------------------------------------------- records in, results out
 
@@ -230,6 +233,10 @@ def extract_batch(records: Sequence[SourceRecord | Mapping[str, Any]], spec, nlp
         if isinstance(texts, RecordTexts):
             texts = too_long(r, texts, max_chars) or texts
         prepared.append((r, texts))
+    if ex.uses_spacy and spec.settings.get("prefilter", True):
+        gazetteer = spec.settings.get("name_gazetteer") or GAZETTEER_PATH
+        prepared = [(r, t if not isinstance(t, RecordTexts) or may_mention_person(t.fields.values(), gazetteer)
+                     else PREFILTERED) for r, t in prepared]
     docs_per_record: list[dict[str, Any] | None] = [None] * len(prepared)
     if ex.uses_spacy:
         nlp = nlp if nlp is not None else load_nlp(spec.settings.get("spacy_model"))
@@ -334,7 +341,7 @@ def _focus(people, settings, texts: RecordTexts, max_persons: int):
 
 
 @register_extractor("person_mentions", uses_spacy=True,
-                    settings=("spacy_model", "max_persons", "focus", "gendered_nouns", "name_gazetteer"))
+                    settings=("spacy_model", "max_persons", "focus", "gendered_nouns", "name_gazetteer", "prefilter"))
 def person_mentions(record: SourceRecord, spec, texts: RecordTexts, docs: Mapping[str, Any]) -> Template | str:
     """Slot every mention of the people in a record (``transforms.people.mentions``), or say why not.
 
@@ -344,7 +351,8 @@ def person_mentions(record: SourceRecord, spec, texts: RecordTexts, docs: Mappin
     (default 2: ``{person}``, ``{person2}``), ``focus`` (a text key, e.g. ``question``:
     with more people than ``max_persons``, slot only those it names; the rest stay as
     written), ``gendered_nouns`` (``slot``, ``reject`` or ``keep``), ``name_gazetteer``
-    (a tab-separated name/gender file; default the shipped one).
+    (a tab-separated name/gender file; default the shipped one), ``prefilter`` (default true:
+    records without a name, title or person noun in a task field are rejected before spaCy).
     """
     settings = spec.settings
     gazetteer = load_gazetteer(settings.get("name_gazetteer") or GAZETTEER_PATH)

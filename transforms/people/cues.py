@@ -1,14 +1,17 @@
 """Word lists that mark a person, and the prefilter built on them.
 
-The prefilter is a regular-expression pass that runs before spaCy: a record
-can yield a template only if one of its texts holds a capitalised first name
-from the gazetteer, a singular person noun ("man", "girl") or a gendered
-third-person pronoun. Everything the extractor accepts as a mention is one of
-those, so the prefilter never drops a record the extractor would keep (the
-``prefilter`` benchmark checks that on real corpora).
+The prefilter is a word-by-word pass that runs before spaCy: a record can
+yield a template only if one of its texts holds a capitalised first name from
+the gazetteer, a gendered title ("Mrs.") or a determiner and a singular person
+noun ("a man", "the girl"). Every slotted person starts from one of those (a
+pronoun is slotted only when one of them comes first), so the prefilter never
+drops a record the extractor would keep; the ``prefilter`` benchmark checks
+that on real corpora.
 
->>> may_mention_person(["The soup was cold."]), may_mention_person(["Mary sang."]), may_mention_person(["a man ran"])
+>>> may_mention_person(["The soup was cold."]), may_mention_person(["Mary sang."]), may_mention_person(["A man ran"])
 (False, True, True)
+>>> may_mention_person(["He ran with men."])
+False
 """
 
 from __future__ import annotations
@@ -98,16 +101,21 @@ def is_ambiguous_name(word: str) -> bool:
     return word.lower() in _AMBIGUOUS_NAMES
 
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+_WORD = re.compile(r"[A-Za-z][A-Za-z-]*")
+_DETERMINERS = ("a", "an", "the", "this", "that", "one")
 
 
 def may_mention_person(texts: Iterable[str], path: str = GAZETTEER_PATH) -> bool:
-    """Whether any text holds a capitalised gazetteer name, a gendered title, a singular person noun
-    or a gendered pronoun (one set lookup per word: no model, no parse)."""
+    """Whether any text holds what a slotted person starts from: a capitalised gazetteer name, a
+    gendered title, or a determiner right before a singular person noun ("a man"). One set lookup
+    per word, no model. (A pronoun alone never makes a template: it needs one of those before it.)"""
     names = load_gazetteer(path)
     for text in texts:
+        prev = ""
         for word in _WORD.findall(text or ""):
             low = word.lower()
-            if low in PRONOUNS or low in PERSON_NOUNS or low in GENDERED_TITLES or (word[0].isupper() and word in names):
+            if (word[0].isupper() and (word in names or low in GENDERED_TITLES)) or \
+                    (low in PERSON_NOUNS and prev in _DETERMINERS):
                 return True
+            prev = low
     return False

@@ -181,6 +181,8 @@ def _name_spans(doc) -> list[tuple[int, int, str, str]]:
         while start >= 2 and doc[start - 1].text == "-" and not doc[start - 2].whitespace_ and \
                 not doc[start - 1].whitespace_ and _title_case(doc[start - 2].text):
             start -= 2  # "Karim-Mohamed Maamoun", split by the tokenizer
+        if any(t.text.rstrip(".").lower() in NON_PERSON_TITLES for t in doc[start:end]):
+            continue  # "St Patrick's Day", "Fort Worth"
         if end > start and all(_is_name_word(t.text) or t.text == "-" for t in doc[start:end]) \
                 and doc[end - 1].lower_ not in _THING_WORDS:
             out.append((start, end, title, src))

@@ -11,7 +11,8 @@ list lacks), US Social Security births 2020-2021 (names given to at least
 (``categorised_data/segregated_names.csv``), and the world-wide name/gender table CALM shipped
 (``multiple_countries/name_gender_dataset.csv``, names counted at least ``MIN_WORLD_COUNT`` times:
 the names of news and encyclopaedia text, "Zhou", "Madan", "Karim"). Words that are person
-nouns ("Man") are left out: the extractor reads those as nouns. Gender: ``m``/``f`` when at least
+nouns ("Man") or English function words ("The", "Will" stays) are left out: spaCy's English stop
+words, which the extractor never takes for names. Gender: ``m``/``f`` when at least
 ``SHARE`` of the evidence points one way, ``u`` otherwise.
 """
 
@@ -62,9 +63,11 @@ def build(names_dir: str) -> dict[str, str]:
     for name, (m, fem) in world.items():
         if name not in evidence and m + fem >= MIN_WORLD_COUNT:
             evidence[name] = [m, fem]
+    from spacy.lang.en.stop_words import STOP_WORDS
+
     out = {}
     for name, (m, fem) in evidence.items():
-        if name in NOT_NAMES:
+        if name in NOT_NAMES or name.lower() in STOP_WORDS:
             continue
         total = m + fem
         if not total or not name.isalpha():
