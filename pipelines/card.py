@@ -20,6 +20,7 @@ import os
 from typing import Any, Mapping
 
 from schemas.records import TASK_FIELDS
+from transforms.curation import curation_counts
 
 #: Hub task categories per biasbench task.
 TASK_CATEGORIES = {
@@ -138,6 +139,12 @@ def _body(manifest: Mapping[str, Any], spec, stats: Mapping[str, Any], validatio
             "", "Because every template is filled equally in every group (see Validation), no group is "
             "advantaged by seeing easier templates more often.", ""]
 
+    decisions = curation_counts(spec.curation)
+    if any(decisions.values()):
+        only = " Only accepted or edited templates are kept." if spec.curation.only_accepted else ""
+        out += ["## Curation", "", f"A curator reviewed the extracted templates: {decisions['accepted']} accepted, "
+                f"{decisions['rejected']} rejected, {decisions['edited']} edited by hand (an edited template has a "
+                f"new id; its provenance names the old one).{only}", ""]
     if spec.release.changelog:
         out += ["## Changelog", ""] + [f"- {entry}" for entry in spec.release.changelog] + [""]
 

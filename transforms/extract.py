@@ -385,6 +385,7 @@ def person_mentions(record: SourceRecord, spec, texts: RecordTexts, docs: Mappin
                 spans[m.key].append((m.start, m.end, f"{{{slot}}}"))
             counts[f"{m.kind} mention"] = counts.get(f"{m.kind} mention", 0) + 1
         provenance.append(f"{slot}: " + ", ".join(f"{m.key}[{m.start}:{m.end}]" for m in ref.mentions))
+        provenance.append(f"{slot} is {ref.label!r}")  # the person as written (the celebrity filter reads it)
     for key, noun, ref in people.describing:
         if id(ref) not in names or noun.lower_ not in _GENDERED_NOUNS or mode == "keep":
             continue
