@@ -36,7 +36,7 @@ from schemas.records import SourceRecord, Template
 from schemas.slots import SlotError, parse_slots
 from transforms.agreement import subject_verbs, verb_slot_text
 from transforms.ingest.base import get_path, record_position, record_unit
-from transforms.people.cues import GAZETTEER_PATH, load_gazetteer, may_mention_person
+from transforms.people.cues import GAZETTEER_PATH, has_person_cue, load_gazetteer, may_mention_person
 from transforms.people.mentions import Refused, find_people
 
 NAMESPACE = "biasbench.extract"
@@ -240,14 +240,17 @@ def extract_batch(records: Sequence[SourceRecord | Mapping[str, Any]], spec, nlp
     docs_per_record: list[dict[str, Any] | None] = [None] * len(prepared)
     if ex.uses_spacy:
         nlp = nlp if nlp is not None else load_nlp(spec.settings.get("spacy_model"))
+        gazetteer = spec.settings.get("name_gazetteer") or GAZETTEER_PATH
         keys, texts = [], []
         for i, (_, t) in enumerate(prepared):
+            docs_per_record[i] = {}
             if isinstance(t, RecordTexts):
                 for key, text in t.items():
-                    keys.append((i, key))
-                    texts.append(text)
-        for i, _ in enumerate(prepared):
-            docs_per_record[i] = {}
+                    if has_person_cue(text, gazetteer):
+                        keys.append((i, key))
+                        texts.append(text)
+                    else:  # no word a mention could be: tokens are all the rules read
+                        docs_per_record[i][key] = nlp.make_doc(text)
         for (i, key), doc in zip(keys, nlp.pipe(texts)):
             docs_per_record[i][key] = doc
     out: list[Template | Rejection | Quarantined] = []

@@ -119,3 +119,16 @@ def may_mention_person(texts: Iterable[str], path: str = GAZETTEER_PATH) -> bool
                 return True
             prev = low
     return False
+
+
+def has_person_cue(text: str, path: str = GAZETTEER_PATH) -> bool:
+    """Whether one text holds anything a mention could be: a word that is a first name in any case
+    ("john" in a lower-case answer), a gendered title, a person noun or a gendered pronoun. A text
+    without one (an NLI label, "bathroom") needs no parse: it can hold no mention."""
+    names = load_gazetteer(path)
+    for word in _WORD.findall(text or ""):
+        low = word.lower()
+        if low in PRONOUNS or low in PERSON_NOUNS or low in GENDERED_TITLES or low in ROLE_NOUNS \
+                or word in names or word.capitalize() in names:
+            return True
+    return False

@@ -32,7 +32,7 @@ makes the record ambiguous.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 from transforms.people.cues import (AGE_CLASS, GENDERED_TITLES, KINSHIP_NAMES, NON_PERSON_TITLES, PERSON_NOUNS,
@@ -407,8 +407,18 @@ def find_people(items: Sequence[tuple[str, Any]], gazetteer: dict[str, str]) -> 
                 add_mention(ref, key, doc, tok.i, tok.i + 1, "pronoun", pronoun_case(tok), tok.i)
             else:
                 ref.mentions.append(Mention(key, tok.idx, tok.idx + len(tok.text), "pronoun"))
+    texts = {key: doc.text for key, doc in items}
     for ref in referents:
         ref.mentions.sort(key=lambda m: _pos(order, m.key, m.start))
+        merged: list[Mention] = []
+        for m in ref.mentions:  # "Karim-Mohamed Maamoun" found in pieces is one mention
+            last = merged[-1] if merged else None
+            if last is not None and last.key == m.key and last.kind == m.kind == "name" \
+                    and texts[m.key][last.end:m.start] in ("-", " "):
+                merged[-1] = replace(last, end=m.end)
+            else:
+                merged.append(m)
+        ref.mentions = merged
     return People(referents, others, describing)
 
 
