@@ -109,7 +109,7 @@ def _no_celebrities(t: Template, p, seed) -> str | None:
         low = " ".join(label.replace(".", "").lower().split())
         if low in full or (len(low.split()) >= 1 and low.split()[-1] in surnames and
                            any(low in n or n.endswith(" " + low) for n in full)):
-            return f"a famous person: {label}"
+            return f"a famous person ({label})"
     return None
 
 
