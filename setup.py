@@ -54,7 +54,8 @@ setup(
     python_requires=">=3.11,<3.12",
     # shipped data (specs, the demo corpus, lexicons) lives in folders under configs/
     packages=find_packages(include=[f"{p}*" for p in PACKAGES]) + find_namespace_packages(include=["configs.data*"]),
-    package_data={"configs": ["*.yaml"], "configs.data": ["**/*.jsonl", "**/*.json"]},
+    # the name gazetteer extraction reads on every worker ships inside transforms.people
+    package_data={"configs": ["*.yaml"], "configs.data": ["**/*.jsonl", "**/*.json"], "transforms.people": ["*.tsv"]},
     include_package_data=True,
     install_requires=install_requires,
     extras_require=extras,
