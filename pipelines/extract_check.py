@@ -9,7 +9,7 @@ any finding is refused, the findings named.
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence
+from typing import Sequence
 
 import pyarrow as pa
 

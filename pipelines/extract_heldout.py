@@ -98,8 +98,9 @@ def heldout_share(spec, passages: list[dict], nlp) -> dict[str, HeldoutResult]:
             except Exception as e:  # a format only the ingest work reads: counted as not located
                 res.missed.append(f"{name}: not ingested ({type(e).__name__}: {e})")
                 continue
-            wanted = [(i, literal_parts(p[main]), literal_parts(p.get(second, ""))) for i, p in enumerate(items)
-                      if i not in located]
+            # (CALM appended the options to its QA questions after a line break: "…?\nA: …")
+            wanted = [(i, literal_parts(p[main]), literal_parts(p.get(second, "").split("\n")[0]))
+                      for i, p in enumerate(items) if i not in located]
             for r in records:
                 texts = record_texts(r, ex)
                 if isinstance(texts, str):

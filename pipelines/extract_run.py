@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace

@@ -328,7 +328,7 @@ def _apply(text: str, spans: list[tuple[int, int, str]]) -> str:
     return "".join(out)
 
 
-def _focus(people, settings, texts: RecordTexts, max_persons: int):
+def _focus(people, settings, max_persons: int):
     """The referents to slot: all of them, or with more than ``max_persons`` those the ``focus`` field names."""
     refs = people.referents
     if len(refs) <= max_persons:
@@ -367,7 +367,7 @@ def person_mentions(record: SourceRecord, spec, texts: RecordTexts, docs: Mappin
     if not people.referents:
         return "no person a name can stand for" + (f" ({', '.join(o.label for o in people.others)})"
                                                     if people.others else "")
-    refs = _focus(people, settings, texts, max_persons)
+    refs = _focus(people, settings, max_persons)
     if isinstance(refs, str):
         return refs
     names = {id(r): ("person" if i == 0 else f"person{i + 1}") for i, r in enumerate(refs)}

@@ -76,6 +76,7 @@ class Referent:
     slottable: bool = True  # False: an "other" person, never slotted
     names: list[tuple[str, ...]] = field(default_factory=list)
     noun: str = ""  # generic person noun, for noun referents
+    titled: bool = False  # gender from a title ("Mrs."), not a guess from the first name
     mentions: list[Mention] = field(default_factory=list)
 
     def covers(self, words: tuple[str, ...]) -> bool:
@@ -145,14 +146,12 @@ def _part_of_something_else(first, last) -> str:
 def _name_spans(doc) -> list[tuple[int, int, str, str]]:
     """(first token, end token, title gender or "", source) of candidate name mentions in a doc."""
     spans = []
-    taken: set[int] = set()
     for ent in doc.ents:
         if ent.label_ == "PERSON" or (ent.label_ in ("GPE", "ORG", "NORP", "LOC") and len(ent) == 1
                                       and ent[0].pos_ == "PROPN" and ent[0].dep_ in _PERSON_ROLES):
             # the small model files some first names as places ("Bethany grabbed"): in a person's
             # place in the clause they are tried as names (the gazetteer decides)
             spans.append((ent.start, ent.end, "ent" if ent.label_ == "PERSON" else "ent?"))
-            taken.update(range(ent.start, ent.end))
     ent_tokens = {t.i for e in doc.ents for t in e}
     i = 0
     while i < len(doc):
@@ -228,8 +227,8 @@ def find_people(items: Sequence[tuple[str, Any]], gazetteer: dict[str, str]) -> 
                     taken[key].update(range(title_start, end))
                 continue
             gender = title or gazetteer.get(first, "u")
-            pending.append((key, doc, title_start, end, words, gender if known else "?"))
-    for key, doc, start, end, words, gender in [p for p in pending if p[5] != "?"] + \
+            pending.append((key, doc, title_start, end, words, gender if known else "?", bool(title)))
+    for key, doc, start, end, words, gender, titled in [p for p in pending if p[5] != "?"] + \
             [p for p in pending if p[5] == "?"]:
         words = tuple(_norm(w) for w in words)
         matches = [r for r in referents + others if r.names and r.covers(words)]
@@ -237,15 +236,17 @@ def find_people(items: Sequence[tuple[str, Any]], gazetteer: dict[str, str]) -> 
             raise Refused(f"{' '.join(words)!r} could be {' or '.join(r.label for r in matches)}")
         if matches:
             ref = matches[0]
-            if gender != "?" and not _compatible(ref.gender, gender):
-                raise Refused(f"{' '.join(words)!r} and {ref.label!r} are named with different genders")
+            if titled and not _compatible(ref.gender, gender):
+                if ref.titled:
+                    raise Refused(f"{' '.join(words)!r} and {ref.label!r} are named with different genders")
+                ref.gender, ref.titled = gender, True  # "Mr. Libby" overrides what "Libby" suggested
             if words not in ref.names:
                 ref.names.append(words)
         elif gender == "?":
             ref = Referent(KINSHIP_NAMES.get(words[0].lower(), "u"), " ".join(words), slottable=False, names=[words])
             others.append(ref)
         else:
-            ref = Referent(gender, " ".join(words), names=[words])
+            ref = Referent(gender, " ".join(words), names=[words], titled=titled)
             referents.append(ref)
         if ref.slottable:
             add_mention(ref, key, doc, start, end, "name")
@@ -374,7 +375,8 @@ def find_people(items: Sequence[tuple[str, Any]], gazetteer: dict[str, str]) -> 
         for tok in doc:
             if tok.lower_ not in PRONOUNS or tok.tag_ not in ("PRP", "PRP$"):
                 continue
-            if tok.text[:1].isupper() and not tok.is_sent_start:
+            prev = doc[tok.i - 1] if tok.i else None
+            if tok.text[:1].isupper() and prev is not None and (prev.is_alpha or prev.text == ","):
                 raise Refused(f"{tok.text!r} is capitalised inside a sentence: part of a title")
             gender = PRONOUNS[tok.lower_][0]
             here = _pos(order, key, tok.idx)
@@ -440,7 +442,6 @@ def _same_age(noun_a: str, noun_b: str) -> bool:
 
 def _described_name(noun, name_refs: list[Referent], key: str) -> Referent | None:
     """The named person a person noun describes ("a girl named Sarah", "Sarah, a nurse", "Tom is a boy")."""
-    doc = noun.doc
 
     def ref_at(tok) -> Referent | None:
         for r in name_refs:
