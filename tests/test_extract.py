@@ -13,8 +13,8 @@ from schemas.spec import ExtractSpec
 from pipelines.spec import load_spec
 from schemas.errors import SpecError
 from schemas.records import LexiconEntry, SourceRecord, Template
-from transforms.extract import (EXTRACTORS, ExtractTemplates, Rejection, default_model, extract_batch, load_nlp,
-                                register_extractor)
+from transforms.extract import (EXTRACTORS, PREFILTERED, ExtractTemplates, Rejection, default_model, extract_batch,
+                                load_nlp, register_extractor)
 from transforms.ingest import read_source
 from transforms.render import render_text
 
@@ -105,7 +105,7 @@ def test_rejections_say_why(nlp):
     assert all(isinstance(o, Rejection) for o in outs)
     reasons = [o.reason for o in outs]
     assert reasons[0] == "3 people mentioned (Tom, Anna, Paul); at most 2 slotted"
-    assert reasons[1] == "no person a name can stand for"
+    assert reasons[1] == PREFILTERED  # no name or person noun: spaCy never reads it
     assert reasons[2] == "3 people mentioned (Paul, Susan, John); at most 2 slotted"
     assert reasons[3] == "field 'text' is missing or empty"
 

@@ -11,8 +11,8 @@ refer to it in any field. Three kinds of mention, all found by explicit rules:
     modifier of a common noun ("Harley motor"), after "St" ("St Patrick's Day").
     Later mentions by part of the name ("Carter") are the same person.
 ``noun``
-    a determiner and a singular person noun and nothing else: "a man", "the
-    girl", "this person". A person noun with modifiers ("the old woman") is a
+    a determiner (or "one") and a singular person noun and nothing else: "a
+    man", "the girl", "one man". A person noun with modifiers ("the old woman") is a
     person a name cannot replace without losing what the modifier says: it is
     not slotted, but a pronoun may refer to it. A later "the man" in the same
     field takes up the nearest compatible one; in a later field (the hypothesis
@@ -21,7 +21,9 @@ refer to it in any field. Three kinds of mention, all found by explicit rules:
     a gendered third-person pronoun, bound to the person of its gender whose
     mention is nearest before it: inside its own and the previous sentence that
     person must be the only one of that gender; further back, the only one in
-    the record. Otherwise the record is refused, naming the pronoun.
+    the record; with no one before it, from a fronted clause ("When she came,
+    Mary …"), the only one named later in its sentence. Otherwise the record is
+    refused, naming the pronoun.
 
 Everything a template would keep that could still refer to a slotted person
 (an unknown PERSON, a role noun like "the doctor", a modified person noun) is an
@@ -201,7 +203,7 @@ def find_people(items: Sequence[tuple[str, Any]], gazetteer: dict[str, str]) -> 
         taken[key].update(range(start, end))
 
     # --- names: known ones first (gazetteer or title), then unknown ones join a person they are part of
-    pending: list[tuple[str, Any, int, int, tuple[str, ...], str]] = []
+    pending: list[tuple[str, Any, int, int, tuple[str, ...], str, bool]] = []  # ..., gender or "?", titled
     for key, doc in items:
         for start, end, title, src in _name_spans(doc):
             title_start = start
@@ -216,14 +218,18 @@ def find_people(items: Sequence[tuple[str, Any]], gazetteer: dict[str, str]) -> 
             core = getattr(gazetteer, "core", gazetteer)
             known = title or (first in gazetteer and src == "ent") or \
                 (first in core and src != "ent" and not is_ambiguous_name(first))
-            if src in ("propn", "ent?") and not known:
+            if src == "ent?" and not known:
+                continue  # a place or an organisation after all ("Bangladesh suffered")
+            if src == "propn" and not known:
                 head = doc[end - 1]
                 kin = KINSHIP_NAMES.get(first.lower())
                 if kin or head.dep_ in _PERSON_ROLES or \
                         (head.dep_ == "pobj" and head.head.lower_ == "by"):
                     # an untagged capitalised word no gazetteer knows, in a person's place in the clause
                     # ("Lynch asked", "Dad said", "liberated by Pompey"): maybe a person, never slotted
-                    others.append(Referent(kin or "u", " ".join(words), slottable=False, names=[words]))
+                    others.append(Referent(kin or "u", " ".join(words), slottable=False, names=[words],
+                                           mentions=[Mention(key, doc[title_start].idx,
+                                                             doc[end - 1].idx + len(doc[end - 1]), "name")]))
                     taken[key].update(range(title_start, end))
                 continue
             gender = title or gazetteer.get(first, "u")
