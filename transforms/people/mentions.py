@@ -130,7 +130,7 @@ def _part_of_something_else(first, last) -> str:
     if first.i > 0 and doc[first.i - 1].text.rstrip(".").lower() in NON_PERSON_TITLES:
         return f"after {doc[first.i - 1].text!r}"
     nxt = doc[last.i + 1] if last.i + 1 < len(doc) else None
-    if nxt is not None and nxt.tag_ in ("NN", "NNS") and nxt.is_alpha and not nxt.text[:1].isupper() \
+    if nxt is not None and nxt.tag_ == "NN" and nxt.is_alpha and not nxt.text[:1].isupper() \
             and not doc.text.islower():  # (a lower-case text's tags are unreliable)
         return f"modifies {nxt.text!r}"  # "a Harley motor", "Bush administration"
     if nxt is not None and last.whitespace_ and nxt.pos_ == "PROPN" and _is_name_word(nxt.text) \
@@ -225,12 +225,10 @@ def find_people(items: Sequence[tuple[str, Any]], gazetteer: dict[str, str]) -> 
                 kin = KINSHIP_NAMES.get(first.lower())
                 if kin or head.dep_ in _PERSON_ROLES or \
                         (head.dep_ == "pobj" and head.head.lower_ == "by"):
-                    # an untagged capitalised word no gazetteer knows, in a person's place in the clause
-                    # ("Lynch asked", "Dad said", "liberated by Pompey"): maybe a person, never slotted
-                    others.append(Referent(kin or "u", " ".join(words), slottable=False, names=[words],
-                                           mentions=[Mention(key, doc[title_start].idx,
-                                                             doc[end - 1].idx + len(doc[end - 1]), "name")]))
-                    taken[key].update(range(title_start, end))
+                    # an untagged capitalised word no gazetteer vouches for, in a person's place in the
+                    # clause ("Lynch asked", "Dad said", "Jack volunteers"): a known person's name again,
+                    # else maybe a person, never slotted (below)
+                    pending.append((key, doc, title_start, end, words, "?", False))
                 continue
             gender = title or gazetteer.get(first, "u")
             pending.append((key, doc, title_start, end, words, gender if known else "?", bool(title)))
