@@ -30,6 +30,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from schemas.records import TASK_FIELDS
+from transforms.curation import curation_counts
 
 #: Hub task categories per biasbench task.
 TASK_CATEGORIES = {
@@ -352,6 +353,17 @@ def _build_command(spec) -> tuple[str, str]:
     return command, note
 
 
+def _curation(spec) -> str:
+    """What a curator decided about the extracted templates (the spec's ``curation``), or ""."""
+    decisions = curation_counts(spec.curation)
+    if not any(decisions.values()):
+        return ""
+    only = " Only accepted or edited templates are kept." if spec.curation.only_accepted else ""
+    return (f"A curator reviewed the extracted templates: {decisions['accepted']} accepted, {decisions['rejected']} "
+            f"rejected, {decisions['edited']} edited by hand (an edited template has a new id; its provenance names "
+            f"the old one).{only}")
+
+
 def _changelog(spec, manifest: Mapping[str, Any]) -> list[str]:
     return list(spec.release.changelog) + [e for e in manifest.get("changelog", []) if e not in spec.release.changelog]
 
@@ -400,6 +412,7 @@ def card_context(manifest: Mapping[str, Any], spec, stats: Mapping[str, Any],
         "scoring": _scoring(configs, stats),
         "balance_note": _balance_note(validation, stats),
         "limitations": _limitations(spec, manifest, stats, validation),
+        "curation": _curation(spec),
         "changelog": _changelog(spec, manifest),
         "verdict": "passed" if validation.get("passed") else "FAILED",
         "passed_checks": sum(1 for c in checks if c.get("passed")), "total_checks": len(checks),

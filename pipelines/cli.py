@@ -1,6 +1,7 @@
 """The ``biasbench`` command line.
 
     biasbench build [SPEC] [--data-dir DIR] [--out DIR] [--version X.Y.Z] [--runner direct|dask|dataflow]
+    biasbench extract SPEC [--data-dir DIR] [--out DIR]
     biasbench validate RELEASE
     biasbench stats RELEASE [--compare OTHER] [--text-field F] [--group-field G] [--json]
     biasbench diff OLD NEW
@@ -28,7 +29,7 @@ from typing import Sequence
 from pipelines.release_store import local_view
 from pipelines.run_lock import LockHeld
 from schemas import progress, storage
-from schemas.errors import BiasbenchError, ValidationFailed
+from schemas.errors import BiasbenchError, SpecError, ValidationFailed
 from transforms.calm_inputs import NO_FETCH_ENV
 
 EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_LOCKED = 2, 3, 4
@@ -36,7 +37,7 @@ EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_LOCKED = 2, 3, 4
 #: setup.py's ``driver`` extra, by import name: Dataflow workers never install it, the commands below need it
 DRIVER_MODULES = ("yaml", "great_expectations", "pandas", "huggingface_hub", "psutil", "sacrebleu", "matplotlib",
                   "jinja2")
-DRIVER_COMMANDS = ("build", "rebuild", "validate", "publish")
+DRIVER_COMMANDS = ("build", "extract", "rebuild", "validate", "publish")
 
 
 def missing_driver_modules() -> list[str]:
@@ -124,6 +125,21 @@ def cmd_build(args) -> int:
     result = build_release(spec, out_dir=args.out, version=args.version, runner=args.runner,
                            workers=args.workers, dask_address=args.dask_address, beam_args=args.beam_args)
     _print_summary(result)
+    return 0
+
+
+def cmd_extract(args) -> int:
+    """Candidates (Parquet), a review file and a report with every rejection counted, under --out."""
+    from pipelines.extract_run import run_extract, summary_text
+    from pipelines.spec import load_spec
+
+    spec = load_spec(args.spec, data_dir=args.data_dir, confine_inputs=args.confine_inputs)
+    if not spec.extract:
+        raise SpecError(f"{args.spec}: no 'extract' rules: nothing to extract")
+    result = run_extract(spec, args.out, runner=args.runner, workers=args.workers, dask_address=args.dask_address,
+                         beam_args=args.beam_args)
+    print(summary_text(result), file=sys.stderr)
+    print(result.out_dir)
     return 0
 
 
@@ -372,6 +388,10 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--version", help="release version X.Y.Z (default: the spec's)")
     _add_run_options(b)
     b.set_defaults(func=cmd_build)
+    x = sub.add_parser("extract", help="extract template candidates from a spec's sources for a curator to review")
+    x.add_argument("spec", help="spec file or shipped spec name (calm-extract, …)")
+    _add_run_options(x)
+    x.set_defaults(func=cmd_extract, out="extract")
     r = sub.add_parser("rebuild", help="build a new version only if the spec or inputs changed")
     r.add_argument("spec", help="spec file or shipped spec name, as for build")
     _add_rebuild_options(r)

@@ -32,6 +32,11 @@ def extraction_drop(rejection: Mapping) -> dict:
             "id": f"{rejection.get('source_dataset', '')}:{rejection.get('source_record_id', '')}"}
 
 
+def candidate_filter_drop(rejected: Mapping) -> dict:
+    """A candidate filter's ``{template, stage, reason}`` as a drop: stage ``extract``, the rule as reason."""
+    return {"stage": "extract", "reason": rejected["stage"], "id": rejected["template"].get("template_id", "")}
+
+
 def merge(drops: Iterable[Mapping]) -> list[dict]:
     """One ``{stage, reason, count, ids}`` per (stage, reason), sorted."""
     merged: dict[tuple[str, str], dict] = {}

@@ -1,7 +1,8 @@
 """The build pipeline's graph, assembled from a spec.
 
-    sources ─Ingest─► records ─Extract─► candidates ┐
-    template files ─Import──────────────────────────┴─Flatten─► Filter ─► Dedup ─► templates
+    sources ─Ingest─► records ─Extract─► candidates ─Filters (per source)─┐
+    template files ─Import────────────────────────────────────────────────┴─Flatten─► Filter ─► Dedup ─► Curate
+                                                                                            ─► templates
     lexicon files ─Load─► lexicons
     ── phase 1 ends: templates and lexicons in the staging directory ──
     templates + lexicons ─Plan─► shard tasks              (pure function, once)
@@ -19,11 +20,13 @@ from dataclasses import replace
 
 import apache_beam as beam
 
-from pipelines.drops import extraction_drop
+from pipelines.drops import candidate_filter_drop, extraction_drop
 from schemas import storage
 
 from schemas.quarantine import MAX_RECORD_BYTES
 from schemas.records import LexiconEntry, Template, lexicons_table, templates_table
+from transforms.candidate_filters import KEPT as KEPT_CANDIDATES, REJECTED as REJECTED_CANDIDATES, FilterCandidates
+from transforms.curation import CurateTemplates
 from transforms.extract import QUARANTINED, REJECTED, TEMPLATES, ExtractTemplates
 from transforms.filter import DROPPED, KEPT, DedupTemplates, FilterTemplates
 from transforms.filter import REJECTED as FILTER_REJECTED
@@ -64,8 +67,10 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
                     spec.resolve(s.path)) for s in spec.sources]
         ingested = p | "Ingest" >> IngestSources(sources)
         extracted = ingested[RECORDS] | "Extract" >> ExtractTemplates(spec.extract, max_chars=spec.filters.max_chars)
-        parts.append(extracted[TEMPLATES])
+        candidates = filter_candidates(extracted[TEMPLATES], spec)
+        parts.append(candidates[KEPT_CANDIDATES])
         drops.append(extracted[REJECTED] | "ExtractionDrops" >> beam.Map(extraction_drop))
+        drops.append(candidates[REJECTED_CANDIDATES] | "CandidateFilterDrops" >> beam.Map(candidate_filter_drop))
         _ = (extracted[REJECTED] | "CountRejected" >> beam.combiners.Count.Globally()
              | "DumpRejected" >> beam.Map(_dump, staging_dir, REJECTED_DUMP))
         _ = ((ingested[QUARANTINED], extracted[QUARANTINED]) | "AllQuarantined" >> beam.Flatten()
@@ -78,7 +83,7 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
         raise ValueError("the spec has neither 'sources' with 'extract' rules nor 'template_files'")
     filtered = parts | "AllCandidates" >> beam.Flatten() | "Filter" >> FilterTemplates(spec.filters)
     deduped = filtered[KEPT] | "Dedup" >> DedupTemplates(spec.filters.dedup, report_dropped=True)
-    templates = deduped[KEPT]
+    templates = deduped[KEPT] | CurateTemplates(spec.curation)
     _ = ((*drops, filtered[FILTER_REJECTED], deduped[DROPPED]) | "AllDrops" >> beam.Flatten()
          | "CollectDrops" >> beam.combiners.ToList()
          | "DumpDrops" >> beam.Map(lambda found: storage.write_bytes(
@@ -90,6 +95,30 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
                                        sort_key=lambda t: (t["ordinal"], t["template_id"])))
     _ = (p | "LoadLexicons" >> LoadLexicons([(lx, spec.resolve(lx.path) if lx.path else "") for lx in spec.lexicons])
          | "DumpLexicons" >> beam.Map(_dump, staging_dir, LEXICONS_DUMP))
+
+
+def resolved_filters(spec, ex) -> list[dict]:
+    """An extract spec's candidate filters with their data paths opened where the pipeline reads."""
+    return [{**f, "path": spec.resolve(f["path"])} if "path" in f else dict(f) for f in ex.filters]
+
+
+def filter_candidates(candidates, spec):
+    """Extracted template dicts -> {kept, rejected}: each source's ``extract[].filters`` applied to its own
+    candidates (sources without filters pass through); rejected are {template, stage, reason}."""
+    kept, rejected = [], []
+    with_filters = {ex.source: ex for ex in spec.extract if ex.filters}
+    if not with_filters:
+        return {KEPT_CANDIDATES: candidates, REJECTED_CANDIDATES: candidates | "NoCandidateFilters" >> beam.Filter(
+            lambda _: False)}
+    kept.append(candidates | "WithoutFilters" >> beam.Filter(lambda t, names: t["source_dataset"] not in names,
+                                                             sorted(with_filters)))
+    for name, ex in sorted(with_filters.items()):
+        mine = candidates | f"Source[{name}]" >> beam.Filter(lambda t, n: t["source_dataset"] == n, name)
+        out = mine | f"Filters[{name}]" >> FilterCandidates(resolved_filters(spec, ex), spec.seed)
+        kept.append(out[KEPT_CANDIDATES])
+        rejected.append(out[REJECTED_CANDIDATES])
+    return {KEPT_CANDIDATES: kept | "KeptCandidates" >> beam.Flatten(),
+            REJECTED_CANDIDATES: rejected | "RejectedCandidates" >> beam.Flatten()}
 
 
 def shard_graph(p: beam.Pipeline, task_paths: list[str], staging_dir: str) -> None:

@@ -47,6 +47,8 @@ class ExtractSpec:
     answer: str = ""  # source field holding the gold answer / label
     options: str = ""  # source field holding the options, "a|b|c" or a list
     settings: dict[str, Any] = field(default_factory=dict)  # rule parameters
+    # candidate filters after extraction, in order: {rule: <name>, <its parameters>} (transforms.candidate_filters)
+    filters: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self):
         if self.task not in TASK_FIELDS:
@@ -84,6 +86,26 @@ class FilterSpec:
     def __post_init__(self):
         if self.max_record_bytes < 0:
             raise ValueError(f"max_record_bytes must be 0 (no limit) or more, not {self.max_record_bytes}")
+
+
+@dataclass
+class CurationSpec:
+    """A curator's decisions on extracted candidates, by template id (``biasbench extract``'s review file).
+
+    ``reject``: dropped. ``accept``: approved; with ``only_accepted`` nothing else is kept.
+    ``edits``: template id -> {text key: new text in the slot syntax} (the edited template gets
+    a new, content-derived id and keeps the old one in its provenance).
+    """
+
+    accept: list[str] = field(default_factory=list)
+    reject: list[str] = field(default_factory=list)
+    edits: dict[str, dict[str, str]] = field(default_factory=dict)
+    only_accepted: bool = False
+
+    def __post_init__(self):
+        both = sorted(set(self.accept) & set(self.reject))
+        if both:
+            raise ValueError(f"template {both[0]} is both accepted and rejected")
 
 
 @dataclass
@@ -242,6 +264,7 @@ class BenchmarkSpec:
     extract: list[ExtractSpec] = field(default_factory=list)
     template_files: list[TemplateFileSpec] = field(default_factory=list)
     filters: FilterSpec = field(default_factory=FilterSpec)
+    curation: CurationSpec = field(default_factory=CurationSpec)
     lexicons: list[LexiconSpec] = field(default_factory=list)
     configs: list[ConfigSpec] = field(default_factory=list)
     article_overrides: dict[str, str] = field(default_factory=dict)

@@ -24,7 +24,6 @@ spaCy is imported only here, lazily, so other stages never pay for it.
 from __future__ import annotations
 
 import importlib.util
-import re
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -37,11 +36,16 @@ from schemas.records import SourceRecord, Template
 from schemas.slots import SlotError, parse_slots
 from transforms.agreement import subject_verbs, verb_slot_text
 from transforms.ingest.base import get_path, record_position, record_unit
+from transforms.people.cues import GAZETTEER_PATH, has_person_cue, load_gazetteer, may_mention_person
+from transforms.people.mentions import Refused, find_people
 
 NAMESPACE = "biasbench.extract"
 # the output tags of ExtractTemplates
 TEMPLATES, REJECTED, QUARANTINED = "templates", "rejected", "quarantined"
 
+
+# what a record the prefilter turned away is rejected with (spaCy never reads it)
+PREFILTERED = "no first name, gendered title or person noun after a determiner (prefilter)"
 
 # --------------------------------------------------------------------------- records in, results out
 
@@ -91,7 +95,7 @@ class Extractor:
 EXTRACTORS: dict[str, Extractor] = {}
 
 # settings every rule understands (they shape how texts are read, see record_texts)
-COMMON_SETTINGS = frozenset({"answer_map", "answer_from_options", "option_fields", "metadata_fields"})
+COMMON_SETTINGS = frozenset({"answer_map", "answer_from_options", "option_fields", "metadata_fields", "fill_in"})
 
 
 def register_extractor(name: str, *, uses_spacy: bool = False, settings: Iterable[str] = ()):
@@ -136,7 +140,9 @@ def record_texts(record: SourceRecord, spec) -> RecordTexts | str:
     Source fields may be dotted paths (``qa_pairs.answer.spans.0``). Settings:
     ``answer_map`` maps raw labels (``"0"``) to task labels (``"entailment"``);
     ``answer_from_options``: ``"letter"`` or ``"index"`` when the answer points into the options;
-    ``option_fields``: several source fields that are the options, in order.
+    ``option_fields``: several source fields that are the options, in order;
+    ``fill_in``: ``{task field: [placeholder, source field]}`` writes a source field into a
+    placeholder first (the relation-extraction questions say "XXX" for their subject).
     """
     fields: dict[str, str] = {}
     for task_field, src in spec.fields.items():
@@ -148,6 +154,9 @@ def record_texts(record: SourceRecord, spec) -> RecordTexts | str:
             return f"field {src!r} is missing or empty"
         fields[task_field] = text.strip()
     settings = spec.settings
+    for task_field, (placeholder, src) in (settings.get("fill_in") or {}).items():
+        if task_field in fields:
+            fields[task_field] = fields[task_field].replace(placeholder, _text(get_path(record.fields, src)) or "")
     options: list[str] = []
     if settings.get("option_fields"):
         options = [_text(get_path(record.fields, f)) or "" for f in settings["option_fields"]]
@@ -224,17 +233,24 @@ def extract_batch(records: Sequence[SourceRecord | Mapping[str, Any]], spec, nlp
         if isinstance(texts, RecordTexts):
             texts = too_long(r, texts, max_chars) or texts
         prepared.append((r, texts))
+    if ex.uses_spacy and spec.settings.get("prefilter", True):
+        gazetteer = spec.settings.get("name_gazetteer") or GAZETTEER_PATH
+        prepared = [(r, t if not isinstance(t, RecordTexts) or may_mention_person(t.fields.values(), gazetteer)
+                     else PREFILTERED) for r, t in prepared]
     docs_per_record: list[dict[str, Any] | None] = [None] * len(prepared)
     if ex.uses_spacy:
         nlp = nlp if nlp is not None else load_nlp(spec.settings.get("spacy_model"))
+        gazetteer = spec.settings.get("name_gazetteer") or GAZETTEER_PATH
         keys, texts = [], []
         for i, (_, t) in enumerate(prepared):
+            docs_per_record[i] = {}
             if isinstance(t, RecordTexts):
                 for key, text in t.items():
-                    keys.append((i, key))
-                    texts.append(text)
-        for i, _ in enumerate(prepared):
-            docs_per_record[i] = {}
+                    if has_person_cue(text, gazetteer):
+                        keys.append((i, key))
+                        texts.append(text)
+                    else:  # no word a mention could be: tokens are all the rules read
+                        docs_per_record[i][key] = nlp.make_doc(text)
         for (i, key), doc in zip(keys, nlp.pipe(texts)):
             docs_per_record[i][key] = doc
     out: list[Template | Rejection | Quarantined] = []
@@ -278,117 +294,22 @@ def load_nlp(name: str | None = None):
 
 # --------------------------------------------------------------------------- the person_mentions rule
 
-# Titles that are not part of a first name; gendered ones are absorbed into the mention
-_GENDERED_TITLES = {"mr", "mrs", "ms", "miss", "mister", "madam", "sir", "lady", "lord", "mx"}
-_OTHER_TITLES = {"dr", "prof", "professor", "doctor", "judge", "officer", "captain", "coach", "aunt", "uncle",
-                 "st", "saint", "president", "senator", "rev", "reverend", "the"}
-_TITLE_RE = r"(?:(?:Mr|Mrs|Ms|Mx|Miss|Mister|Madam|Sir|Lady|Lord)\.?\s+)"
-
-# third-person singular gendered pronouns -> (gender, case). "her" and "his" are split by tag/dependency below.
-_PRONOUNS = {
-    "he": ("m", "subj"), "him": ("m", "obj"), "his": ("m", "poss"), "himself": ("m", "refl"),
-    "she": ("f", "subj"), "her": ("f", "obj"), "hers": ("f", "poss_pron"), "herself": ("f", "refl"),
-}
-# gendered nouns that, when they describe the person, become a male/female/neutral choice slot
+# gendered nouns that, when they describe a slotted person, become a male/female/neutral choice slot
 _GENDERED_NOUNS = {
     "boy": "boy/girl/kid", "girl": "boy/girl/kid", "man": "man/woman/person", "woman": "man/woman/person",
+    "guy": "guy/woman/person", "lady": "gentleman/lady/person", "gentleman": "gentleman/lady/person",
     "father": "father/mother/parent", "mother": "father/mother/parent", "dad": "dad/mom/parent",
     "mom": "dad/mom/parent", "son": "son/daughter/child", "daughter": "son/daughter/child",
     "brother": "brother/sister/sibling", "sister": "brother/sister/sibling",
     "husband": "husband/wife/spouse", "wife": "husband/wife/spouse",
     "boyfriend": "boyfriend/girlfriend/partner", "girlfriend": "boyfriend/girlfriend/partner",
-    "king": "king/queen/monarch", "queen": "king/queen/monarch", "gentleman": "gentleman/lady/person",
+    "king": "king/queen/monarch", "queen": "king/queen/monarch",
     "grandfather": "grandfather/grandmother/grandparent", "grandmother": "grandfather/grandmother/grandparent",
-    "uncle": "uncle/aunt/relative", "aunt": "uncle/aunt/relative", "nephew": "nephew/niece/relative",
-    "niece": "nephew/niece/relative", "actor": "actor/actress/actor", "actress": "actor/actress/actor",
+    "actor": "actor/actress/actor", "actress": "actor/actress/actor",
     "waiter": "waiter/waitress/server", "waitress": "waiter/waitress/server",
     "businessman": "businessman/businesswoman/businessperson",
     "businesswoman": "businessman/businesswoman/businessperson",
 }
-
-
-@dataclass
-class _Person:
-    names: list[tuple[str, ...]]  # token tuples of each surface form, first appearance first
-
-    def covers(self, toks: tuple[str, ...]) -> bool:
-        return any(set(toks) <= set(n) or set(n) <= set(toks) for n in self.names)
-
-    @property
-    def label(self) -> str:
-        return " ".join(max(self.names, key=len))
-
-    def aliases(self) -> list[str]:
-        """Surface forms to replace: every full form, then single name words (longest first)."""
-        forms = {" ".join(n) for n in self.names}
-        forms |= {t for n in self.names for t in n if len(t) > 1}
-        return sorted(forms, key=lambda s: (-len(s), s))
-
-
-def _name_tokens(ent) -> tuple[str, ...]:
-    toks = []
-    for t in ent:
-        word = t.text.strip(".")
-        if t.is_punct or t.tag_ == "POS" or t.lower_ in ("'s", "’s") or word.lower() in _GENDERED_TITLES \
-                or word.lower() in _OTHER_TITLES:
-            continue
-        if word[:1].isupper():
-            toks.append(t.text)
-    return tuple(toks)
-
-
-def find_persons(docs: Mapping[str, Any], labels: Sequence[str]) -> list[_Person] | str:
-    """Distinct people named in the docs, in order of first mention, or why they are ambiguous.
-
-    Two mentions are one person when one's name words are a subset of the other's
-    ("Carter" and "James Carter"); "Mary Smith" and "John Smith" are two.
-    """
-    persons: list[_Person] = []
-    for _, doc in docs.items():
-        for ent in doc.ents:
-            if ent.label_ not in labels:
-                continue
-            toks = _name_tokens(ent)
-            if not toks:
-                continue
-            matches = [p for p in persons if p.covers(toks)]
-            if len(matches) > 1:
-                return f"mention {' '.join(toks)!r} could be {' or '.join(p.label for p in matches)}"
-            if matches:
-                if toks not in matches[0].names:
-                    matches[0].names.append(toks)
-            else:
-                persons.append(_Person([toks]))
-    # a name word shared by two people ("Smith") cannot be replaced unambiguously
-    for i, p in enumerate(persons):
-        for q in persons[i + 1:]:
-            shared = set(p.aliases()) & set(q.aliases())
-            if shared:
-                return f"{p.label} and {q.label} share the name {sorted(shared)[0]!r}"
-    return persons
-
-
-def _pronoun_case(tok) -> str:
-    low = tok.lower_
-    if low == "her":
-        return "poss" if tok.tag_ == "PRP$" or tok.dep_ == "poss" else "obj"
-    if low == "his":
-        # "his" before a noun is a determiner; standing alone ("the book is his") it is a pronoun
-        return "poss" if tok.dep_ == "poss" else "poss_pron"
-    return _PRONOUNS[low][1]
-
-
-def _describes(noun, mention_idx: set[int], subj_idx: set[int]) -> bool:
-    """Whether a gendered noun describes the person: "{person} is a mother", "a boy named {person}"."""
-    if noun.dep_ == "attr" and any(c.i in mention_idx | subj_idx for c in noun.head.children if c.dep_.startswith("nsubj")):
-        return True
-    if noun.dep_ == "appos" and noun.head.i in mention_idx:
-        return True
-    for child in noun.children:
-        if child.dep_ in ("acl", "relcl") and child.lemma_ in ("name", "call"):
-            if any(t.i in mention_idx for t in child.subtree):
-                return True
-    return any(c.dep_ == "appos" and c.i in mention_idx for c in noun.children)
 
 
 def _escape(text: str) -> str:
@@ -397,9 +318,9 @@ def _escape(text: str) -> str:
 
 def _apply(text: str, spans: list[tuple[int, int, str]]) -> str:
     out, pos = [], 0
-    for start, end, repl in sorted(spans):
+    for start, end, repl in sorted(set(spans)):
         if start < pos:
-            continue  # overlapping candidates: the earlier (longer name match) wins
+            raise Refused(f"overlapping slots at {text[start:end]!r}")
         out.append(_escape(text[pos:start]))
         out.append(repl)
         pos = end
@@ -407,87 +328,90 @@ def _apply(text: str, spans: list[tuple[int, int, str]]) -> str:
     return "".join(out)
 
 
-@register_extractor("person_mentions", uses_spacy=True,
-                    settings=("spacy_model", "max_persons", "person_labels", "gendered_nouns"))
-def person_mentions(record: SourceRecord, spec, texts: RecordTexts, docs: Mapping[str, Any]) -> Template | str:
-    """Keep a record naming one person (or up to ``max_persons``); slot their names and pronouns.
+def _focus(people, settings, max_persons: int):
+    """The referents to slot: all of them, or with more than ``max_persons`` those the ``focus`` field names."""
+    refs = people.referents
+    if len(refs) <= max_persons:
+        return refs
+    where = settings.get("focus")
+    if where:
+        chosen = [r for r in refs if any(m.key == where for m in r.mentions)]
+        if 0 < len(chosen) <= max_persons:
+            return chosen
+    names = ", ".join(r.label for r in refs)
+    return f"{len(refs)} people mentioned ({names}); at most {max_persons} slotted" + \
+        (f" and {where} names {len(chosen) if where else 0}" if where else "")
 
-    Settings: ``max_persons`` (default 1; 2 allows ``{person2}``, but then gendered
-    pronouns are ambiguous and the record is rejected), ``person_labels`` (NER labels
-    taken as people, default ``["PERSON"]``), ``gendered_nouns`` (``"slot"``: a noun
-    describing the person becomes ``{person:boy/girl/kid}``; ``"reject"``; ``"keep"``).
+
+@register_extractor("person_mentions", uses_spacy=True,
+                    settings=("spacy_model", "max_persons", "focus", "gendered_nouns", "name_gazetteer", "prefilter"))
+def person_mentions(record: SourceRecord, spec, texts: RecordTexts, docs: Mapping[str, Any]) -> Template | str:
+    """Slot every mention of the people in a record (``transforms.people.mentions``), or say why not.
+
+    Names and generic person noun phrases become ``{person}``, pronouns bound to them
+    ``{person.subj}`` …, verbs agreeing with a subject pronoun ``{person:was}``, a gendered
+    noun describing the person ``{person:boy/girl/kid}``. Settings: ``max_persons``
+    (default 2: ``{person}``, ``{person2}``), ``focus`` (a text key, e.g. ``question``:
+    with more people than ``max_persons``, slot only those it names; the rest stay as
+    written), ``gendered_nouns`` (``slot``, ``reject`` or ``keep``), ``name_gazetteer``
+    (a tab-separated name/gender file; default the shipped one), ``prefilter`` (default true:
+    records without a name, title or person noun in a task field are rejected before spaCy).
     """
     settings = spec.settings
-    max_persons = int(settings.get("max_persons", 1))
-    labels = tuple(settings.get("person_labels", ("PERSON",)))
-    persons = find_persons(docs, labels)
-    if isinstance(persons, str):
-        return persons
-    if not persons:
-        return "no person mentioned"
-    if len(persons) > max_persons:
-        names = ", ".join(p.label for p in persons)
-        return f"{len(persons)} people mentioned ({names}); at most {max_persons} allowed"
-    refs = ["person"] + [f"person{i}" for i in range(2, len(persons) + 1)]
-
-    pronouns = [(key, tok) for key, doc in docs.items() for tok in doc
-                if tok.lower_ in _PRONOUNS and tok.tag_ in ("PRP", "PRP$")]
-    genders = sorted({_PRONOUNS[tok.lower_][0] for _, tok in pronouns})
-    if pronouns and len(persons) > 1:
-        return f"gendered pronouns with {len(persons)} people: cannot tell whom they refer to"
-    if len(genders) > 1:
-        return "both he- and she-pronouns occur: one of them refers to someone unnamed"
-
+    gazetteer = load_gazetteer(settings.get("name_gazetteer") or GAZETTEER_PATH)
+    max_persons = int(settings.get("max_persons", 2))
+    try:
+        people = find_people([(key, docs[key]) for key, _ in texts.items()], gazetteer)
+    except Refused as e:
+        return str(e)
+    if not people.referents:
+        return "no person a name can stand for" + (f" ({', '.join(o.label for o in people.others)})"
+                                                    if people.others else "")
+    refs = _focus(people, settings, max_persons)
+    if isinstance(refs, str):
+        return refs
+    names = {id(r): ("person" if i == 0 else f"person{i + 1}") for i, r in enumerate(refs)}
     mode = settings.get("gendered_nouns", "slot")
+    spans: dict[str, list[tuple[int, int, str]]] = {key: [] for key, _ in texts.items()}
     counts: dict[str, int] = {}
-    new_texts: dict[str, str] = {}
-    for key, text in texts.items():
-        doc = docs[key]
-        spans: list[tuple[int, int, str]] = []
-        mention_idx: set[int] = set()
-        for ref, person in zip(refs, persons):
-            alias = "|".join(re.escape(a) for a in person.aliases())
-            for m in re.finditer(rf"(?<![\w]){_TITLE_RE}?(?:{alias})(?![\w])", text):
-                spans.append((m.start(), m.end(), f"{{{ref}}}"))
-                counts[f"{ref}={person.label}"] = counts.get(f"{ref}={person.label}", 0) + 1
-                if re.match(_TITLE_RE, m.group(0)):  # "Mrs. Carter" -> "{person}": the title would fix a gender
-                    counts["title dropped"] = counts.get("title dropped", 0) + 1
-                span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
-                if span is not None:
-                    mention_idx.update(t.i for t in span)
-        subj_idx: set[int] = set()
-        for tok in doc:
-            if tok.lower_ not in _PRONOUNS or tok.tag_ not in ("PRP", "PRP$"):
-                continue
-            case = _pronoun_case(tok)
-            spans.append((tok.idx, tok.idx + len(tok.text), f"{{person.{case}}}"))
-            counts[f"{tok.lower_}->{case}"] = counts.get(f"{tok.lower_}->{case}", 0) + 1
-            if case == "subj":
-                subj_idx.add(tok.i)
-                for verb in subject_verbs(tok):
-                    spans.append((verb.idx, verb.idx + len(verb.text), verb_slot_text(verb, "person")))
-                    counts[f"verb {verb.lower_}"] = counts.get(f"verb {verb.lower_}", 0) + 1
-        if mode != "keep" and len(persons) == 1:
-            for tok in doc:
-                if tok.lower_ in _GENDERED_NOUNS and tok.tag_ == "NN" and _describes(tok, mention_idx, subj_idx):
-                    if mode == "reject":
-                        return f"the gendered word {tok.text!r} describes the person"
-                    spans.append((tok.idx, tok.idx + len(tok.text), f"{{person:{_GENDERED_NOUNS[tok.lower_]}}}"))
-                    counts[f"noun {tok.lower_}"] = counts.get(f"noun {tok.lower_}", 0) + 1
-        new_texts[key] = _apply(text, spans)
-
+    provenance = [f"extract:{spec.rule}"]
+    for ref in refs:
+        slot = names[id(ref)]
+        for m in ref.mentions:
+            if m.kind == "pronoun":
+                spans[m.key].append((m.start, m.end, f"{{{slot}.{m.case}}}"))
+                if m.case == "subj":
+                    for verb in subject_verbs(docs[m.key][m.token]):
+                        spans[m.key].append((verb.idx, verb.idx + len(verb.text), verb_slot_text(verb, slot)))
+                        counts["agreeing verb"] = counts.get("agreeing verb", 0) + 1
+            else:
+                spans[m.key].append((m.start, m.end, f"{{{slot}}}"))
+            counts[f"{m.kind} mention"] = counts.get(f"{m.kind} mention", 0) + 1
+        provenance.append(f"{slot}: " + ", ".join(f"{m.key}[{m.start}:{m.end}]" for m in ref.mentions))
+        provenance.append(f"{slot} is {ref.label!r}")  # the person as written (the celebrity filter reads it)
+    for key, noun, ref in people.describing:
+        if id(ref) not in names or noun.lower_ not in _GENDERED_NOUNS or mode == "keep":
+            continue
+        if mode == "reject":
+            return f"the gendered word {noun.text!r} describes {ref.label!r}"
+        spans[key].append((noun.idx, noun.idx + len(noun.text), f"{{{names[id(ref)]}:{_GENDERED_NOUNS[noun.lower_]}}}"))
+        counts["gendered word"] = counts.get("gendered word", 0) + 1
+    try:
+        new_texts = {key: _apply(text, spans[key]) for key, text in texts.items()}
+    except Refused as e:
+        return str(e)
     for key, text in new_texts.items():
-        # a verb slot made here agrees with a subject pronoun; a safety net for any the parser
-        # binds to the name instead (it binds to the subject before it, or right after it)
-        for slot in parse_slots(text, template_id="?", field=key).slots:
-            if slot.kind == "verb" and getattr(slot, "subject", "pronoun") != "pronoun":
-                return f"verb slot {{{slot.referent}:{slot.arg}}} in {key} would not agree with its pronoun"
+        # a verb slot agrees with a subject pronoun; the parser of the slot syntax binds it to the
+        # nearest slot before it, which must be that pronoun
+        for s in parse_slots(text, template_id="?", field=key).slots:
+            if s.kind == "verb" and s.subject != "pronoun":
+                return f"verb slot {{{s.referent}:{s.arg}}} in {key} would not agree with its pronoun"
     fields = {k: new_texts[k] for k in texts.fields}
+    if not any("{person" in v for v in fields.values()):
+        return "the person is named only in the answer or options"
+    provenance += [f"{k} x{v}" for k, v in counts.items()]
     answer = new_texts.get("answer", "")
     options = [new_texts[f"options[{i}]"] for i in range(len(texts.options))]
-    if not any("{person" in fields[k] for k in fields):
-        return "the person is named only in the answer or options"
-    provenance = [f"extract:{spec.rule}"] + [f"{k} x{v}" for k, v in counts.items()]
     return make_template(record, spec, fields, answer, options, provenance)
 
 

@@ -1,0 +1,67 @@
+"""Every extracted candidate rendered for he, she and they, then read by the grammar check and the lint.
+
+A candidate is rendered twice per pronoun set, once with a name that starts with a vowel sound and
+once with one that does not (an article written before a slot shows either way), in every text
+field, the answer and the options. The parser-based grammar check (``validation.grammar_check``)
+reads each rendered text field, the row lint (``schemas.lint``) every rendering; a candidate with
+any finding is refused, the findings named.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import pyarrow as pa
+
+from schemas.lint import lint_batch
+from schemas.records import LexiconEntry, Template
+from transforms.render import render_text
+
+#: (he, she, they) fillers: vowel-initial, then consonant-initial names
+PROBE_FILLERS = (
+    (LexiconEntry("probe", "gender", "male", "Elijah", pronoun_set="he"),
+     LexiconEntry("probe", "gender", "female", "Ava", pronoun_set="she"),
+     LexiconEntry("probe", "gender", "non-binary", "Alex", pronoun_set="they")),
+    (LexiconEntry("probe", "gender", "male", "James", pronoun_set="he"),
+     LexiconEntry("probe", "gender", "female", "Mary", pronoun_set="she"),
+     LexiconEntry("probe", "gender", "non-binary", "Riley", pronoun_set="they")),
+)
+_SECOND = {"male": "Noah", "female": "Emma", "non-binary": "Sam"}
+
+
+def renderings(template: Template) -> list[tuple[str, str, str]]:
+    """``(pronoun set, text key, rendered text)`` for each filler, key and pronoun set."""
+    out = []
+    refs = list(template.referents)
+    for fillers in PROBE_FILLERS:
+        for entry in fillers:
+            binding = {}
+            for i, ref in enumerate(refs):
+                binding[ref] = entry if i == 0 else LexiconEntry(
+                    "probe", "gender", entry.group, _SECOND[entry.group], pronoun_set=entry.pronoun_set)
+            for key, text in template.slot_texts():
+                out.append((entry.pronoun_set, key, render_text(text, binding, template_id=template.template_id,
+                                                                field=key)))
+    return out
+
+
+def render_findings(templates: Sequence[Template], nlp) -> dict[str, list[str]]:
+    """Template id -> the grammar-check and lint findings of its renderings ("they: agreement: they … was")."""
+    from validation.grammar_check import check_doc
+
+    rows: list[tuple[str, str, str]] = []
+    for t in templates:
+        rows += [(t.template_id, f"{pset}/{key}", text) for pset, key, text in renderings(t)]
+    found: dict[str, list[str]] = {t.template_id: [] for t in templates}
+    texts = [text for _, _, text in rows]
+    for (tid, where, _), doc in zip(rows, nlp.pipe(texts)):
+        if where.split("/", 1)[1].startswith(("answer", "options[")):
+            continue  # a label or a short answer is no sentence: the lint alone reads it
+        for f in check_doc(doc):
+            found[tid].append(f"{where}: {f.rule}: {f.detail}")
+    for t in templates:
+        mine = [(where, text) for tid, where, text in rows if tid == t.template_id]
+        result = lint_batch(pa.table({"example_id": [w for w, _ in mine], "text": [x for _, x in mine]}), ["text"])
+        for ex in result.examples:
+            found[t.template_id].append(f"{ex.get('example_id', '')}: lint {ex.get('rule', '')}: {ex.get('text', '')}")
+    return {tid: sorted(set(v)) for tid, v in found.items() if v}

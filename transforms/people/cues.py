@@ -1,0 +1,134 @@
+"""Word lists that mark a person, and the prefilter built on them.
+
+The prefilter is a word-by-word pass that runs before spaCy: a record can
+yield a template only if one of its texts holds a capitalised first name from
+the gazetteer, a gendered title ("Mrs.") or a determiner and a singular person
+noun ("a man", "the girl"). Every slotted person starts from one of those (a
+pronoun is slotted only when one of them comes first), so the prefilter never
+drops a record the extractor would keep; the ``prefilter`` benchmark checks
+that on real corpora.
+
+>>> may_mention_person(["The soup was cold."]), may_mention_person(["Mary sang."]), may_mention_person(["A man ran"])
+(False, True, True)
+>>> may_mention_person(["He ran with men."])
+False
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from typing import Iterable
+
+GAZETTEER_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "name_gazetteer.tsv")
+
+# gendered third-person singular pronouns -> (gender, case); "her"/"his" are split by the parse
+PRONOUNS = {
+    "he": ("m", "subj"), "him": ("m", "obj"), "his": ("m", "poss"), "himself": ("m", "refl"),
+    "she": ("f", "subj"), "her": ("f", "obj"), "hers": ("f", "poss_pron"), "herself": ("f", "refl"),
+}
+
+# singular nouns that name a person by gender and age and nothing else: a noun phrase made of a
+# determiner and one of these is a mention a name can replace ("a man" -> "Alex")
+PERSON_NOUNS = {
+    "man": "m", "guy": "m", "gentleman": "m", "boy": "m",
+    "woman": "f", "lady": "f", "girl": "f",
+    "person": "u", "child": "u", "kid": "u", "toddler": "u", "teenager": "u", "teen": "u",
+    "individual": "u", "adult": "u",
+}
+# which person nouns can be said of the same one: a later "the person" or "the child" may take up "a boy"
+AGE_CLASS = {"man": "adult", "guy": "adult", "gentleman": "adult", "woman": "adult", "lady": "adult",
+             "adult": "adult", "boy": "young", "girl": "young", "child": "young", "kid": "young",
+             "toddler": "young", "teenager": "young", "teen": "young"}
+
+# other singular nouns for a person: never slotted, but a pronoun may refer to one of them, so
+# they make a pronoun ambiguous (the list is of the roles common in captions, news and stories)
+ROLE_NOUNS = frozenset("""
+    actor actress artist athlete author baby bartender biker boyfriend bride brother businessman businesswoman
+    captain cashier chairman chef clerk coach cook cop cowboy customer cyclist dad daughter dancer doctor driver drummer
+    employee farmer father fighter firefighter fireman friend girlfriend golfer grandfather grandmother grandma
+    grandpa groom guard guitarist gymnast hiker husband infant journalist judge king lawyer leader lifeguard mother
+    mom musician neighbor neighbour nurse officer owner painter parent partner passenger patient performer
+    photographer pilot player police policeman policewoman politician president priest prince princess professor
+    queen rider runner sailor scientist senator singer sister skater skateboarder skier soldier son spectator
+    stranger student surfer trainer swimmer teacher tourist vendor victim waiter waitress wife worker wrestler writer
+    """.split())
+# kinship words written as names ("Dad said", "Papa looked"): people, never slotted
+KINSHIP_NAMES = {"dad": "m", "daddy": "m", "papa": "m", "pa": "m", "grandpa": "m", "mom": "f", "mum": "f",
+                 "mommy": "f", "mama": "f", "ma": "f", "grandma": "f", "granny": "f"}
+
+# titles taken into a name mention (they fix a gender the slot cannot keep) and titles that are never people
+GENDERED_TITLES = {"mr": "m", "mister": "m", "sir": "m", "lord": "m", "mrs": "f", "ms": "f", "miss": "f",
+                   "madam": "f", "lady": "f", "mx": "u"}
+NON_PERSON_TITLES = {"st", "saint", "ste", "san", "santa", "fort", "mount", "mt", "lake", "port", "cape"}
+
+# capitalised words that are first names in the gazetteer but mostly something else when spaCy has not
+# called them a PERSON (months, virtues, common nouns)
+_AMBIGUOUS_NAMES = frozenset("""
+    will may june april august summer autumn winter hope grace faith joy rose lily ivy holly dawn
+    guy bill art mark pat sky river rain storm star king major jack rich don bob ray sunny page
+    chase hunter mason cash price duke earl angel bishop dean victory royal ace lane reed
+    """.split())
+
+
+class Gazetteer(dict):
+    """First name -> the gender it signals (``m``, ``f``, ``u``); ``core``: the names of the US, UK,
+    Canadian and Australian lists (the world-wide table adds rarer names, trusted only where spaCy
+    itself calls the words a PERSON)."""
+
+    def __init__(self, genders: dict[str, str], core: frozenset[str]):
+        super().__init__(genders)
+        self.core = core
+
+
+@lru_cache(maxsize=4)
+def load_gazetteer(path: str = GAZETTEER_PATH) -> Gazetteer:
+    genders: dict[str, str] = {}
+    core = set()
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            name, gender, *where = line.rstrip("\n").split("\t")
+            genders[name] = gender
+            if not where or where[0] == "core":
+                core.add(name)
+    return Gazetteer(genders, frozenset(core))
+
+
+def is_ambiguous_name(word: str) -> bool:
+    return word.lower() in _AMBIGUOUS_NAMES
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z-]*")
+_DETERMINERS = ("a", "an", "the", "this", "that", "one")
+
+
+def may_mention_person(texts: Iterable[str], path: str = GAZETTEER_PATH) -> bool:
+    """Whether any text holds what a slotted person starts from: a capitalised gazetteer name, a
+    gendered title, or a determiner right before a singular person noun ("a man"). One set lookup
+    per word, no model. (A pronoun alone never makes a template: it needs one of those before it.)"""
+    names = load_gazetteer(path)
+    for text in texts:
+        prev = ""
+        for word in _WORD.findall(text or ""):
+            low = word.lower()
+            if (word[0].isupper() and (word in names or low in GENDERED_TITLES)) or \
+                    (low in PERSON_NOUNS and prev in _DETERMINERS):
+                return True
+            prev = low
+    return False
+
+
+def has_person_cue(text: str, path: str = GAZETTEER_PATH) -> bool:
+    """Whether one text holds anything a mention could be: a word that is a first name in any case
+    ("john" in a lower-case answer), a gendered title, a person noun or a gendered pronoun. A text
+    without one (an NLI label, "bathroom") needs no parse: it can hold no mention."""
+    names = load_gazetteer(path)
+    for word in _WORD.findall(text or ""):
+        low = word.lower()
+        if low in PRONOUNS or low in PERSON_NOUNS or low in GENDERED_TITLES or low in ROLE_NOUNS \
+                or word in names or word.capitalize() in names:
+            return True
+    return False
