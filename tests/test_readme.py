@@ -6,7 +6,6 @@ import json
 import re
 import shlex
 from pathlib import Path
-from unittest import mock
 
 import datasets
 import pytest
@@ -87,18 +86,15 @@ def test_readme_commands_on_a_small_spec(tmp_path, capsys, monkeypatch):
     assert code == 0 and "up to date" in cap.err
     code, cap = run("publish", str(newer), "--repo-id", "acme/small", "--dry-run")
     assert code == 0 and "would publish small 0.2.0 to acme/small" in cap.out
-    # a real publish needs the Hub (network, token): HfApi is autospec'd, its calls checked
-    from huggingface_hub import HfApi
+    # a real publish needs the Hub (network, token): HfApi is autospec'd (tests/hub_fake.py), its calls checked
+    from tests.hub_fake import FakeRepo
 
-    api = mock.create_autospec(HfApi, instance=True)
-    api.list_repo_refs.return_value = mock.Mock(tags=[])
-    api.create_commit.return_value = mock.Mock(oid="c0ffee", commit_url="https://hub.example/c0ffee")
-    api.endpoint = "https://hub.example"
-    monkeypatch.setattr("huggingface_hub.HfApi", mock.Mock(return_value=api))
+    repo = FakeRepo()
+    monkeypatch.setattr("pipelines.publish.hub_api", lambda: repo.api)
     code, cap = run("publish", str(newer), "--repo-id", "acme/small", "--private")
     assert code == 0 and "published small 0.2.0 to acme/small" in cap.out
-    api.create_repo.assert_called_once_with("acme/small", repo_type="dataset", exist_ok=True, private=True)
-    assert api.create_tag.call_args.kwargs["tag"] == "v0.2.0"
+    repo.api.create_repo.assert_called_once_with("acme/small", repo_type="dataset", exist_ok=True, private=True)
+    assert repo.tags == {"v0.2.0": repo.head}
     # the README's load_dataset line, with its release path pointing at this release
     snippet = re.search(r'ds = datasets\.load_dataset\("([^"]+)", "(\w+)", split="(\w+)"\)', README)
     assert snippet.group(1) == "releases/biasbench-demo/0.1.0" and snippet.group(3) == "test"
