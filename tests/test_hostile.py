@@ -554,9 +554,19 @@ def test_publish_uploads_exactly_the_listed_files(release):
     assert args[0] == "org/demo" and kwargs["repo_type"] == "dataset"
     operations = args[1]
     assert sorted(op.path_in_repo for op in operations) == sorted(listed)
+    from pipelines.card import card_for_repo
+
+    card = card_for_repo((release / "README.md").read_text(encoding="utf-8"), "org/demo").encode("utf-8")
     for op in operations:
-        if op.path_in_repo == "manifest.json":
-            assert json.loads(op.path_or_fileobj) == manifest
+        if op.path_in_repo == "manifest.json":  # the local manifest, but listing the card written for the repo
+            uploaded = json.loads(op.path_or_fileobj)
+            strip = lambda m: {**{k: v for k, v in m.items() if k != DIGEST_KEY},
+                               "files": [e for e in m["files"] if e["path"] != "README.md"]}
+            assert strip(uploaded) == strip(manifest) and uploaded[DIGEST_KEY] == manifest_digest(uploaded)
+            (entry,) = [e for e in uploaded["files"] if e["path"] == "README.md"]
+            assert entry["sha256"] == hashlib.sha256(card).hexdigest() and entry["bytes"] == len(card)
+        elif op.path_in_repo == "README.md":
+            assert op.path_or_fileobj == card and b'load_dataset("org/demo"' in card
         else:
             assert op.path_or_fileobj == os.path.normpath(release / op.path_in_repo)
             entry = next(e for e in manifest["files"] if e["path"] == op.path_in_repo)
