@@ -25,7 +25,7 @@ from schemas.quarantine import MAX_RECORD_BYTES
 from schemas.records import LexiconEntry, Template, lexicons_table, templates_table
 from transforms.extract import QUARANTINED, REJECTED, TEMPLATES, ExtractTemplates
 from transforms.filter import KEPT, DedupTemplates, FilterTemplates
-from transforms.ingest import RECORDS, IngestSources
+from transforms.ingest import RECORDS, IngestSources, expand_paths
 from transforms.load import ImportTemplateFiles, LoadLexicons
 from transforms.plan import templates_for
 from transforms.shards import ExpandAndWriteShards
@@ -55,8 +55,9 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
     parts = []
     if spec.sources:
         # filters.max_record_bytes is every source's limit unless its options set one
-        sources = [(replace(s, options={MAX_RECORD_BYTES: spec.filters.max_record_bytes, **s.options}),
-                    spec.resolve(s.path)) for s in spec.sources]
+        # a glob path reads as one source per file it matches (expand_paths), in name order
+        sources = [pair for s in spec.sources for pair in expand_paths(
+            replace(s, options={MAX_RECORD_BYTES: spec.filters.max_record_bytes, **s.options}), spec.resolve(s.path))]
         ingested = p | "Ingest" >> IngestSources(sources)
         extracted = ingested[RECORDS] | "Extract" >> ExtractTemplates(spec.extract, max_chars=spec.filters.max_chars)
         parts.append(extracted[TEMPLATES])

@@ -653,7 +653,7 @@ def test_a_900000_character_passage_is_quarantined_and_the_rest_builds_as_usual(
     assert code == 0, err
     release = Path(out.strip().splitlines()[-1])
     report = json.loads((release / "quarantine.json").read_text())
-    assert report == {"counts": {"max_chars": 1}, "listed": 1, "records": [
+    assert report == {"counts": {"max_chars": 1}, "by_source": {"demo_qa": 1}, "listed": 1, "records": [
         {"source": "demo_qa", "file": "data/demo/qa.jsonl", "line": line, "record_id": "qa-huge",
          "reason": "max_chars", "size": 900_000 + len("Who walked?"), "limit": 4000}]}
     [progress] = quarantine_lines(err)
