@@ -1,7 +1,7 @@
 """The build pipeline's graph, assembled from a spec.
 
     sources ─Ingest─► records ─Extract─► candidates ┐
-    template files ─Import──────────────────────────┴─Flatten─► Filter ─► Dedup ─► templates
+    template files ─Import──────────────────────────┴─Flatten─► Filter ─► Dedup (─► NearDedup) ─► templates
     lexicon files ─Load─► lexicons
     ── phase 1 ends: templates and lexicons in the staging directory ──
     templates + lexicons ─Plan─► shard tasks              (pure function, once)
@@ -27,6 +27,7 @@ from transforms.extract import QUARANTINED, REJECTED, TEMPLATES, ExtractTemplate
 from transforms.filter import KEPT, DedupTemplates, FilterTemplates
 from transforms.ingest import RECORDS, IngestSources, expand_paths
 from transforms.load import ImportTemplateFiles, LoadLexicons
+from transforms.near_dedup import KEPT as NEAR_KEPT, PAIRS as NEAR_PAIRS, NearDedupTemplates
 from transforms.plan import templates_for
 from transforms.shards import ExpandAndWriteShards
 from transforms.write import write_table
@@ -37,6 +38,7 @@ TEMPLATES_DUMP = "templates.pickle"
 LEXICONS_DUMP = "lexicons.pickle"
 REJECTED_DUMP = "rejected.pickle"
 QUARANTINE_DUMP = "quarantine.pickle"
+NEAR_DUMP = "near_pairs.pickle"
 
 
 def _dump(value, staging_dir: str, name: str, sort_key=None) -> None:
@@ -72,7 +74,16 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
     if not parts:
         raise ValueError("the spec has neither 'sources' with 'extract' rules nor 'template_files'")
     filtered = parts | "AllCandidates" >> beam.Flatten() | "Filter" >> FilterTemplates(spec.filters)
-    templates = filtered[KEPT] | "Dedup" >> DedupTemplates(spec.filters.dedup)
+    near = spec.filters.dedup == "near"
+    templates = filtered[KEPT] | "Dedup" >> DedupTemplates("exact" if near else spec.filters.dedup)
+    if near:
+        deduped = templates | "NearDedup" >> NearDedupTemplates(
+            spec.filters.near_method, spec.filters.near_threshold,
+            [s.name for s in spec.sources] + [t.source_dataset for t in spec.template_files])
+        templates = deduped[NEAR_KEPT]
+        _ = (deduped[NEAR_PAIRS] | "CollectNearPairs" >> beam.combiners.ToList()
+             | "DumpNearPairs" >> beam.Map(_dump, staging_dir, NEAR_DUMP,
+                                           sort_key=lambda d: (d["task"], d["kept"], d["dropped"])))
     _ = (templates | "CollectTemplates" >> beam.combiners.ToList()
          | "DumpTemplates" >> beam.Map(_dump, staging_dir, TEMPLATES_DUMP,
                                        sort_key=lambda t: (t["ordinal"], t["template_id"])))
@@ -86,9 +97,10 @@ def shard_graph(p: beam.Pipeline, task_paths: list[str], staging_dir: str) -> No
          | "ExpandLintWrite" >> ExpandAndWriteShards(staging_dir))
 
 
-def load_phase1(staging_dir: str) -> tuple[list[Template], dict[str, list[dict]], int, list[dict]]:
+def load_phase1(staging_dir: str) -> tuple[list[Template], dict[str, list[dict]], int, list[dict], list[dict]]:
     """Read back and remove what phase 1 left: templates, lexicons, how many records extraction rejected,
-    the records quarantined for their size."""
+    the records quarantined, and the near-duplicate pairs decided (``NearPair`` dicts; empty unless
+    ``filters.dedup: near``)."""
     root = storage.join(staging_dir, PHASE1_DIR)
 
     def take(name, default=None):
@@ -97,8 +109,9 @@ def load_phase1(staging_dir: str) -> tuple[list[Template], dict[str, list[dict]]
 
     templates = [Template.from_dict(t) for t in take(TEMPLATES_DUMP)]
     lexicons, rejected, quarantined = take(LEXICONS_DUMP), take(REJECTED_DUMP, 0), take(QUARANTINE_DUMP, [])
+    near_pairs = take(NEAR_DUMP, [])
     storage.delete_tree(root)
-    return templates, lexicons, rejected, quarantined
+    return templates, lexicons, rejected, quarantined, near_pairs
 
 
 def write_catalogues(spec, templates: list[Template], lexicons: dict[str, list[dict]], staging_dir: str) -> None:
