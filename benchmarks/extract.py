@@ -147,6 +147,7 @@ def main(argv=None) -> int:
     ap.add_argument("--templates", type=int, default=10_000)
     ap.add_argument("--max-chars", type=int, default=500, help="largest template (task fields together) drawn")
     args = ap.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # each figure shows as it is measured, also when piped
     for name, part in PARTS.items():
         if args.part in (name, "all"):
             part(args)

@@ -23,7 +23,7 @@ import os
 import re
 from typing import Iterator
 
-from schemas.errors import InputError
+from schemas.errors import InputError, SpecError
 from schemas.quarantine import Quarantined
 from schemas.records import SourceRecord
 from transforms.ingest.base import make_record, malformed, register_reader
@@ -45,7 +45,10 @@ def target(spec, path: str) -> str:
 
 def load_rows(spec, path: str):
     """The split's rows as a ``datasets`` Dataset or IterableDataset."""
-    import datasets
+    try:
+        import datasets
+    except ImportError:
+        raise SpecError(f"source {spec.name!r}: format hf needs the datasets package: pip install '.[hf]'") from None
 
     opts = spec.options
     where = target(spec, path)
