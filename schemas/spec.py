@@ -27,7 +27,8 @@ class TaskMapping:
     """How a source record becomes the task's fields (``transforms.ingest.mapping``).
 
     A field reference is a dotted source path, a list of paths (the first non-empty
-    wins), or ``{from: path(s), remove: regex, replace: {marker: path}, split: "|" | "repr"}``.
+    wins), or ``{from: path(s), remove: regex, sub: {regex: text}, replace: {marker: path},
+    split: "|" | "repr"}``.
     """
 
     fields: dict[str, Any] = field(default_factory=dict)  # task field -> field reference

@@ -4,9 +4,10 @@ A reader is ``fn(spec, path) -> Iterator[SourceRecord | Quarantined]``, register
 by format name. A record the reader cannot read (a line that is not JSON, a row
 with the wrong number of cells, no value for the id field) comes out as a
 ``Quarantined`` entry with reason ``malformed``, its file and position and what is
-wrong (``malformed(...)``), and the reader goes on with the next one. Paths may be local, a URL Beam's filesystems know (``gs://…``), or a
-zip member written ``archive.zip!inner/file.jsonl``. ``read_source`` quarantines any
-record over the source's ``max_record_bytes``; a line-based reader checks a line's
+wrong (``malformed(...)``), and the reader goes on with the next one.
+
+Paths may be local, a URL Beam's filesystems know (``gs://…``), or a zip member
+written ``archive.zip!inner/file.jsonl``. ``read_source`` quarantines any record over the source's ``max_record_bytes``; a line-based reader checks a line's
 raw length before it parses it (``iter_lines(..., max_bytes=)``), so a huge line is
 never built into an object.
 
