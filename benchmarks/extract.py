@@ -15,7 +15,7 @@ Parts:
   Target: each near method under 60 s for 10,000 templates on 2 cores. The ratio printed
   is the method's time over the exact baseline's.
 
-    .venv/bin/python benchmarks/extract.py --part dedup [--data-dir ../shared/data] [--templates 10000]
+    .venv/bin/python benchmarks/extract.py --part dedup [--calm-dir ../shared/data/calm] [--templates 10000]
 
 The parts share the corpus loading below (``calm_records``); add a part as a function
 ``part_<name>(args)`` and list it in ``PARTS``.
@@ -36,7 +36,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 TEMPLATE_TASKS = ("qa", "nli")  # the source tasks that are template tasks as they are
 
 
-def calm_records(data_dir: str, tasks=TEMPLATE_TASKS, max_chars: int | None = None) -> dict[str, list]:
+def calm_records(calm_dir: str, tasks=TEMPLATE_TASKS, max_chars: int | None = None) -> dict[str, list]:
     """Each shipped source profile's records (``SourceRecord``), by profile, for the given tasks."""
     from pipelines.sources import profile_names, resolve_data_path, source_from_profile
     from schemas.quarantine import Quarantined
@@ -48,7 +48,7 @@ def calm_records(data_dir: str, tasks=TEMPLATE_TASKS, max_chars: int | None = No
         if spec.task not in tasks:
             continue
         recs = []
-        for one, path in expand_paths(spec, resolve_data_path(spec.path, data_dir)):
+        for one, path in expand_paths(spec, resolve_data_path(spec.path, calm_dir)):
             for r in read_source(one, path):
                 if isinstance(r, Quarantined):
                     continue
@@ -95,12 +95,12 @@ def part_dedup(args) -> None:
     from transforms.filter import dedup_key
     from transforms.near_dedup import DEFAULT_THRESHOLD, near_dedup
 
-    calm = os.path.join(args.data_dir, "calm", "sources")
+    calm = os.path.join(args.calm_dir, "sources")
     if not os.path.isdir(calm):
         print(f"[dedup] skipped: {calm} is absent (the CALM corpora are read in place from ../shared)")
         return
     t0 = time.perf_counter()
-    records = _round_robin(calm_records(args.data_dir, max_chars=args.max_chars), args.templates)
+    records = _round_robin(calm_records(args.calm_dir, max_chars=args.max_chars), args.templates)
     templates = _as_templates(records)
     sources = sorted({t["source_dataset"] for t in templates})
     print(f"[dedup] {len(templates):,} templates from {len(sources)} sources ({', '.join(sources)}), "
@@ -143,7 +143,7 @@ PARTS = {"dedup": part_dedup}
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--part", choices=[*PARTS, "all"], default="all")
-    ap.add_argument("--data-dir", default=os.path.join(os.path.dirname(ROOT), "shared", "data"))
+    ap.add_argument("--calm-dir", default=os.path.join(os.path.dirname(ROOT), "shared", "data", "calm"))
     ap.add_argument("--templates", type=int, default=10_000)
     ap.add_argument("--max-chars", type=int, default=500, help="largest template (task fields together) drawn")
     args = ap.parse_args(argv)

@@ -3,8 +3,9 @@
 A profile holds the keys of a spec's ``sources[]`` entry (format, path, license, id_field,
 records, options, task, mapping) for one corpus; a spec entry that says
 ``profile: <name>`` takes them as defaults and overrides any (``options`` merge key by
-key, the entry's winning). ``name`` defaults to the profile's name. The stages never
-see profiles: the spec loader merges them before typing the spec.
+key, the entry's winning). ``name`` defaults to the profile's name. The shipped CALM
+profiles' paths are relative to CALM's data folder (``--data-dir ../shared/data/calm``). The
+stages never see profiles: the spec loader merges them before typing the spec.
 
 >>> merged = apply_profiles([{"profile": "snli", "options": {"limit": 5}}], where="spec.yaml")
 >>> merged[0]["name"], merged[0]["format"], merged[0]["options"], merged[0]["mapping"]["answer"]

@@ -9,7 +9,6 @@ import pytest
 from pipelines.sources import profile_names, resolve_data_path, source_from_profile
 from schemas.quarantine import Quarantined
 from schemas.records import SOURCE_TASK_FIELDS
-from tests.conftest import SHARED
 from transforms.ingest import expand_paths, read_source
 
 # profile -> (records, task, licence, a record id and some of its fields)
@@ -61,9 +60,9 @@ def test_every_shipped_profile_is_checked_here():
     assert sorted(EXPECTED) == profile_names()
 
 
-def read_all(spec):
+def read_all(spec, calm_dir):
     records, quarantined = [], []
-    for one, path in expand_paths(spec, resolve_data_path(spec.path, str(SHARED))):
+    for one, path in expand_paths(spec, resolve_data_path(spec.path, str(calm_dir))):
         for r in read_source(one, path):
             (quarantined if isinstance(r, Quarantined) else records).append(r)
     return records, quarantined
@@ -73,7 +72,7 @@ def read_all(spec):
 def test_calm_source_reads_in_place(name, calm_dir):
     count, task, licence, rid, sample = EXPECTED[name]
     spec = source_from_profile(name)
-    records, quarantined = read_all(spec)
+    records, quarantined = read_all(spec, calm_dir)
     assert quarantined == [] and len(records) == count
     ids = [r.record_id for r in records]
     assert len(set(ids)) == count  # stable ids, unique within the source

@@ -26,7 +26,7 @@ def test_profile_defaults_entry_overrides_and_extract_reads_task_fields(tmp_path
     spec = load_spec(path, data_dir=str(tmp_path))
     [src] = spec.sources
     assert (src.name, src.format, src.path, src.task, src.license, src.options) == (
-        "snli", "csv", "calm/sources/snli/test.csv", "nli", "own", {"limit": 3})
+        "snli", "csv", "sources/snli/test.csv", "nli", "own", {"limit": 3})
     [ex] = spec.extract
     assert (ex.fields, ex.answer, ex.options) == ({"premise": "premise", "hypothesis": "hypothesis"}, "answer", "options")
     # the spec hash covers the merged profile, not just the entry
@@ -50,7 +50,7 @@ def test_task_records_feed_extraction(calm_dir, tmp_path):
     from schemas.records import SourceRecord
 
     spec = load_spec(spec_file(tmp_path, [{"profile": "wnli"}], [{"source": "wnli", "task": "nli"}]),
-                     data_dir=str(calm_dir.parent))
+                     data_dir=str(calm_dir))
     [src], [ex] = spec.sources, spec.extract
     records = [r for r in read_source(src, spec.resolve(src.path)) if isinstance(r, SourceRecord)]
     out = extract_batch(records[:20], ex, load_nlp())
@@ -61,15 +61,15 @@ def test_task_records_feed_extraction(calm_dir, tmp_path):
 
 def test_globbed_and_joined_files_are_hashed_and_confined(calm_dir, tmp_path):
     data = tmp_path / "data"
-    (data / "calm" / "sources").mkdir(parents=True)
+    (data / "sources").mkdir(parents=True)
     for sub in ("babi", "mctest"):
-        os.symlink(calm_dir / "sources" / sub, data / "calm" / "sources" / sub)
+        os.symlink(calm_dir / "sources" / sub, data / "sources" / sub)
     spec = load_spec(spec_file(tmp_path, [{"profile": "babi"}, {"profile": "mctest"}]), data_dir=str(data))
     hashes = input_hashes(spec)
-    assert {f"calm/sources/babi/task{i}.json" for i in range(1, 21)} | {
-        "calm/sources/mctest/mc500.test.tsv", "calm/sources/mctest/mc500.test.ans"} <= set(hashes)
+    assert {f"sources/babi/task{i}.json" for i in range(1, 21)} | {
+        "sources/mctest/mc500.test.tsv", "sources/mctest/mc500.test.ans"} <= set(hashes)
     # the folders are symlinks out of --data-dir: confinement sees through the glob and the join
-    with pytest.raises(SpecError, match="key 'sources\\[0\\].path': 'calm/sources/babi/task1.json' resolves to"):
+    with pytest.raises(SpecError, match="key 'sources\\[0\\].path': 'sources/babi/task1.json' resolves to"):
         load_spec(spec_file(tmp_path, [{"profile": "babi"}]), data_dir=str(data), confine_inputs=True)
     with pytest.raises(SpecError, match="'nyu-mll/glue' is a Hugging Face Hub dataset"):
         load_spec(spec_file(tmp_path, [{"name": "rte", "format": "hf", "path": "nyu-mll/glue"}]),
