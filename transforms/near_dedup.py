@@ -5,9 +5,11 @@ read as neutral words: ``{person}`` "person", ``{person.subj}`` "they", a verb a
 written, a gendered choice as its neutral word):
 
 - ``minilm``: cosine similarity of MiniLM sentence embeddings (the ``semantic`` extra,
-  ``schemas.embeddings``). Every text is embedded once, in batches; similarities come
-  from matrix products of a chunk of rows against the block (``CHUNK`` rows at a time),
-  never from a model call per pair. Default threshold 0.9.
+  ``schemas.embeddings``), field by field: each distinct field text is embedded once, in
+  batches (a passage many questions share, once), and two templates' similarity is the
+  mean of their fields' cosines. Similarities come from matrix products of a chunk of
+  rows against the block (``CHUNK`` rows at a time), never from a model call per pair.
+  Default threshold 0.9.
 - ``minhash``: the lexical fallback when the extra is absent. MinHash signatures
   (``datasketch``, 128 permutations, fixed seed) of word 3-gram shingles; locality-sensitive
   hashing bands propose candidate pairs, whose estimated Jaccard similarity is then checked.
@@ -78,12 +80,17 @@ def neutral(text: str) -> str:
     return _SLOT.sub(_neutral_slot, text)
 
 
-def template_text(template: Mapping[str, Any]) -> str:
-    """The neutral text near-duplicate removal compares: the task's fields in order, then any others."""
+def field_texts(template: Mapping[str, Any]) -> list[str]:
+    """The neutral texts near-duplicate removal compares: the task's fields in order, then any others."""
     fields = template["fields"]
     names = [f for f in TASK_FIELDS.get(template["task"], ()) if f in fields]
     names += sorted(f for f in fields if f not in names)
-    return " | ".join(neutral(str(fields[f])) for f in names)
+    return [neutral(str(fields[f])) for f in names]
+
+
+def template_text(template: Mapping[str, Any]) -> str:
+    """A template's neutral fields as one text (what MinHash shingles)."""
+    return " | ".join(field_texts(template))
 
 
 def resolve_method(method: str) -> str:
@@ -97,17 +104,36 @@ def resolve_method(method: str) -> str:
     return method
 
 
-def minilm_pairs(texts: Sequence[str], threshold: float, chunk: int = CHUNK) -> list[tuple[int, int, float]]:
-    """``(i, j, cosine)`` with i < j for every pair of texts at or above ``threshold``, by batched
-    embedding and chunked matrix products."""
+def template_vectors(field_texts: Sequence[Sequence[str]]):
+    """One unit vector per template from MiniLM embeddings of its fields: each distinct field text is
+    embedded once (a passage shared by many questions, once), and a template's vector is its field
+    vectors side by side, scaled so that the cosine of two templates is the mean of their fields'."""
     import numpy as np
     from schemas.embeddings import minilm_vectors
 
-    if len(texts) < 2:
+    distinct = sorted({t for texts in field_texts for t in texts if t})
+    embedded = dict(zip(distinct, minilm_vectors(distinct, batch_size=128, dtype=np.float32))) if distinct else {}
+    width = max(len(texts) for texts in field_texts)
+    dim = next(iter(embedded.values())).shape[0] if embedded else 1
+    out = np.zeros((len(field_texts), width * dim), dtype=np.float32)
+    for i, texts in enumerate(field_texts):
+        for k, t in enumerate(texts):
+            if t:
+                out[i, k * dim:(k + 1) * dim] = embedded[t]
+    return out / np.sqrt(width, dtype=np.float32)
+
+
+def minilm_pairs(field_texts: Sequence[Sequence[str]], threshold: float,
+                 chunk: int = CHUNK) -> list[tuple[int, int, float]]:
+    """``(i, j, cosine)`` with i < j for every pair of templates (given as their field texts, in one
+    order) at or above ``threshold``: batched embedding, then chunked matrix products."""
+    import numpy as np
+
+    if len(field_texts) < 2:
         return []
-    vectors = minilm_vectors(texts, batch_size=128, dtype=np.float32)
+    vectors = template_vectors(field_texts)
     pairs = []
-    for start in range(0, len(texts), chunk):
+    for start in range(0, len(field_texts), chunk):
         sims = vectors[start:start + chunk] @ vectors.T
         rows, cols = np.nonzero(sims >= threshold)
         for r, c in zip(rows.tolist(), cols.tolist()):
@@ -203,8 +229,10 @@ def near_dedup(templates: Sequence[Mapping[str, Any]], method: str, threshold: f
     threshold = DEFAULT_THRESHOLD[method] if threshold is None else threshold
     source_rank = {name: i for i, name in enumerate(source_order)}
     ranked = sorted(templates, key=lambda t: order_key(t, source_rank))
-    texts = [template_text(t) for t in ranked]
-    pairs = minilm_pairs(texts, threshold) if method == "minilm" else minhash_pairs(texts, threshold)
+    if method == "minilm":
+        pairs = minilm_pairs([field_texts(t) for t in ranked], threshold)
+    else:
+        pairs = minhash_pairs([template_text(t) for t in ranked], threshold)
     kept, beaten_by = survivors(pairs, list(range(len(ranked))))
     beat: dict[int, list[tuple[int, float]]] = {}
     for dropped, [(winner, sim)] in sorted(beaten_by.items()):
