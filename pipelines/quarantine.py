@@ -85,10 +85,11 @@ def progress_line(report: dict) -> str | None:
     total = sum(report["counts"].values())
     first = report["records"][0]
     unit = next(u for u in ("line", "record", "row") if u in first)
-    why = "malformed or too big" if MALFORMED in report["counts"] and len(report["counts"]) > 1 else \
-        "malformed" if MALFORMED in report["counts"] else ("its size" if total == 1 else "their size")
-    what = (f"source record set aside{' for' if 'size' in why else ','} {why}" if total == 1 else
-            f"source records set aside{' for' if 'size' in why else ','} {why}")
+    if MALFORMED not in report["counts"]:
+        why = " for its size" if total == 1 else " for their size"
+    else:
+        why = ", malformed" if len(report["counts"]) == 1 else ", malformed or too big"
+    what = f"source record{'' if total == 1 else 's'} set aside{why}"
     if first["reason"] == MALFORMED:
         said = first["detail"]
     else:
