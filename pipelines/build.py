@@ -169,10 +169,12 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
     with pipeline_options(runner, workers, dask_address, beam_args) as (make_runner, options):
         t0 = time.perf_counter()
         _run_phase1(spec, staging_dir, make_runner, options)
-        templates, lexicons, rejected, quarantined = load_phase1(staging_dir)
+        templates, lexicons, rejected, quarantined, near_pairs = load_phase1(staging_dir)
         seconds["templates"] = time.perf_counter() - t0
         _say(f"[templates] {len(templates):,} templates ({rejected:,} source records rejected by extraction), "
              f"{sum(map(len, lexicons.values())):,} lexicon entries in {seconds['templates']:.1f}s")
+        if spec.filters.dedup == "near":
+            _say(near_dedup_line(spec.filters, near_pairs))
         quarantine = progress_line(write_quarantine(spec, staging_dir, quarantined))
         if quarantine:
             _say(quarantine)
@@ -210,6 +212,24 @@ def unused_article_overrides(spec, templates, lexicons: dict[str, list[dict]]) -
     texts = [text for t in templates for _, text in t.slot_texts()]
     texts += [e.get("value", "") for entries in lexicons.values() for e in entries]
     return unused_overrides(spec.article_overrides, texts)
+
+
+def near_dedup_line(filters, pairs: Sequence[dict]) -> str:
+    """The progress line of near-duplicate removal: the method used (the fallback named), threshold, drops.
+
+    >>> from schemas.spec import FilterSpec
+    >>> near_dedup_line(FilterSpec(dedup="near", near_method="minhash"), [{"method": "minhash"}])
+    '[dedup] near duplicates by minhash (threshold 0.6): 1 template dropped'
+    """
+    from transforms.near_dedup import DEFAULT_THRESHOLD, resolve_method
+
+    method = resolve_method(filters.near_method)
+    threshold = filters.near_threshold if filters.near_threshold is not None else DEFAULT_THRESHOLD[method]
+    fallback = " (the lexical fallback: the semantic extra is not installed)" \
+        if method == "minhash" and filters.near_method == "auto" else ""
+    n = len(pairs)
+    return (f"[dedup] near duplicates by {method}{fallback} (threshold {threshold}): "
+            f"{n:,} template{'' if n == 1 else 's'} dropped")
 
 
 def check_grammar(tasks, ctx, staging_dir: str, seconds: dict[str, float]) -> dict:

@@ -6,8 +6,9 @@ them off with ``--confine-inputs`` (or ``confine_inputs: true`` in the spec).
 Every input path — ``sources[].path``, ``template_files[].path``, ``lexicons[].path`` —
 is resolved as the pipeline will open it, with symlinks and ``..`` followed
 (``os.path.realpath``), and must lie inside one of the allowed folders; a zip
-member counts by its archive, a folder by itself and every symlink under it. A URL
-is refused: it cannot lie inside a local folder.
+member counts by its archive, a folder by itself and every symlink under it, a
+glob by each file it matches, a joined side file by itself. A URL, or a Hugging
+Face Hub dataset, is refused: it cannot lie inside a local folder.
 """
 
 from __future__ import annotations
@@ -19,9 +20,25 @@ from schemas.paths import is_within
 from transforms.ingest.base import split_zip
 
 
+def _source_files(spec, i: int, source) -> list[tuple[str, str]]:
+    """A source's inputs: each file its glob matches, and a joined side file beside each."""
+    from transforms.ingest import expand_paths
+    from transforms.ingest.combine import side_spec
+
+    key = f"sources[{i}].path"
+    if not any(c in source.path for c in "*?[") and not source.options.get("join"):
+        return [(key, source.path)]
+    out = []
+    for one, _ in expand_paths(source, spec.resolve(source.path)):
+        out.append((key, one.path))
+        if one.options.get("join"):
+            out.append((f"sources[{i}].options.join.path", side_spec(one, one.options["join"]).path))
+    return out
+
+
 def input_paths(spec) -> list[tuple[str, str]]:
     """``(key, path as the spec writes it)`` for every input file or folder the spec names."""
-    return ([(f"sources[{i}].path", s.path) for i, s in enumerate(spec.sources)]
+    return ([pair for i, s in enumerate(spec.sources) for pair in _source_files(spec, i, s)]
             + [(f"template_files[{i}].path", t.path) for i, t in enumerate(spec.template_files)]
             + [(f"lexicons[{i}].path", lx.path) for i, lx in enumerate(spec.lexicons) if lx.path])
 
@@ -56,6 +73,10 @@ def check_confined(spec, data_dir: str | None, switch: str) -> None:
     """
     folders = allowed_folders(spec, data_dir)
     allowed = ", ".join(folders)
+    for i, source in enumerate(spec.sources):
+        if source.format == "hf" and not os.path.exists(spec.resolve(source.path)):
+            raise SpecError(f"{spec.spec_path}: key 'sources[{i}].path': {source.path!r} is a Hugging Face Hub "
+                            f"dataset, read over the network; {switch} allows only local files inside {allowed}")
     for key, written in input_paths(spec):
         resolved = spec.resolve(written)
         where = f"{spec.spec_path}: key '{key}': {written!r}"

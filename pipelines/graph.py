@@ -1,7 +1,7 @@
 """The build pipeline's graph, assembled from a spec.
 
     sources ─Ingest─► records ─Extract─► candidates ─Filters (per source)─┐
-    template files ─Import────────────────────────────────────────────────┴─Flatten─► Filter ─► Dedup ─► Curate
+    template files ─Import────────────────────────────────────────────────┴─Flatten─► Filter ─► Dedup (─► NearDedup) ─► Curate
                                                                                             ─► templates
     lexicon files ─Load─► lexicons
     ── phase 1 ends: templates and lexicons in the staging directory ──
@@ -30,8 +30,9 @@ from transforms.curation import CurateTemplates
 from transforms.extract import QUARANTINED, REJECTED, TEMPLATES, ExtractTemplates
 from transforms.filter import DROPPED, KEPT, DedupTemplates, FilterTemplates
 from transforms.filter import REJECTED as FILTER_REJECTED
-from transforms.ingest import RECORDS, IngestSources
+from transforms.ingest import RECORDS, IngestSources, expand_paths
 from transforms.load import ImportTemplateFiles, LoadLexicons
+from transforms.near_dedup import KEPT as NEAR_KEPT, PAIRS as NEAR_PAIRS, NearDedupTemplates
 from transforms.plan import templates_for
 from transforms.shards import ExpandAndWriteShards
 from transforms.write import write_table
@@ -45,6 +46,7 @@ QUARANTINE_DUMP = "quarantine.pickle"
 #: what extraction, filter and dedup dropped (``pipelines.drops``), read by ``load_drops``
 DROPS_DIR = "_drops"
 DROPS_DUMP = "drops.pickle"
+NEAR_DUMP = "near_pairs.pickle"
 
 
 def _dump(value, staging_dir: str, name: str, sort_key=None) -> None:
@@ -63,8 +65,9 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
     parts, drops = [], []
     if spec.sources:
         # filters.max_record_bytes is every source's limit unless its options set one
-        sources = [(replace(s, options={MAX_RECORD_BYTES: spec.filters.max_record_bytes, **s.options}),
-                    spec.resolve(s.path)) for s in spec.sources]
+        # a glob path reads as one source per file it matches (expand_paths), in name order
+        sources = [pair for s in spec.sources for pair in expand_paths(
+            replace(s, options={MAX_RECORD_BYTES: spec.filters.max_record_bytes, **s.options}), spec.resolve(s.path))]
         ingested = p | "Ingest" >> IngestSources(sources)
         extracted = ingested[RECORDS] | "Extract" >> ExtractTemplates(spec.extract, max_chars=spec.filters.max_chars)
         candidates = filter_candidates(extracted[TEMPLATES], spec)
@@ -90,6 +93,16 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
              storage.join(staging_dir, DROPS_DIR, DROPS_DUMP),
              pickle.dumps(sorted(found, key=lambda d: (d["stage"], d["reason"], str(d.get("id", "")))),
                           protocol=pickle.HIGHEST_PROTOCOL))))
+    near = spec.filters.dedup == "near"
+    templates = filtered[KEPT] | "Dedup" >> DedupTemplates("exact" if near else spec.filters.dedup)
+    if near:
+        deduped = templates | "NearDedup" >> NearDedupTemplates(
+            spec.filters.near_method, spec.filters.near_threshold,
+            [s.name for s in spec.sources] + [t.source_dataset for t in spec.template_files])
+        templates = deduped[NEAR_KEPT]
+        _ = (deduped[NEAR_PAIRS] | "CollectNearPairs" >> beam.combiners.ToList()
+             | "DumpNearPairs" >> beam.Map(_dump, staging_dir, NEAR_DUMP,
+                                           sort_key=lambda d: (d["task"], d["kept"], d["dropped"])))
     _ = (templates | "CollectTemplates" >> beam.combiners.ToList()
          | "DumpTemplates" >> beam.Map(_dump, staging_dir, TEMPLATES_DUMP,
                                        sort_key=lambda t: (t["ordinal"], t["template_id"])))
@@ -127,9 +140,10 @@ def shard_graph(p: beam.Pipeline, task_paths: list[str], staging_dir: str) -> No
          | "ExpandLintWrite" >> ExpandAndWriteShards(staging_dir))
 
 
-def load_phase1(staging_dir: str) -> tuple[list[Template], dict[str, list[dict]], int, list[dict]]:
+def load_phase1(staging_dir: str) -> tuple[list[Template], dict[str, list[dict]], int, list[dict], list[dict]]:
     """Read back and remove what phase 1 left: templates, lexicons, how many records extraction rejected,
-    the records quarantined for their size."""
+    the records quarantined, and the near-duplicate pairs decided (``NearPair`` dicts; empty unless
+    ``filters.dedup: near``)."""
     root = storage.join(staging_dir, PHASE1_DIR)
 
     def take(name, default=None):
@@ -138,8 +152,9 @@ def load_phase1(staging_dir: str) -> tuple[list[Template], dict[str, list[dict]]
 
     templates = [Template.from_dict(t) for t in take(TEMPLATES_DUMP)]
     lexicons, rejected, quarantined = take(LEXICONS_DUMP), take(REJECTED_DUMP, 0), take(QUARANTINE_DUMP, [])
+    near_pairs = take(NEAR_DUMP, [])
     storage.delete_tree(root)
-    return templates, lexicons, rejected, quarantined
+    return templates, lexicons, rejected, quarantined, near_pairs
 
 
 def load_drops(staging_dir: str) -> list[dict]:

@@ -64,8 +64,33 @@ def _calm_inputs(spec) -> set[str]:
     return paths
 
 
+def _source_paths(spec) -> list[str]:
+    """The files the sources read, as the spec names them: each file of a glob, and joined side files."""
+    from transforms.ingest import expand_paths
+    from transforms.ingest.combine import side_spec
+
+    paths = []
+    for s in spec.sources:
+        if s.format == "hf" and not os.path.exists(spec.resolve(s.path)):
+            continue  # a Hub dataset: its resolved revision is recorded instead (_hub_revisions)
+        for one, _ in expand_paths(s, spec.resolve(s.path)):
+            paths.append(one.path)
+            if one.options.get("join"):
+                paths.append(side_spec(one, one.options["join"]).path)
+    return paths
+
+
+def _hub_revisions(spec) -> dict[str, str]:
+    """``{dataset id: "git:<commit>"}`` for each Hugging Face Hub source, its revision resolved."""
+    from transforms.ingest.hf import resolved_revision
+
+    return {s.path: f"git:{resolved_revision(s, spec.resolve(s.path))}" for s in spec.sources
+            if s.format == "hf" and not os.path.exists(spec.resolve(s.path))}
+
+
 def input_hashes(spec) -> dict[str, str]:
-    """sha256 of every input the spec names (folders and prefixes hash their sorted files).
+    """sha256 of every input the spec names (folders and prefixes hash their sorted files; a glob, each
+    file it matches); a Hugging Face Hub dataset's resolved commit (``git:<sha>``).
 
     Object-store inputs are read and hashed; a CALM input that is not local is fetched from
     a pinned commit and checked against a recorded sha256, which is what is recorded here.
@@ -73,9 +98,9 @@ def input_hashes(spec) -> dict[str, str]:
     from transforms.calm_inputs import pinned_sha256
 
     calm = _calm_inputs(spec)
-    paths = [s.path for s in spec.sources] + [t.path for t in spec.template_files] + [lx.path for lx in spec.lexicons if lx.path]
+    paths = _source_paths(spec) + [t.path for t in spec.template_files] + [lx.path for lx in spec.lexicons if lx.path]
     paths += sorted(calm - set(paths))  # CALM's ground-truth labels
-    out = {}
+    out = _hub_revisions(spec)
     for rel in paths:
         path = spec.resolve(rel.split("!", 1)[0])
         if "://" in path:

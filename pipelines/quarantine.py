@@ -1,10 +1,11 @@
-"""``quarantine.json``: the source records a build set aside for their size.
+"""``quarantine.json``: the source records a build set aside, for their size or as malformed.
 
-Phase 1 dumps what ingest (``filters.max_record_bytes``) and extraction
-(``filters.max_chars``) quarantined; the driver turns it into a small release file:
-counts by reason, then the records in file order, each with its source, file (as the
-spec writes it, so the file is the same on every machine), line/record/row, size and
-limit — never the text. Only the first ``MAX_LISTED`` are listed; all are counted.
+Phase 1 dumps what ingest (``filters.max_record_bytes``, and records it could not read:
+reason ``malformed``) and extraction (``filters.max_chars``) quarantined; the driver turns
+it into a small release file: counts by reason and by source, then the records in file
+order, each with its source, file (as the spec writes it, so the file is the same on
+every machine), line/record/row, and size and limit or what is malformed (``detail``) —
+never the text. Only the first ``MAX_LISTED`` are listed; all are counted.
 A build that quarantines nothing writes no file.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 
 from schemas import storage
-from schemas.quarantine import MAX_CHARS, Quarantined, count_by_reason
+from schemas.quarantine import MALFORMED, MAX_CHARS, Quarantined, count_by_reason
 
 QUARANTINE_FILE = "quarantine.json"
 MAX_LISTED = 1000
@@ -21,8 +22,11 @@ _UNITS = {MAX_CHARS: "characters"}  # every other reason counts bytes
 
 
 def _entry(q: Quarantined, files: dict[str, str]) -> dict:
-    entry = {"source": q.source, "file": files.get(q.source, ""), q.unit: q.position, "reason": q.reason,
-             "size": q.size, "limit": q.limit}
+    entry = {"source": q.source, "file": q.file or files.get(q.source, ""), q.unit: q.position, "reason": q.reason}
+    if q.reason == MALFORMED:
+        entry["detail"] = q.detail
+    else:
+        entry.update(size=q.size, limit=q.limit)
     if q.record_id:
         entry["record_id"] = q.record_id
     return entry
@@ -44,8 +48,11 @@ def write_quarantine(spec, staging_dir: str, dumped: list[dict]) -> dict:
         return {}
     files = {s.name: s.path for s in spec.sources}
     entries = sorted((_entry(q, files) for q in unique), key=_order)
-    report = {"counts": count_by_reason(unique), "listed": min(len(entries), MAX_LISTED),
-              "records": entries[:MAX_LISTED]}
+    by_source: dict[str, int] = {}
+    for q in unique:
+        by_source[q.source] = by_source.get(q.source, 0) + 1
+    report = {"counts": count_by_reason(unique), "by_source": dict(sorted(by_source.items())),
+              "listed": min(len(entries), MAX_LISTED), "records": entries[:MAX_LISTED]}
     storage.write_json(storage.join(staging_dir, QUARANTINE_FILE), report, ensure_ascii=False)
     return report
 
@@ -69,14 +76,23 @@ def progress_line(report: dict) -> str | None:
     >>> progress_line({"counts": {"max_chars": 1}, "records": [{"source": "qa", "file": "data/qa.jsonl",
     ...                "line": 7, "reason": "max_chars", "size": 900000, "limit": 4000}]})
     '[quarantine] 1 source record set aside for its size (max_chars=1), listed in quarantine.json; first: data/qa.jsonl, line 7: 900,000 characters, max_chars is 4,000'
+    >>> progress_line({"counts": {"malformed": 2}, "records": [{"source": "qa", "file": "data/qa.jsonl",
+    ...                "line": 3, "reason": "malformed", "detail": "not valid JSON: Expecting value (column 1)"}]})
+    '[quarantine] 2 source records set aside, malformed (malformed=2), listed in quarantine.json; first: data/qa.jsonl, line 3: not valid JSON: Expecting value (column 1)'
     """
     if not report:
         return None
     total = sum(report["counts"].values())
     first = report["records"][0]
     unit = next(u for u in ("line", "record", "row") if u in first)
-    measure = _UNITS.get(first["reason"], "bytes")
-    what = "source record set aside for its size" if total == 1 else "source records set aside for their size"
+    if MALFORMED not in report["counts"]:
+        why = " for its size" if total == 1 else " for their size"
+    else:
+        why = ", malformed" if len(report["counts"]) == 1 else ", malformed or too big"
+    what = f"source record{'' if total == 1 else 's'} set aside{why}"
+    if first["reason"] == MALFORMED:
+        said = first["detail"]
+    else:
+        said = f"{first['size']:,} {_UNITS.get(first['reason'], 'bytes')}, {first['reason']} is {first['limit']:,}"
     return (f"[quarantine] {total:,} {what} ({counts_text(report['counts'])}), listed in {QUARANTINE_FILE}; "
-            f"first: {first['file']}, {unit} {first[unit]}: {first['size']:,} {measure}, "
-            f"{first['reason']} is {first['limit']:,}")
+            f"first: {first['file']}, {unit} {first[unit]}: {said}")

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from pipelines.sources import apply_profiles
 from pipelines.typed_yaml import load_typed
 from schemas.errors import SpecError
 from schemas.ids import digest
@@ -65,6 +66,9 @@ def load_spec(path: str, data_dir: str | None = None, overrides: dict[str, Any] 
         if isinstance(raw, dict) and key in raw:
             raise SpecError(f"{path}: key '{key}': set by the loader, not by the spec")
     raw = {**raw, **(overrides or {})}
+    if "sources" in raw:
+        # profiles merged first, so the spec hash changes when a profile the spec uses does
+        raw["sources"] = apply_profiles(raw["sources"], where=path)
     if data_dir is not None and not os.path.isdir(data_dir):
         raise SpecError(f"--data-dir {data_dir}: no such directory")
     spec = load_typed(BenchmarkSpec, raw, where=path)

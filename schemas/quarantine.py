@@ -1,8 +1,10 @@
-"""Quarantined records: source records refused for their size before any expensive parsing.
+"""Quarantined records: source records set aside, never silently dropped, and never the end of a run.
 
-A record over a size limit is not an error that stops the build: it is set aside
-with where it is (source, unit and position in the file) and how big it is, never
-its text, and the release lists it (``quarantine.json``).
+A record over a size limit, or a malformed one (a line that is not JSON, a row with
+the wrong number of cells, a record without its id or a mapped field), is not an
+error that stops the build: it is set aside with where it is (source, file, unit
+and position in the file), why, and for a size how big it is — never its text —
+and the release lists it (``quarantine.json``).
 
 >>> q = Quarantined("demo_qa", "line", 7, "max_chars", 900_000, 4000, record_id="qa-07")
 >>> Quarantined.from_dict(q.to_dict()) == q, q.where()
@@ -19,11 +21,14 @@ DEFAULT_MAX_RECORD_BYTES = 1 << 20
 
 #: why a record was quarantined: the spec key whose limit it exceeds
 MAX_RECORD_BYTES, MAX_CHARS = "max_record_bytes", "max_chars"
+#: why a record was quarantined: it could not be read as a record (``detail`` says how)
+MALFORMED = "malformed"
 
 
 @dataclass(frozen=True)
 class Quarantined:
-    """A record set aside for its size; ``size`` and ``limit`` are in the unit ``reason`` counts."""
+    """A record set aside; for a size ``reason``, ``size`` and ``limit`` are in the unit it counts
+    (0 for a malformed record, whose ``detail`` says what is wrong)."""
 
     source: str  # the SourceSpec name
     unit: str  # "line", "record" or "row", as in the record's location
@@ -32,6 +37,8 @@ class Quarantined:
     size: int
     limit: int
     record_id: str = ""  # empty when the record was refused before it was parsed
+    detail: str = ""  # what is malformed, one line
+    file: str = ""  # the file as the spec names it, when a source reads several (a glob, a joined file)
 
     def where(self) -> str:
         return f"{self.unit} {self.position}"

@@ -34,6 +34,16 @@ TASK_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: The text fields of a source record mapped to the task its corpus serves (``SourceSpec.task``).
+#: Coreference corpora (GAP, WSC) are a source task only: extraction turns them into qa or nli templates.
+SOURCE_TASK_FIELDS: dict[str, tuple[str, ...]] = {
+    "qa": ("context", "question"),
+    "nli": ("premise", "hypothesis"),
+    "coreference": ("text", "pronoun"),
+    "sentiment": ("sentence",),
+}
+
+
 def required_columns(task: str) -> list[str]:
     """Columns every row of the task must have, never null (fill_type is checked by set)."""
     return ["example_id", "template_id", "group", "filler", *TASK_FIELDS[task]]
@@ -71,6 +81,9 @@ class SourceRecord:
     fields: Mapping[str, Any]
     source_license: str = ""
     location: str = ""  # file and line/member, for error messages and provenance
+    # the task the source serves ("qa", "nli", "coreference", see SOURCE_TASK_FIELDS) when its spec maps
+    # it; then ``fields`` holds the task's text fields plus "answer", "options" and kept extras
+    task: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {**_shallow(self), "fields": dict(self.fields)}

@@ -19,21 +19,58 @@ from typing import Any, Literal
 
 from schemas.paths import check_name, check_split, check_version
 from schemas.quarantine import DEFAULT_MAX_RECORD_BYTES
-from schemas.records import TASK_FIELDS
+from schemas.records import SOURCE_TASK_FIELDS, TASK_FIELDS
+
+
+@dataclass
+class TaskMapping:
+    """How a source record becomes the task's fields (``transforms.ingest.mapping``).
+
+    A field reference is a dotted source path, a list of paths (the first non-empty
+    wins), or ``{from: path(s), remove: regex, sub: {regex: text}, replace: {marker: path},
+    split: "|" | "repr"}``.
+    """
+
+    fields: dict[str, Any] = field(default_factory=dict)  # task field -> field reference
+    answer: Any = ""  # the gold answer or label
+    options: Any = ""  # a list (of texts, or of objects: option_text names their text), or a split text
+    option_fields: list[Any] = field(default_factory=list)  # several source fields that are the options
+    option_text: str = ""  # options given as objects: the key of their text
+    option_correct: str = ""  # options given as objects: the key that marks the correct one
+    option_correct_fields: list[str] = field(default_factory=list)  # parallel to option_fields: true marks the answer
+    answer_from_options: Literal["", "letter", "index"] = ""  # the answer points into the options
+    answer_map: dict[str, str] = field(default_factory=dict)  # raw label -> task label
+    optional: list[str] = field(default_factory=list)  # mapped keys that may be empty (else: quarantined)
+    keep: dict[str, Any] = field(default_factory=dict)  # extra output field -> field reference
 
 
 @dataclass
 class SourceSpec:
-    """A corpus to ingest. ``path`` may name a zip member as ``archive.zip!inner/file.jsonl``."""
+    """A corpus to ingest. ``path`` may name a zip member as ``archive.zip!inner/file.jsonl``, or
+    several files with a glob (``babi/task*.json``: their ids get the file's stem as a prefix).
+
+    ``profile`` names a source profile (``configs/data/sources/<profile>.yaml``) whose keys are
+    defaults for this source's; ``task`` with ``mapping`` turns records into the task's fields.
+    """
 
     name: str
-    format: str  # a reader registered in transforms.ingest: jsonl, json, csv, tsv, parquet, xml
+    format: str  # a reader registered in transforms.ingest: jsonl, json, csv, tsv, parquet, xml, blocks, hf
     path: str
     split: str = "test"
     license: str = ""
     id_field: str = ""  # record id field; default: the record's position in the file
     records: str = ""  # json: dotted path to the record list; xml: the record element's tag
     options: dict[str, Any] = field(default_factory=dict)  # reader-specific settings
+    task: str = ""  # the task the corpus serves (qa, nli, coreference …); needs mapping
+    mapping: TaskMapping | None = None
+    id_prefix: str = ""  # put before every record id (set per file for a glob)
+    profile: str = ""  # the profile the loader merged in (kept for the record)
+
+    def __post_init__(self):
+        if self.task and self.task not in SOURCE_TASK_FIELDS:
+            raise ValueError(f"source {self.name!r}: task {self.task!r} is not one of {', '.join(SOURCE_TASK_FIELDS)}")
+        if bool(self.task) != (self.mapping is not None):
+            raise ValueError(f"source {self.name!r}: 'task' and 'mapping' go together")
 
 
 @dataclass
@@ -42,7 +79,8 @@ class ExtractSpec:
 
     source: str  # a SourceSpec name
     task: str
-    fields: dict[str, str]  # task text field -> source record field
+    # task text field -> source record field; empty: the source's mapped task fields (same task only)
+    fields: dict[str, str] = field(default_factory=dict)
     rule: str = "person_mentions"  # an extractor registered in transforms.extract
     answer: str = ""  # source field holding the gold answer / label
     options: str = ""  # source field holding the options, "a|b|c" or a list
@@ -79,13 +117,18 @@ class FilterSpec:
     min_chars: int = 10
     max_chars: int = 4000
     max_referents: int = 2
-    dedup: Literal["exact", "none"] = "exact"
+    # exact: by normalised text; near: exact, then by similarity (transforms.near_dedup); none
+    dedup: Literal["exact", "near", "none"] = "exact"
+    near_threshold: float | None = None  # MiniLM cosine / MinHash Jaccard at or above which two are near; None: method default
+    near_method: Literal["auto", "minilm", "minhash"] = "auto"  # auto: MiniLM when the semantic extra is installed
     exclude_sources: list[str] = field(default_factory=list)
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
 
     def __post_init__(self):
         if self.max_record_bytes < 0:
             raise ValueError(f"max_record_bytes must be 0 (no limit) or more, not {self.max_record_bytes}")
+        if self.near_threshold is not None and not 0.0 < self.near_threshold <= 1.0:
+            raise ValueError(f"near_threshold must be in (0, 1], not {self.near_threshold}")
 
 
 @dataclass
@@ -287,9 +330,19 @@ class BenchmarkSpec:
             for lex in [c.lexicon, *c.referents.values(), *([c.design.names_lexicon] if c.design.names_lexicon else [])]:
                 if lex not in lexicons:
                     raise ValueError(f"configs[{i}] ({c.name}) uses lexicon {lex!r}, not defined under 'lexicons'")
+        by_name = {s.name: s for s in self.sources}
         for i, e in enumerate(self.extract):
             if e.source not in sources:
                 raise ValueError(f"extract[{i}] reads source {e.source!r}, not defined under 'sources'")
+            if not e.fields:
+                src = by_name[e.source]
+                if src.task != e.task:
+                    raise ValueError(f"extract[{i}] ({e.source}) has no 'fields', which needs source "
+                                     f"{e.source!r} mapped to task {e.task!r} (it is {src.task or 'not mapped'})")
+                # a mapped record's fields are the task's own: read them as they are
+                e.fields = {f: f for f in TASK_FIELDS[e.task]}
+                e.answer = e.answer or "answer"
+                e.options = e.options or "options"
         if len({c.name for c in self.configs}) != len(self.configs):
             raise ValueError("two configs share a name")
 

@@ -115,10 +115,12 @@ def test_lexicon_group_with_no_entries(tmp_path, capsys):
     assert_refused(tmp_path, capsys, bad_spec(tmp_path, mutate), "no entries", "martian")
 
 
-def test_corpus_file_that_is_not_json_lines(tmp_path, capsys):
+def test_corpus_file_that_is_not_json_lines_with_malformed_error(tmp_path, capsys):
+    # by default a broken line is quarantined (tests/test_malformed.py); malformed: error refuses the build
     def mutate(spec, d):
         lines = (DEFAULT_DATA / "data/demo/qa.jsonl").read_text().splitlines()
         lines[2] = lines[2][:-5]  # cut a record short
         (d / "qa.jsonl").write_text("\n".join(lines) + "\n")
         spec["sources"][0]["path"] = str(d / "qa.jsonl")
+        spec["sources"][0]["options"] = {"malformed": "error"}
     assert_refused(tmp_path, capsys, bad_spec(tmp_path, mutate), "qa.jsonl", "line 3")

@@ -244,8 +244,12 @@ def test_input_error_inside_a_beam_stage_is_one_line(workspace):
     shutil.copytree(workspace / "data", bad / "data")
     with open(bad / "data" / "demo" / "qa.jsonl", "a", encoding="utf-8") as f:
         f.write('{"id": "broken", "passage": \n')
+    # a broken line is quarantined by default (tests/test_malformed.py); malformed: error makes it an input error
+    spec = yaml.safe_load((workspace / "spec.yaml").read_text())
+    spec["sources"][0]["options"] = {"malformed": "error"}
+    (bad / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     try:
-        line = assert_refused_cleanly(workspace, ["build", workspace / "spec.yaml", "--data-dir", bad,
+        line = assert_refused_cleanly(workspace, ["build", bad / "spec.yaml", "--data-dir", bad,
                                                   "--out", workspace / "out2"], 2, "qa.jsonl, line", "not valid JSON")
         assert "while running" not in line and "Traceback" not in line
     finally:
@@ -663,7 +667,7 @@ def test_a_900000_character_passage_is_quarantined_and_the_rest_builds_as_usual(
     assert code == 0, err
     release = Path(out.strip().splitlines()[-1])
     report = json.loads((release / "quarantine.json").read_text())
-    assert report == {"counts": {"max_chars": 1}, "listed": 1, "records": [
+    assert report == {"counts": {"max_chars": 1}, "by_source": {"demo_qa": 1}, "listed": 1, "records": [
         {"source": "demo_qa", "file": "data/demo/qa.jsonl", "line": line, "record_id": "qa-huge",
          "reason": "max_chars", "size": 900_000 + len("Who walked?"), "limit": 4000}]}
     [progress] = quarantine_lines(err)

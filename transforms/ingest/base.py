@@ -1,9 +1,13 @@
 """The reader registry and what every reader shares: opening paths, records, errors.
 
 A reader is ``fn(spec, path) -> Iterator[SourceRecord | Quarantined]``, registered
-by format name. Paths may be local, a URL Beam's filesystems know (``gs://…``), or a
-zip member written ``archive.zip!inner/file.jsonl``. ``read_source`` quarantines any
-record over the source's ``max_record_bytes``; a line-based reader checks a line's
+by format name. A record the reader cannot read (a line that is not JSON, a row
+with the wrong number of cells, no value for the id field) comes out as a
+``Quarantined`` entry with reason ``malformed``, its file and position and what is
+wrong (``malformed(...)``), and the reader goes on with the next one.
+
+Paths may be local, a URL Beam's filesystems know (``gs://…``), or a zip member
+written ``archive.zip!inner/file.jsonl``. ``read_source`` quarantines any record over the source's ``max_record_bytes``; a line-based reader checks a line's
 raw length before it parses it (``iter_lines(..., max_bytes=)``), so a huge line is
 never built into an object.
 
@@ -29,7 +33,7 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 from schemas import storage
 from schemas.errors import InputError, SpecError
-from schemas.quarantine import DEFAULT_MAX_RECORD_BYTES, MAX_RECORD_BYTES, Quarantined
+from schemas.quarantine import DEFAULT_MAX_RECORD_BYTES, MALFORMED, MAX_RECORD_BYTES, Quarantined
 from schemas.records import SourceRecord
 
 Reader = Callable[..., Iterator[SourceRecord]]
@@ -39,7 +43,7 @@ READERS: dict[str, Reader] = {}
 #: format name -> the ``SourceSpec.options`` keys its reader understands
 READER_OPTIONS: dict[str, frozenset[str]] = {}
 #: options every format understands (applied by ``read_source`` after the reader)
-COMMON_OPTIONS = frozenset({"explode", "limit", "encoding", MAX_RECORD_BYTES})
+COMMON_OPTIONS = frozenset({"explode", "limit", "encoding", MAX_RECORD_BYTES, "malformed", "join", "stack"})
 
 ZIP_SEP = "!"
 _POSITION = re.compile(r", (line|record|row) (\d+)(?:, item \d+)?$")
@@ -99,16 +103,31 @@ def open_binary(path: str) -> Iterator[io.BufferedIOBase]:
 
 
 @contextmanager
-def open_text(path: str, encoding: str = "utf-8-sig", newline: str | None = None) -> Iterator[io.TextIOBase]:
-    """Open ``path`` (see :func:`open_binary`) as text; a BOM is dropped by default."""
+def open_text(path: str, encoding: str = "utf-8-sig", newline: str | None = None,
+              errors: str = "strict") -> Iterator[io.TextIOBase]:
+    """Open ``path`` (see :func:`open_binary`) as text; a BOM is dropped by default.
+
+    ``errors="surrogateescape"`` keeps undecodable bytes as lone surrogates (``has_bad_bytes``),
+    so a reader can set aside the one record that holds them and read on."""
     with open_binary(path) as raw:
-        yield io.TextIOWrapper(raw, encoding=encoding, newline=newline)
+        yield io.TextIOWrapper(raw, encoding=encoding, newline=newline, errors=errors)
+
+
+def has_bad_bytes(texts) -> bool:
+    """Whether any of the texts holds bytes that did not decode (surrogate-escaped)."""
+    return any(any("\udc80" <= c <= "\udcff" for c in t) for t in texts)
 
 
 class OversizedLine(NamedTuple):
     """A line longer than the reader's byte limit: only its size was kept, never its text."""
 
     size: int  # bytes, without the line end
+
+
+class BadLine(NamedTuple):
+    """A line that could not be read (undecodable bytes, not JSON …): what is wrong, never its text."""
+
+    detail: str
 
 
 def _line_end(tail: bytes) -> int:
@@ -142,10 +161,11 @@ def _bounded_lines(raw, max_bytes: int | None) -> Iterator[bytes | OversizedLine
         yield OversizedLine(total - _line_end(tail))
 
 
-def iter_lines(path: str, encoding: str = "utf-8-sig",
-               max_bytes: int | None = None) -> Iterator[tuple[int, str | OversizedLine]]:
-    """``(line number, text)`` per line, without the line end; bad bytes name their line.
+def iter_lines(path: str, encoding: str = "utf-8-sig", max_bytes: int | None = None,
+               tolerant: bool = False) -> Iterator[tuple[int, str | OversizedLine | BadLine]]:
+    """``(line number, text)`` per line, without the line end.
 
+    Undecodable bytes are an InputError naming the line, or with ``tolerant`` a BadLine.
     With ``max_bytes``, a longer line comes as ``(line number, OversizedLine)``, its text unread.
     """
     with open_binary(path) as raw:
@@ -156,19 +176,27 @@ def iter_lines(path: str, encoding: str = "utf-8-sig",
             try:
                 text = data.decode(encoding if n == 1 else encoding.replace("-sig", ""))
             except UnicodeDecodeError as e:
-                raise InputError(f"{path}, line {n}: not valid {encoding} text: {e.reason}") from None
+                yield n, _bad(path, n, f"not valid {encoding} text: {e.reason}", tolerant)
+                continue
             yield n, text.rstrip("\r\n")
 
 
-def iter_json_objects(path: str, encoding: str = "utf-8-sig",
-                      max_bytes: int | None = None) -> Iterator[tuple[int, dict | OversizedLine]]:
+def _bad(path: str, n: int, detail: str, tolerant: bool) -> BadLine:
+    if not tolerant:
+        raise InputError(f"{path}, line {n}: {detail}")
+    return BadLine(detail)
+
+
+def iter_json_objects(path: str, encoding: str = "utf-8-sig", max_bytes: int | None = None,
+                      tolerant: bool = False) -> Iterator[tuple[int, dict | OversizedLine | BadLine]]:
     """``(line number, object)`` per non-blank line of a JSON Lines file.
 
-    A line that is not JSON, or not an object, is an InputError naming file and line.
-    With ``max_bytes``, a longer line comes as an OversizedLine, never parsed.
+    A line that is not JSON, or not an object, is an InputError naming file and line, or
+    with ``tolerant`` a BadLine saying why. With ``max_bytes``, a longer line comes as an
+    OversizedLine, never parsed.
     """
-    for n, line in iter_lines(path, encoding, max_bytes):
-        if isinstance(line, OversizedLine):
+    for n, line in iter_lines(path, encoding, max_bytes, tolerant):
+        if isinstance(line, (OversizedLine, BadLine)):
             yield n, line
             continue
         if not line.strip():
@@ -176,9 +204,11 @@ def iter_json_objects(path: str, encoding: str = "utf-8-sig",
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            raise InputError(f"{path}, line {n}: not valid JSON: {e.msg} (column {e.colno})") from None
+            yield n, _bad(path, n, f"not valid JSON: {e.msg} (column {e.colno})", tolerant)
+            continue
         if not isinstance(obj, dict):
-            raise InputError(f"{path}, line {n}: expected a JSON object, got {type(obj).__name__}")
+            yield n, _bad(path, n, f"expected a JSON object, got {type(obj).__name__}", tolerant)
+            continue
         yield n, obj
 
 
@@ -193,7 +223,12 @@ def record_byte_limit(spec) -> int:
 
 def oversized(spec, unit: str, position: int, size: int, limit: int, record_id: str = "") -> Quarantined:
     """The quarantine entry of a record over the source's byte limit."""
-    return Quarantined(spec.name, unit, position, MAX_RECORD_BYTES, size, limit, record_id)
+    return Quarantined(spec.name, unit, position, MAX_RECORD_BYTES, size, limit, record_id, file=spec.path)
+
+
+def malformed(spec, unit: str, position: int, detail: str, record_id: str = "") -> Quarantined:
+    """The quarantine entry of a record that cannot be read, ``detail`` saying why (one line, no record text)."""
+    return Quarantined(spec.name, unit, position, MALFORMED, 0, 0, record_id, detail=detail, file=spec.path)
 
 
 def _leaves(value: Any) -> Iterator[str | bytes]:
@@ -225,8 +260,9 @@ def record_bytes_over(fields: Mapping[str, Any], limit: int) -> int | None:
 
 
 def make_record(spec, path: str, unit: str, position: int, fields: Mapping[str, Any],
-                record_id: str | None = None) -> SourceRecord:
-    """A SourceRecord whose id is ``spec.id_field``'s value, else ``record_id``, else the position.
+                record_id: str | None = None) -> SourceRecord | Quarantined:
+    """A SourceRecord whose id is ``spec.id_prefix`` and ``spec.id_field``'s value, else ``record_id``,
+    else the position; a record without a value for ``id_field`` is quarantined as malformed.
 
     ``unit`` ("line", "record", "row") and ``position`` make the record's location,
     ``"data/qa.jsonl, line 12"``, which errors and provenance quote.
@@ -235,12 +271,12 @@ def make_record(spec, path: str, unit: str, position: int, fields: Mapping[str, 
     if spec.id_field:
         value = get_path(fields, spec.id_field)
         if value is None or value == "":
-            raise InputError(f"{location}: no value for id field {spec.id_field!r}")
+            return malformed(spec, unit, position, f"no value for id field {spec.id_field!r}")
         rid = str(value)
     else:
         rid = record_id if record_id is not None else str(position)
-    return SourceRecord(source_dataset=spec.name, source_split=spec.split, record_id=rid, fields=dict(fields),
-                        source_license=spec.license, location=location)
+    return SourceRecord(source_dataset=spec.name, source_split=spec.split, record_id=spec.id_prefix + rid,
+                        fields=dict(fields), source_license=spec.license, location=location)
 
 
 def record_position(record: SourceRecord | Mapping[str, Any]) -> int:
@@ -284,12 +320,13 @@ def get_path(data: Any, path: str) -> Any:
     return None
 
 
-def explode(records: Iterator[SourceRecord | Quarantined], field: str) -> Iterator[SourceRecord | Quarantined]:
+def explode(records: Iterator[SourceRecord | Quarantined], field: str,
+            spec=None) -> Iterator[SourceRecord | Quarantined]:
     """One record per item of the list at ``field``; item keys become ``<last segment>.<key>``.
 
     Used for corpora that nest many questions under one passage (DROP, DuoRC, MCScript):
     the parent's other fields repeat in every child, and the child id is ``<parent id>.<i>``.
-    A quarantined record passes through as it is.
+    A quarantined record passes through as it is; one without the list is quarantined.
     """
     prefix = field.rsplit(".", 1)[-1]
     for rec in records:
@@ -297,12 +334,14 @@ def explode(records: Iterator[SourceRecord | Quarantined], field: str) -> Iterat
             yield rec
             continue
         items = get_path(rec.fields, field)
-        if items is None:
-            raise InputError(f"{rec.location}: no field {field!r} to explode")
         if isinstance(items, Mapping):
             items = [items]  # one child element in XML, one item in JSON
         if not isinstance(items, (list, tuple)):
-            raise InputError(f"{rec.location}: field {field!r} to explode is not a list")
+            what = "no field" if items is None else "not a list at field"
+            yield Quarantined(rec.source_dataset, record_unit(rec), record_position(rec), MALFORMED, 0, 0,
+                              rec.record_id, detail=f"{what} {field!r} to explode",
+                              file=spec.path if spec is not None else _file_of(rec))
+            continue
         top = field.split(".", 1)[0]
         base = {k: v for k, v in rec.fields.items() if k != top and k != field}
         for i, item in enumerate(items):
@@ -312,4 +351,10 @@ def explode(records: Iterator[SourceRecord | Quarantined], field: str) -> Iterat
             else:
                 child[prefix] = item
             yield SourceRecord(rec.source_dataset, rec.source_split, f"{rec.record_id}.{i}", child,
-                               rec.source_license, f"{rec.location}, item {i}")
+                               rec.source_license, f"{rec.location}, item {i}", rec.task)
+
+
+def _file_of(rec: SourceRecord) -> str:
+    """The file part of a record's location (``"qa.jsonl, line 3"`` -> ``"qa.jsonl"``)."""
+    m = _POSITION.search(rec.location or "")
+    return rec.location[:m.start()] if m else rec.location

@@ -3,7 +3,7 @@
 Each source is read whole by one worker, by the reader of its format, so its
 records come out in file order; Beam never reorders within a bundle we do not
 split, and later stages key or sort by content, never by arrival. Records over a
-size limit come out on their own tag, as Quarantined dicts.
+size limit, and malformed ones, come out on their own tag, as Quarantined dicts.
 
 In a pipeline, ``p | IngestSources([(source_spec, resolved_path), ...])`` gives
 ``out.records`` and ``out.quarantined``.
@@ -40,7 +40,8 @@ class IngestSources(beam.PTransform):
     """``PBegin ->`` tagged outputs ``records`` (``SourceRecord.to_dict()``) and ``quarantined``
     (``Quarantined.to_dict()``), one reader call per source.
 
-    ``sources`` pairs each SourceSpec with its resolved path (``spec.resolve(s.path)``).
+    ``sources`` pairs each SourceSpec with its resolved path (``spec.resolve(s.path)``; a glob
+    as ``expand_paths`` splits it, one pair per file).
     The specs travel inside the transform (pickled), not as elements, so no coder
     has to know about them; only indices are created.
     """

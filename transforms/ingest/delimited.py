@@ -32,8 +32,9 @@ import csv
 from typing import Iterator
 
 from schemas.errors import InputError, SpecError
+from schemas.quarantine import Quarantined
 from schemas.records import SourceRecord
-from transforms.ingest.base import make_record, open_text, register_reader
+from transforms.ingest.base import has_bad_bytes, make_record, malformed, open_text, register_reader
 
 _OPTIONS = ("delimiter", "header", "columns", "quoting", "missing", "rest", "skip_lines")
 _QUOTING = {"minimal": csv.QUOTE_MINIMAL, "none": csv.QUOTE_NONE}
@@ -42,8 +43,12 @@ _QUOTING = {"minimal": csv.QUOTE_MINIMAL, "none": csv.QUOTE_NONE}
 csv.field_size_limit(1 << 30)
 
 
-def read_delimited(spec, path: str, *, delimiter: str, quoting: str) -> Iterator[SourceRecord]:
-    """Rows as records; positions are the (1-based) file line where the row starts."""
+def read_delimited(spec, path: str, *, delimiter: str, quoting: str) -> Iterator[SourceRecord | Quarantined]:
+    """Rows as records; positions are the (1-based) file line where the row starts.
+
+    A row with the wrong number of cells, broken quoting or undecodable bytes is
+    quarantined as malformed with its line; the rows after it are read as usual.
+    """
     opts = spec.options
     quoting = opts.get("quoting", quoting)
     if quoting not in _QUOTING:
@@ -54,47 +59,57 @@ def read_delimited(spec, path: str, *, delimiter: str, quoting: str) -> Iterator
         raise SpecError(f"source {spec.name!r}: option header is false, so option columns must name the fields")
     missing = opts.get("missing", "error")
     rest = opts.get("rest") or ""
-    with open_text(path, opts.get("encoding", "utf-8-sig"), newline="") as f:
-        for _ in range(int(opts.get("skip_lines", 0))):
-            f.readline()
+    encoding = opts.get("encoding", "utf-8-sig")
+    with open_text(path, encoding, newline="", errors="surrogateescape") as f:
         skipped = int(opts.get("skip_lines", 0))
+        for _ in range(skipped):
+            f.readline()
         reader = csv.reader(f, delimiter=opts.get("delimiter", delimiter), quoting=_QUOTING[quoting], strict=True)
-        last = 0
-        try:
-            for row in reader:
-                start, last = last + 1, reader.line_num
-                line = start + skipped
-                if header and start == 1:
-                    names = columns or row
-                    if columns and len(columns) != len(row):
-                        raise InputError(f"{path}, line {line}: the header has {len(row)} columns, "
-                                         f"option columns names {len(columns)}")
-                    columns = [c.strip() for c in names]
-                    dup = sorted({c for c in columns if columns.count(c) > 1})
-                    if dup:
-                        raise InputError(f"{path}, line {line}: duplicate column name(s) {', '.join(dup)}")
+        last, rows = 0, 0
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as e:
+                yield malformed(spec, "line", last + 1 + skipped, f"not valid {spec.format}: {e}")
+                last = reader.line_num
+                continue
+            start, last = last + 1, reader.line_num
+            line = start + skipped
+            rows += 1
+            if header and rows == 1:
+                names = columns or row
+                if columns and len(columns) != len(row):
+                    raise InputError(f"{path}, line {line}: the header has {len(row)} columns, "
+                                     f"option columns names {len(columns)}")
+                columns = [c.strip() for c in names]
+                dup = sorted({c for c in columns if columns.count(c) > 1})
+                if dup:
+                    raise InputError(f"{path}, line {line}: duplicate column name(s) {', '.join(dup)}")
+                continue
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # a blank line
+            if has_bad_bytes(row):
+                yield malformed(spec, "line", line, f"not valid {encoding} text")
+                continue
+            extra: list[str] = []
+            if len(row) > len(columns):
+                if not rest:
+                    yield malformed(spec, "line", line, f"{len(row)} cells, but there are {len(columns)} columns "
+                                                        f"(set option rest: <field> to collect extra cells)")
                     continue
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue  # a blank line
-                extra: list[str] = []
-                if len(row) > len(columns):
-                    if not rest:
-                        raise InputError(f"{path}, line {line}: {len(row)} cells, but there are {len(columns)} "
-                                         f"columns (set option rest: <field> to collect extra cells)")
-                    row, extra = row[:len(columns)], row[len(columns):]
-                if len(row) < len(columns):
-                    if missing != "empty":
-                        raise InputError(f"{path}, line {line}: {len(row)} cells, but there are {len(columns)} "
-                                         f"columns (set option missing: empty to accept short rows)")
-                    row = row + [""] * (len(columns) - len(row))
-                fields = dict(zip(columns, row))
-                if rest:
-                    fields[rest] = extra
-                yield make_record(spec, path, "line", line, fields)
-        except csv.Error as e:
-            raise InputError(f"{path}, line {reader.line_num + skipped}: not valid {spec.format}: {e}") from None
-        except UnicodeDecodeError as e:
-            raise InputError(f"{path}, near line {last + skipped + 1}: not valid text: {e.reason}") from None
+                row, extra = row[:len(columns)], row[len(columns):]
+            if len(row) < len(columns):
+                if missing != "empty":
+                    yield malformed(spec, "line", line, f"{len(row)} cells, but there are {len(columns)} columns "
+                                                        f"(set option missing: empty to accept short rows)")
+                    continue
+                row = row + [""] * (len(columns) - len(row))
+            fields = dict(zip(columns, row))
+            if rest:
+                fields[rest] = extra
+            yield make_record(spec, path, "line", line, fields)
 
 
 @register_reader("csv", options=_OPTIONS)

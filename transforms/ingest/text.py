@@ -18,18 +18,21 @@ from typing import Iterator
 
 from schemas.records import SourceRecord
 from schemas.quarantine import Quarantined
-from transforms.ingest.base import OversizedLine, iter_lines, make_record, oversized, record_byte_limit, register_reader
+from transforms.ingest.base import (BadLine, OversizedLine, iter_lines, make_record, malformed, oversized,
+                                    record_byte_limit, register_reader)
 
 
 @register_reader("text", options=("field", "keep_blank"))
 def read_text(spec, path: str) -> Iterator[SourceRecord | Quarantined]:
     """Lines as records; positions are (1-based) line numbers. A line over ``max_record_bytes`` is
-    quarantined by its raw size."""
+    quarantined by its raw size, an undecodable one as malformed."""
     field = spec.options.get("field", "text")
     keep_blank = bool(spec.options.get("keep_blank", False))
     limit = record_byte_limit(spec)
-    for n, line in iter_lines(path, spec.options.get("encoding", "utf-8-sig"), max_bytes=limit):
+    for n, line in iter_lines(path, spec.options.get("encoding", "utf-8-sig"), max_bytes=limit, tolerant=True):
         if isinstance(line, OversizedLine):
             yield oversized(spec, "line", n, line.size, limit)
+        elif isinstance(line, BadLine):
+            yield malformed(spec, "line", n, line.detail)
         elif line.strip() or keep_blank:
             yield make_record(spec, path, "line", n, {field: line})

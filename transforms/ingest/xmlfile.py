@@ -26,12 +26,14 @@ An MCScript-like file, one record per question:
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from typing import Any, Iterator
 
-from schemas.errors import InputError, SpecError
+from schemas.errors import SpecError
+from schemas.quarantine import Quarantined
 from schemas.records import SourceRecord
-from transforms.ingest.base import make_record, open_binary, register_reader
+from transforms.ingest.base import make_record, malformed, open_binary, register_reader
 
 
 def element_to_value(el: ET.Element) -> Any:
@@ -56,19 +58,70 @@ def element_to_value(el: ET.Element) -> Any:
     return out
 
 
+def _chunks(text: str, tag: str) -> Iterator[tuple[int, str | None]]:
+    """``(line, element text)`` per ``<tag …>…</tag>`` in ``text``, found textually; ``None`` for one that
+    never closes. Records of one tag are not nested in one another (MCScript's instances are not)."""
+    opening = re.compile(rf"<{re.escape(tag)}(?=[\s/>])")
+    closing = f"</{tag}>"
+    pos = 0
+    while (m := opening.search(text, pos)) is not None:
+        line = text.count("\n", 0, m.start()) + 1
+        self_closed = text.find(">", m.end())
+        if self_closed != -1 and text[self_closed - 1] == "/":
+            yield line, text[m.start():self_closed + 1]
+            pos = self_closed + 1
+            continue
+        end = text.find(closing, m.end())
+        nxt = opening.search(text, m.end())
+        if end == -1 or (nxt is not None and nxt.start() < end):
+            yield line, None
+            pos = m.end() if nxt is None else nxt.start()
+            continue
+        yield line, text[m.start():end + len(closing)]
+        pos = end + len(closing)
+
+
+def _read_chunked(spec, path: str, data: bytes, error: str) -> Iterator[SourceRecord | Quarantined]:
+    """A document that does not parse, read record element by record element: each one that does not
+    parse on its own is quarantined with its line."""
+    text = data.decode(spec.options.get("encoding", "utf-8"), errors="surrogateescape")
+    tag = spec.records.rsplit("/", 1)[-1]
+    found = False
+    for i, (line, chunk) in enumerate(_chunks(text, tag)):
+        found = True
+        if chunk is None:
+            yield malformed(spec, "line", line, f"not valid XML: <{tag}> is not closed")
+            continue
+        try:
+            el = ET.fromstring(chunk)
+        except ET.ParseError as e:
+            yield malformed(spec, "line", line + e.position[0] - 1, f"not valid XML: {str(e).split(':')[0]}")
+            continue
+        value = element_to_value(el)
+        yield make_record(spec, path, "record", i, value if isinstance(value, dict) else {"text": value})
+    if not found:
+        yield malformed(spec, "line", 1, f"{error}; no <{tag}> element found, the document is unread")
+
+
 @register_reader("xml")
-def read_xml(spec, path: str) -> Iterator[SourceRecord]:
-    """Elements as records; positions are their 0-based order (``record 0``)."""
+def read_xml(spec, path: str) -> Iterator[SourceRecord | Quarantined]:
+    """Elements as records; positions are their 0-based order (``record 0``).
+
+    A document that does not parse is read again element by element (``records`` a tag,
+    or a path ending in one): the elements that parse on their own are records, the
+    others are quarantined with their line.
+    """
     if not spec.records:
         raise SpecError(f"source {spec.name!r}: format xml needs 'records', the record element's tag or path")
     with open_binary(path) as raw:
-        try:
-            # the stdlib parser never fetches external DTDs or entities (MCScript names a DTD)
-            root = ET.parse(raw).getroot()
-        except ET.ParseError as e:
-            line, col = e.position
-            msg = str(e).split(":")[0]
-            raise InputError(f"{path}, line {line}: not valid XML: {msg} (column {col + 1})") from None
+        data = raw.read()
+    try:
+        # the stdlib parser never fetches external DTDs or entities (MCScript names a DTD)
+        root = ET.fromstring(data)
+    except ET.ParseError as e:
+        line, col = e.position
+        yield from _read_chunked(spec, path, data, f"not valid XML at line {line}, column {col + 1}")
+        return
     if "/" in spec.records or spec.records.startswith("."):
         elements = root.iterfind(spec.records)
     else:

@@ -1,0 +1,293 @@
+"""Near-duplicate removal: templates whose texts say nearly the same thing, one kept per group.
+
+Two methods, both over a template's *neutral text* (its task fields in order, slots
+read as neutral words: ``{person}`` "person", ``{person.subj}`` "they", a verb as
+written, a gendered choice as its neutral word):
+
+- ``minilm``: cosine similarity of MiniLM sentence embeddings (the ``semantic`` extra,
+  ``schemas.embeddings``), field by field: each distinct field text is embedded once, in
+  batches (a passage many questions share, once), and two templates' similarity is the
+  mean of their fields' cosines. Similarities come from matrix products of a chunk of
+  rows against the block (``CHUNK`` rows at a time), never from a model call per pair.
+  Default threshold 0.9.
+- ``minhash``: the lexical fallback when the extra is absent. MinHash signatures
+  (``datasketch``, 128 permutations, fixed seed) of word 3-gram shingles; locality-sensitive
+  hashing bands propose candidate pairs, whose estimated Jaccard similarity is then checked.
+  Default threshold 0.6.
+
+Blocking: templates of different tasks are never compared (the PTransform groups by task),
+and inside a block only the pairs the method proposes (rows of one chunk; one LSH band in
+common) are scored.
+
+Which of a pair stays is decided, never drawn: templates are ranked by (source order in
+the spec, position in the source, template id); in that order each template not already
+dropped is kept and drops every later template near it. The kept template's provenance
+names those it beat (``dedup:near:<method> beat <id> (<similarity>)``) and the pairs come
+out on their own tag for a review file.
+
+>>> texts = ["{person} sat on the old red bench by the river.", "{person} sat on the old red bench by the river!",
+...          "{person.subj} {person:was} reading a book about ships."]
+>>> minhash_pairs([neutral(t) for t in texts], 0.6)
+[(0, 1, 1.0)]
+>>> survivors([(0, 1, 1.0)], order=[1, 0, 2])  # 1 ranks first: it stays, 0 goes
+([1, 2], {0: [(1, 1.0)]})
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from schemas.records import TASK_FIELDS
+
+NAMESPACE = "biasbench.near_dedup"
+KEPT, PAIRS = "templates", "near_pairs"  # the output tags of NearDedupTemplates
+METHODS = ("minilm", "minhash")
+DEFAULT_THRESHOLD = {"minilm": 0.9, "minhash": 0.6}
+CHUNK = 1024  # rows of one similarity matrix product
+NUM_PERM, SEED, SHINGLE = 128, 1, 3
+MAX_NAMED = 5  # beaten templates named in the survivor's provenance line
+
+_SLOT = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+_PRONOUN = {"subj": "they", "obj": "them", "poss": "their", "poss_pron": "theirs", "refl": "themselves"}
+_WORD = re.compile(r"\w+")
+
+
+def _neutral_slot(m: re.Match) -> str:
+    body = m.group(1)
+    if body is None:
+        return m.group(0)[0]
+    body = body.lstrip("=")
+    if body.startswith("a:"):
+        return "a person"
+    ref, _, rest = body.partition(":")
+    if rest:
+        return rest.split("/")[-1]  # a verb as written; a gendered choice by its neutral (last) word
+    ref, _, attr = ref.partition(".")
+    return _PRONOUN.get(attr, "person" if not attr else "")
+
+
+def neutral(text: str) -> str:
+    """A template text with its slots read as neutral words.
+
+    >>> neutral("{a:person} said {person.subj} {person:was} {person:boy/girl/kid}, {person2}.")
+    'a person said they was kid, person.'
+    """
+    return _SLOT.sub(_neutral_slot, text)
+
+
+def field_texts(template: Mapping[str, Any]) -> list[str]:
+    """The neutral texts near-duplicate removal compares: the task's fields in order, then any others."""
+    fields = template["fields"]
+    names = [f for f in TASK_FIELDS.get(template["task"], ()) if f in fields]
+    names += sorted(f for f in fields if f not in names)
+    return [neutral(str(fields[f])) for f in names]
+
+
+def template_text(template: Mapping[str, Any]) -> str:
+    """A template's neutral fields as one text (what MinHash shingles)."""
+    return " | ".join(field_texts(template))
+
+
+def resolve_method(method: str) -> str:
+    """``auto`` -> ``minilm`` when the semantic extra is installed, else ``minhash``."""
+    if method == "auto":
+        from schemas.embeddings import semantic_available
+
+        return "minilm" if semantic_available() else "minhash"
+    if method not in METHODS:
+        raise ValueError(f"near_method {method!r} is not auto, minilm or minhash")
+    return method
+
+
+def template_vectors(field_texts: Sequence[Sequence[str]]):
+    """One unit vector per template from MiniLM embeddings of its fields: each distinct field text is
+    embedded once (a passage shared by many questions, once), and a template's vector is its field
+    vectors side by side, scaled so that the cosine of two templates is the mean of their fields'."""
+    import numpy as np
+    from schemas.embeddings import minilm_vectors
+
+    distinct = sorted({t for texts in field_texts for t in texts if t})
+    embedded = dict(zip(distinct, minilm_vectors(distinct, batch_size=128, dtype=np.float32))) if distinct else {}
+    width = max(len(texts) for texts in field_texts)
+    dim = next(iter(embedded.values())).shape[0] if embedded else 1
+    out = np.zeros((len(field_texts), width * dim), dtype=np.float32)
+    for i, texts in enumerate(field_texts):
+        for k, t in enumerate(texts):
+            if t:
+                out[i, k * dim:(k + 1) * dim] = embedded[t]
+    return out / np.sqrt(width, dtype=np.float32)
+
+
+def minilm_pairs(field_texts: Sequence[Sequence[str]], threshold: float,
+                 chunk: int = CHUNK) -> list[tuple[int, int, float]]:
+    """``(i, j, cosine)`` with i < j for every pair of templates (given as their field texts, in one
+    order) at or above ``threshold``: batched embedding, then chunked matrix products."""
+    import numpy as np
+
+    if len(field_texts) < 2:
+        return []
+    vectors = template_vectors(field_texts)
+    pairs = []
+    for start in range(0, len(field_texts), chunk):
+        sims = vectors[start:start + chunk] @ vectors.T
+        rows, cols = np.nonzero(sims >= threshold)
+        for r, c in zip(rows.tolist(), cols.tolist()):
+            i = start + r
+            if c > i:
+                pairs.append((i, c, round(float(sims[r, c]), 4)))
+    return sorted(pairs)
+
+
+def shingles(text: str, size: int = SHINGLE) -> set[str]:
+    """Word ``size``-grams of the lower-cased text (the whole text when it is shorter).
+
+    >>> sorted(shingles("A man sat down.", 3))
+    ['a man sat', 'man sat down']
+    """
+    words = _WORD.findall(text.lower())
+    if len(words) <= size:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i:i + size]) for i in range(len(words) - size + 1)}
+
+
+def minhash_pairs(texts: Sequence[str], threshold: float) -> list[tuple[int, int, float]]:
+    """``(i, j, estimated Jaccard)`` with i < j for every pair at or above ``threshold``: LSH proposes,
+    the signatures' Jaccard estimate decides."""
+    from datasketch import MinHash, MinHashLSH
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    hashes = []
+    for i, text in enumerate(texts):
+        m = MinHash(num_perm=NUM_PERM, seed=SEED)
+        m.update_batch([s.encode("utf-8") for s in sorted(shingles(text))])
+        hashes.append(m)
+        lsh.insert(i, m)
+    pairs = []
+    for i, m in enumerate(hashes):
+        for j in sorted(lsh.query(m)):
+            if j > i:
+                sim = round(float(m.jaccard(hashes[j])), 4)
+                if sim >= threshold:
+                    pairs.append((i, j, sim))
+    return sorted(pairs)
+
+
+def survivors(pairs: Iterable[tuple[int, int, float]],
+              order: Sequence[int]) -> tuple[list[int], dict[int, list[tuple[int, float]]]]:
+    """Kept indices (in ``order``) and, per dropped index, ``[(the index that beat it, similarity)]``.
+
+    ``order`` ranks the indices, best first: each index not yet dropped is kept and drops
+    every later-ranked index it is near.
+    """
+    near: dict[int, list[tuple[int, float]]] = {}
+    for i, j, sim in pairs:
+        near.setdefault(i, []).append((j, sim))
+        near.setdefault(j, []).append((i, sim))
+    rank = {idx: r for r, idx in enumerate(order)}
+    kept, beaten_by = [], {}
+    for idx in order:
+        if idx in beaten_by:
+            continue
+        kept.append(idx)
+        for other, sim in sorted(near.get(idx, ()), key=lambda p: rank[p[0]]):
+            if rank[other] > rank[idx] and other not in beaten_by:
+                beaten_by[other] = [(idx, sim)]
+    return kept, beaten_by
+
+
+@dataclass(frozen=True)
+class NearPair:
+    """One near-duplicate decision: ``kept`` stays, ``dropped`` goes."""
+
+    task: str
+    kept: str
+    dropped: str
+    similarity: float
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def order_key(template: Mapping[str, Any], source_rank: Mapping[str, int]) -> tuple[int, int, str]:
+    """Rank of a template among near duplicates: earlier source in the spec, earlier in its source, smaller id."""
+    return (source_rank.get(template.get("source_dataset", ""), len(source_rank)), int(template.get("ordinal", 0)),
+            str(template["template_id"]))
+
+
+def near_dedup(templates: Sequence[Mapping[str, Any]], method: str, threshold: float | None = None,
+               source_order: Sequence[str] = ()) -> tuple[list[dict], list[NearPair]]:
+    """The templates that stay (best-ranked first, provenance naming whom they beat) and the pairs decided.
+
+    ``method`` is ``minilm`` or ``minhash`` (see ``resolve_method``); ``threshold`` defaults per method.
+    """
+    threshold = DEFAULT_THRESHOLD[method] if threshold is None else threshold
+    source_rank = {name: i for i, name in enumerate(source_order)}
+    ranked = sorted(templates, key=lambda t: order_key(t, source_rank))
+    if method == "minilm":
+        pairs = minilm_pairs([field_texts(t) for t in ranked], threshold)
+    else:
+        pairs = minhash_pairs([template_text(t) for t in ranked], threshold)
+    kept, beaten_by = survivors(pairs, list(range(len(ranked))))
+    beat: dict[int, list[tuple[int, float]]] = {}
+    for dropped, [(winner, sim)] in sorted(beaten_by.items()):
+        beat.setdefault(winner, []).append((dropped, sim))
+    out, decided = [], []
+    for idx in kept:
+        t = dict(ranked[idx])
+        losers = beat.get(idx, [])
+        if losers:
+            named = ", ".join(f"{ranked[d]['template_id']} ({s:.3f})" for d, s in losers[:MAX_NAMED])
+            more = f" and {len(losers) - MAX_NAMED} more" if len(losers) > MAX_NAMED else ""
+            t["provenance"] = [*t.get("provenance", []), f"dedup:near:{method} beat {named}{more}"]
+            decided += [NearPair(t["task"], t["template_id"], ranked[d]["template_id"], s, method) for d, s in losers]
+        out.append(t)
+    return out, decided
+
+
+class _NearDedupFn(beam.DoFn):
+    def __init__(self, method: str, threshold: float | None, source_order: Sequence[str]):
+        super().__init__()
+        self.method, self.threshold, self.source_order = method, threshold, list(source_order)
+
+    def setup(self):
+        if self.method == "minilm":
+            from schemas.embeddings import load_minilm
+
+            load_minilm()  # once per worker, before the first block
+
+    def process(self, keyed):
+        _task, templates = keyed
+        kept, pairs = near_dedup(list(templates), self.method, self.threshold, self.source_order)
+        Metrics.counter(NAMESPACE, f"dropped.{self.method}").inc(len(pairs))
+        yield from kept
+        for pair in pairs:
+            yield beam.pvalue.TaggedOutput(PAIRS, pair.to_dict())
+
+
+class NearDedupTemplates(beam.PTransform):
+    """``PCollection[Template dict]`` -> tagged outputs ``templates`` (the survivors) and ``near_pairs``
+    (``NearPair`` dicts: task, kept, dropped, similarity, method).
+
+    ``method``: ``auto`` (resolved when the pipeline is built, so every worker uses the
+    same), ``minilm`` or ``minhash``; ``threshold`` None takes the method's default;
+    ``source_order`` the spec's source names, earliest first (ties go to the earlier source).
+    """
+
+    def __init__(self, method: str = "auto", threshold: float | None = None, source_order: Sequence[str] = ()):
+        super().__init__()
+        self.method = resolve_method(method)
+        self.threshold = threshold
+        self.source_order = list(source_order)
+
+    def expand(self, templates):
+        return (templates
+                | "BlockByTask" >> beam.Map(lambda t: (t["task"], t))
+                | "Blocks" >> beam.GroupByKey()
+                | "NearDedup" >> beam.ParDo(_NearDedupFn(self.method, self.threshold, self.source_order))
+                .with_outputs(PAIRS, main=KEPT))
