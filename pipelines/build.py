@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import apache_beam as beam
-import pyarrow as pa
 
 from pipelines.graph import load_phase1, shard_graph, template_graph, write_catalogues
 from pipelines.manifest import build_manifest, input_hashes
@@ -26,12 +25,10 @@ from pipelines.staging import make_staging_dir, missing_folders, remove_if_empty
 from schemas import progress, storage
 from schemas.errors import BiasbenchError, SpecError, ValidationFailed
 from schemas.paths import check_version, confined_join
-from schemas.release import (MANIFEST, CorruptManifest, file_entries, first_problem, integrity_checks, manifest_text,
-                             read_manifest)
+from schemas.release import (CODE_VERSION, MANIFEST, CorruptManifest, file_entries, first_problem, integrity_checks,
+                             manifest_text, read_manifest)
 from transforms.shards import PLAN_DIR, SUMMARY_DIR, read_summaries, write_plan
 from transforms.plan import layout_of, plan_shards
-
-CODE_VERSION = f"biasbench 0.1.0; pyarrow {pa.__version__}"
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The ``biasbench`` command line.
 
     biasbench build [SPEC] [--data-dir DIR] [--out DIR] [--version X.Y.Z] [--runner direct|dask|dataflow]
-    biasbench validate RELEASE
+    biasbench validate RELEASE [--full]
     biasbench stats RELEASE [--compare OTHER] [--text-field F] [--group-field G] [--json]
     biasbench diff OLD NEW
     biasbench publish RELEASE --repo-id ORG/NAME [--dry-run]
@@ -124,10 +124,13 @@ def cmd_validate(args) -> int:
     from validation.gate import failed_summary, validate_release
 
     with local_view(args.release) as release:
-        report = validate_release(release, engine="great_expectations" if args.great_expectations else "plain")
+        report = validate_release(release, engine="great_expectations" if args.great_expectations else "plain",
+                                  full=args.full)
     failed = [c for c in report["checks"] if not c["passed"]]
     for c in report["checks"]:
         print(_check_line(c))
+    print("figures, lint and rows digests recomputed from the rows" if report.get("recomputed") else
+          "figures and lint as sealed in stats.json by this code version (--full recomputes them from the rows)")
     print(f"{len(report['checks']) - len(failed)}/{len(report['checks'])} checks passed")
     if failed:
         raise ValidationFailed(f"{args.release}: {failed_summary(report)}")
@@ -265,6 +268,9 @@ def make_parser() -> argparse.ArgumentParser:
     v.add_argument("release")
     v.add_argument("--great-expectations", action="store_true",
                    help="judge the checks with Great Expectations, as the build does (slower: its import)")
+    v.add_argument("--full", action="store_true",
+                   help="recompute the figures, lint and rows digests from the rows even for a release this "
+                        "code version wrote (otherwise only releases written by other code are re-read)")
     v.set_defaults(func=cmd_validate)
     s = sub.add_parser("stats", help="print the figures of a release, or of a published benchmark's files")
     s.add_argument("release", help="a release directory, or a folder/file of JSON Lines or Parquet (with --text-field)")
