@@ -166,8 +166,8 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         if quarantine:
             _say(quarantine)
         t1 = time.perf_counter()
-        write_catalogues(spec, templates, lexicons, staging_dir)
         tasks, ctx = plan_shards(spec, templates, lexicons)
+        write_catalogues(spec, templates, ctx.lexicons, staging_dir)
         task_paths = write_plan(staging_dir, tasks, ctx)
         seconds["plan"] = time.perf_counter() - t1
         _say(f"[plan] {len(tasks)} shards, {sum(t.rows for t in tasks):,} rows planned")

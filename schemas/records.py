@@ -53,9 +53,17 @@ class _FieldNames(dict):
 _FIELD_NAMES = _FieldNames()
 
 
+class _FieldSets(dict):
+    def __missing__(self, cls):
+        self[cls] = frozenset(_FIELD_NAMES[cls])
+        return self[cls]
+
+
+_FIELD_SETS = _FieldSets()
+
+
 def _from_dict(cls, data: Mapping[str, Any]):
-    names = {f.name for f in fields(cls)}
-    unknown = set(data) - names
+    unknown = data.keys() - _FIELD_SETS[cls]
     if unknown:
         raise KeyError(f"{cls.__name__}: unknown field(s) {sorted(unknown)}")
     return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items()})
