@@ -10,12 +10,14 @@ a release belongs.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import apache_beam as beam
 
+from pipelines.grammar import grammar_from_plan, grammar_report, write_grammar_report
 from pipelines.graph import load_phase1, shard_graph, template_graph, write_catalogues
 from pipelines.manifest import build_manifest, input_hashes
 from pipelines.quarantine import progress_line, quarantine_counts, write_quarantine
@@ -148,11 +150,14 @@ def describe_job(spec, out_dir: str = "releases", version: str | None = None, be
 
 
 def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address: str | None,
-                 beam_args: Sequence[str], seconds: dict[str, float] | None = None) -> list[dict]:
-    """Phase 1 (templates), plan, phase 2 (shards); return the shard summaries.
+                 beam_args: Sequence[str], seconds: dict[str, float] | None = None, gate=None) -> list[dict]:
+    """Phase 1 (templates), plan, phase 2 (shards) and the grammar check; return the shard summaries.
 
     Every hand-off between the driver and the workers is a file under ``staging_dir``, read and
     written through the filesystem layer, so the workers need no disk in common with the driver.
+    ``gate`` (a :class:`validation.worker.GateWorker`): when this process has not loaded spaCy (no
+    extraction, no parsing importer), the grammar check runs in the gate's process while phase 2
+    runs here, on the other core.
     """
     seconds = {} if seconds is None else seconds
     with pipeline_options(runner, workers, dask_address, beam_args) as (make_runner, options):
@@ -171,29 +176,27 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         task_paths = write_plan(staging_dir, tasks, ctx)
         seconds["plan"] = time.perf_counter() - t1
         _say(f"[plan] {len(tasks)} shards, {sum(t.rows for t in tasks):,} rows planned")
+        beside = None
+        if gate is not None and "spacy" not in sys.modules:  # the other process loads spaCy while this one expands
+            beside = gate.submit(grammar_from_plan, staging_dir, task_paths)
         t2 = time.perf_counter()
         with beam.Pipeline(runner=make_runner(), options=options) as p:
             shard_graph(p, task_paths, staging_dir)
         seconds["expand"] = time.perf_counter() - t2
-    check_grammar(tasks, ctx, staging_dir, seconds)
+    if beside is None:
+        t3 = time.perf_counter()
+        report = grammar_report(tasks, ctx)
+        write_grammar_report(staging_dir, report)
+        seconds["grammar"] = time.perf_counter() - t3
+    else:
+        report, seconds["grammar"] = beside.result()
+    _say(f"[grammar] {report['probes']:,} probe sentences ({report['parsed']:,} parsed) for "
+         f"{report['rows_checked']:,} rows: {report['findings']:,} findings in {report['cells']:,} cells, "
+         f"{seconds['grammar']:.1f}s{' (beside the expansion)' if beside else ''}")
     summaries = read_summaries(staging_dir, len(tasks))
     storage.delete_tree(storage.join(staging_dir, PLAN_DIR))
     storage.delete_tree(storage.join(staging_dir, SUMMARY_DIR))
     return summaries
-
-
-def check_grammar(tasks, ctx, staging_dir: str, seconds: dict[str, float]) -> dict:
-    """The parser-based grammar check of the planned release, left in the staging dir for ``finalize``."""
-    from pipelines.grammar import grammar_report, write_grammar_report
-
-    t0 = time.perf_counter()
-    report = grammar_report(tasks, ctx)
-    write_grammar_report(staging_dir, report)
-    seconds["grammar"] = time.perf_counter() - t0
-    _say(f"[grammar] {report['probes']:,} probe sentences ({report['parsed']:,} parsed) for "
-         f"{report['rows_checked']:,} rows: {report['findings']:,} findings in {report['cells']:,} cells, "
-         f"{seconds['grammar']:.1f}s")
-    return report
 
 
 def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], gate=None) -> tuple[dict, dict]:
@@ -264,7 +267,7 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
     try:
         _say(f"[pipeline] {spec.benchmark} {version}: ingest → extract → filter → plan → expand → write "
              f"on the {runner} runner")
-        summaries = run_pipeline(spec, staging, runner, workers, dask_address, beam_args, seconds)
+        summaries = run_pipeline(spec, staging, runner, workers, dask_address, beam_args, seconds, gate)
         rows = sum(s["rows"] for s in summaries)
         _say(f"[expand] {rows:,} rows in {seconds['expand']:.1f}s ({rows / max(seconds['expand'], 1e-9):,.0f} rows/s)")
         t1 = time.perf_counter()

@@ -75,6 +75,19 @@ def grammar_report(tasks: Sequence, ctx, nlp=None) -> dict[str, Any]:
     }
 
 
+def grammar_from_plan(staging_dir: str, task_paths: Sequence[str]) -> tuple[dict[str, Any], float]:
+    """``grammar_report`` of the plan in the staging dir (read from its files: for the gate's process),
+    written to the staging dir for ``finalize``; returns the report and the seconds it took."""
+    import time
+
+    from transforms.plan_files import read_plan
+
+    t0 = time.perf_counter()
+    report = grammar_report(*read_plan(staging_dir, task_paths))
+    write_grammar_report(staging_dir, report)
+    return report, time.perf_counter() - t0
+
+
 def _mark_whitespace(doc) -> None:
     """What the English pipelines' attribute ruler does to whitespace tokens and nothing else
     ``check_doc`` reads: tag ``_SP``, and dependency ``dep`` where the parser gave one."""
