@@ -12,9 +12,11 @@ dicts (``to_dict``/``from_dict``) so that any runner can pickle them cheaply.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import pyarrow as pa
 
@@ -172,6 +174,43 @@ class LexiconEntry:
         data = dict(data)
         data.pop("entry_id", None)
         return _from_dict(cls, data)
+
+
+_encode_str = json.encoder.encode_basestring  # a JSON string literal, as json.dumps(ensure_ascii=False) writes it
+
+
+def _entry_id_of_strings(e: LexiconEntry) -> str:
+    """``LexiconEntry.entry_id`` assembled from encoded pieces, for entries whose fields and features are all
+    strings (TypeError otherwise): the compact, key-sorted JSON ``stable_id`` hashes, without ``json.dumps``."""
+    f = e.features
+    keys = sorted(f)
+    if not all(isinstance(k, str) for k in keys):
+        raise TypeError("feature keys that are not strings")
+    enc = _encode_str
+    payload = (f"[{enc(e.lexicon)},{enc(e.axis)},{enc(e.group)},{enc(e.value)},{{"
+               + ",".join([enc(k) + ":" + enc(f[k]) for k in keys]) + "}]")
+    return "e-" + hashlib.blake2b(payload.encode("utf-8"), digest_size=6).hexdigest()
+
+
+def fill_entry_ids(entries: Sequence[LexiconEntry]) -> None:
+    """Compute each entry's ``entry_id`` at once (~10x faster than the property's ``json.dumps`` per entry).
+
+    The first id is checked against the property itself: should the id recipe ever change, every id
+    is left to the property; so is any entry with a field or feature that is not a string.
+    """
+    checked = False
+    for e in entries:
+        if "entry_id" in e.__dict__:
+            continue
+        try:
+            eid = _entry_id_of_strings(e)
+        except TypeError:
+            continue
+        if not checked:
+            if eid != LexiconEntry(**e.to_dict()).entry_id:  # a fresh object: its id comes from the property
+                return
+            checked = True
+        e.__dict__["entry_id"] = eid  # where ``functools.cached_property`` keeps it
 
 
 _STR_MAP = pa.map_(pa.string(), pa.string())

@@ -26,7 +26,7 @@ from schemas.records import TASK_FIELDS, required_columns
 from schemas.tally import RowTally, tally_state
 from transforms.lexicon_context import LexiconContext
 from transforms.plan import ShardTask
-from transforms.plan_files import CONTEXT_FILE, PLAN_DIR, WRITTEN_CONTEXTS, read_plan, write_plan  # noqa: F401
+from transforms.plan_files import CONTEXT_FILE, PLAN_DIR, WRITTEN_CONTEXTS, write_plan  # noqa: F401 - write_plan: its old home
 from transforms.runs import render_runs
 from transforms.write import ParquetShardWriter
 
