@@ -271,13 +271,15 @@ def templates_table(templates: list[Template]) -> pa.Table:
 
 
 def lexicons_table(entries: list[LexiconEntry]) -> pa.Table:
-    rows = []
-    for e in entries:
-        r = e.to_dict()
-        r["entry_id"] = e.entry_id
-        r["features"] = list(r["features"].items())
-        rows.append(r)
-    return pa.Table.from_pylist(rows, schema=LEXICON_SCHEMA)
+    """Built column by column (the same table as from a list of row dicts, in a fraction of the time)."""
+    columns = []
+    for f in LEXICON_SCHEMA:
+        if f.name == "features":
+            values = [list(e.features.items()) for e in entries]
+        else:
+            values = [getattr(e, f.name) for e in entries]
+        columns.append(pa.array(values, type=f.type))
+    return pa.Table.from_arrays(columns, schema=LEXICON_SCHEMA)
 
 
 @dataclass(frozen=True)
