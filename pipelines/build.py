@@ -215,18 +215,20 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     from validation.worker import GateWorker
 
     configs = _config_info(spec, summaries)
-    lint = _merge_lint(summaries)
-    stats = compute_stats(staging_dir, spec, lint.to_dict(), tallies=_merge_tallies(summaries))
-    write_stats(staging_dir, stats)
-    versioned = replace(spec, version=version)  # validation.json records the version being built
     own = GateWorker(warm=False) if gate is None else None
+    worker = gate or own
     try:
-        # the child judges the gate and draws stats.png while this process reads the shards for their digests
-        pending = (gate or own).submit_gate(staging_dir, versioned, lint, stats,
-                                            after=(write_png, [(spec.benchmark, stats)],
-                                                   os.path.join(staging_dir, "stats.png")))
+        # the child reads the shards back for their digests while this process computes the stats, then
+        # judges the gate and draws stats.png while this one hashes the inputs
+        digesting = worker.submit(rows_digests, staging_dir, configs)
+        lint = _merge_lint(summaries)
+        stats = compute_stats(staging_dir, spec, lint.to_dict(), tallies=_merge_tallies(summaries))
+        write_stats(staging_dir, stats)
+        versioned = replace(spec, version=version)  # validation.json records the version being built
+        pending = worker.submit_gate(staging_dir, versioned, lint, stats,
+                                     after=(write_png, [(spec.benchmark, stats)], os.path.join(staging_dir, "stats.png")))
         hashes = input_hashes(spec)
-        digests = rows_digests(staging_dir, configs)
+        digests = digesting.result()
         report = pending.result()
     finally:
         if own is not None:
