@@ -38,10 +38,11 @@ BBQ_SCRIPTS_SECONDS = 61.0
 
 
 def _run(cmd: list[str], env: dict) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) of one child process."""
+    """(wall seconds, CPU seconds) of one child process, run in its code tree (``env``'s PYTHONPATH:
+    ``python -m`` puts the working directory first on sys.path)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=env["PYTHONPATH"], env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:

@@ -48,9 +48,12 @@ BENCHMARKS = {
 
 def _timed(cmd: list[str], env: dict) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds (user + system, the child and every process it waited for) and peak RSS
-    (MB, the largest single process) of one child process; raises with its stderr when it fails."""
+    (MB, the largest single process) of one child process; raises with its stderr when it fails.
+
+    The child runs in its code tree (``env``'s PYTHONPATH): ``python -m`` puts the working directory
+    first on sys.path, so from anywhere else it would import the code found there instead."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, env=env, cwd=env["PYTHONPATH"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - t0
     err = proc.stderr.read().decode(errors="replace")
