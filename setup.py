@@ -8,7 +8,7 @@ import re
 from setuptools import find_namespace_packages, find_packages, setup
 
 # one version, in pipelines/__init__.py (read as text: setup.py imports nothing of the project)
-VERSION = re.search(r'^__version__ = "([^"]+)"', open("pipelines/__init__.py", encoding="utf-8").read(), re.M).group(1)
+VERSION = re.search(r'^__version__ = "([^"]+)"', open("schemas/__init__.py", encoding="utf-8").read(), re.M).group(1)
 
 PACKAGES = ("pipelines", "transforms", "schemas", "validation", "configs")
 

@@ -10,15 +10,15 @@ a release belongs.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import apache_beam as beam
-import pyarrow as pa
 
-from pipelines import __version__
 from pipelines.drops import DROPS_FILE, counts_text, drop_counts, write_drops
+from pipelines.grammar import grammar_from_plan, grammar_report, write_grammar_report
 from pipelines.graph import load_drops, load_phase1, shard_graph, template_graph, write_catalogues
 from pipelines.manifest import build_manifest, input_hashes
 from pipelines.quarantine import progress_line, quarantine_counts, write_quarantine
@@ -28,13 +28,11 @@ from pipelines.staging import make_staging_dir, missing_folders, remove_if_empty
 from schemas import progress, storage
 from schemas.errors import BiasbenchError, SpecError, ValidationFailed
 from schemas.paths import check_version, confined_join
-from schemas.release import (MANIFEST, CorruptManifest, file_entries, first_problem, integrity_checks, manifest_text,
-                             read_manifest)
+from schemas.release import (CODE_VERSION, MANIFEST, CorruptManifest, file_entries, first_problem, integrity_checks,
+                             manifest_text, read_manifest)
 from transforms.shards import PLAN_DIR, SUMMARY_DIR, read_summaries, write_plan
 from transforms.plan import filler_where_drops, layout_of, plan_shards
 from transforms import rules
-
-CODE_VERSION = f"biasbench {__version__}; pyarrow {pa.__version__}"
 
 
 @dataclass
@@ -157,13 +155,16 @@ def describe_job(spec, out_dir: str = "releases", version: str | None = None, be
 
 def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address: str | None,
                  beam_args: Sequence[str], seconds: dict[str, float] | None = None,
-                 notes: dict | None = None) -> list[dict]:
-    """Phase 1 (templates), plan, phase 2 (shards); return the shard summaries.
+                 notes: dict | None = None, gate=None) -> list[dict]:
+    """Phase 1 (templates), plan, phase 2 (shards) and the grammar check; return the shard summaries.
 
     ``notes`` (when given) receives ``unused_overrides``: the spec's article_overrides keys no word uses.
 
     Every hand-off between the driver and the workers is a file under ``staging_dir``, read and
     written through the filesystem layer, so the workers need no disk in common with the driver.
+    ``gate`` (a :class:`validation.worker.GateWorker`): when this process has not loaded spaCy (no
+    extraction, no parsing importer), the grammar check runs in the gate's process while phase 2
+    runs here, on the other core.
     """
     seconds = {} if seconds is None else seconds
     with pipeline_options(runner, workers, dask_address, beam_args) as (make_runner, options):
@@ -179,7 +180,6 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         if quarantine:
             _say(quarantine)
         t1 = time.perf_counter()
-        write_catalogues(spec, templates, lexicons, staging_dir)
         tasks, ctx = plan_shards(spec, templates, lexicons)
         dropped = write_drops(staging_dir, [*load_drops(staging_dir), *filler_where_drops(spec, templates, ctx)])
         if dropped:
@@ -189,14 +189,27 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
             notes["unused_overrides"] = unused
         if unused:
             _say(f"[article_overrides] {', '.join(unused)}: no template or filler has this word")
+        write_catalogues(spec, templates, ctx.lexicons, staging_dir)
         task_paths = write_plan(staging_dir, tasks, ctx)
         seconds["plan"] = time.perf_counter() - t1
         _say(f"[plan] {len(tasks)} shards, {sum(t.rows for t in tasks):,} rows planned")
+        beside = None
+        if gate is not None and "spacy" not in sys.modules:  # the other process loads spaCy while this one expands
+            beside = gate.submit(grammar_from_plan, staging_dir, task_paths)
         t2 = time.perf_counter()
         with beam.Pipeline(runner=make_runner(), options=options) as p:
             shard_graph(p, task_paths, staging_dir)
         seconds["expand"] = time.perf_counter() - t2
-    check_grammar(tasks, ctx, staging_dir, seconds)
+    if beside is None:
+        t3 = time.perf_counter()
+        report = grammar_report(tasks, ctx)
+        write_grammar_report(staging_dir, report)
+        seconds["grammar"] = time.perf_counter() - t3
+    else:
+        report, seconds["grammar"] = beside.result()
+    _say(f"[grammar] {report['probes']:,} probe sentences ({report['parsed']:,} parsed) for "
+         f"{report['rows_checked']:,} rows: {report['findings']:,} findings in {report['cells']:,} cells, "
+         f"{seconds['grammar']:.1f}s{' (beside the expansion)' if beside else ''}")
     summaries = read_summaries(staging_dir, len(tasks))
     storage.delete_tree(storage.join(staging_dir, PLAN_DIR))
     storage.delete_tree(storage.join(staging_dir, SUMMARY_DIR))
@@ -232,20 +245,6 @@ def near_dedup_line(filters, pairs: Sequence[dict]) -> str:
             f"{n:,} template{'' if n == 1 else 's'} dropped")
 
 
-def check_grammar(tasks, ctx, staging_dir: str, seconds: dict[str, float]) -> dict:
-    """The parser-based grammar check of the planned release, left in the staging dir for ``finalize``."""
-    from pipelines.grammar import grammar_report, write_grammar_report
-
-    t0 = time.perf_counter()
-    report = grammar_report(tasks, ctx)
-    write_grammar_report(staging_dir, report)
-    seconds["grammar"] = time.perf_counter() - t0
-    _say(f"[grammar] {report['probes']:,} probe sentences ({report['parsed']:,} parsed) for "
-         f"{report['rows_checked']:,} rows: {report['findings']:,} findings in {report['cells']:,} cells, "
-         f"{seconds['grammar']:.1f}s")
-    return report
-
-
 def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], gate=None,
              changelog: Sequence[str] = ()) -> tuple[dict, dict]:
     """Stats, validation, card and manifest into the staging dir; return (configs, report).
@@ -264,21 +263,20 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     from validation.worker import GateWorker
 
     configs = _config_info(spec, summaries)
-    lint = _merge_lint(summaries)
-    stats = compute_stats(staging_dir, spec, lint.to_dict(), tallies=_merge_tallies(summaries))
-    dropped = drop_counts(staging_dir)
-    if dropped:
-        stats["dropped"] = dropped  # shown in the card; the ids are in rejected.json
-    write_stats(staging_dir, stats)
-    versioned = replace(spec, version=version)  # validation.json records the version being built
     own = GateWorker(warm=False) if gate is None else None
+    worker = gate or own
     try:
-        # the child judges the gate and draws stats.png while this process reads the shards for their digests
-        pending = (gate or own).submit_gate(staging_dir, versioned, lint, stats,
-                                            after=(write_png, [(spec.benchmark, stats)],
-                                                   os.path.join(staging_dir, "stats.png")))
+        # the child reads the shards back for their digests while this process computes the stats, then
+        # judges the gate and draws stats.png while this one hashes the inputs
+        digesting = worker.submit(rows_digests, staging_dir, configs)
+        lint = _merge_lint(summaries)
+        stats = compute_stats(staging_dir, spec, lint.to_dict(), tallies=_merge_tallies(summaries))
+        write_stats(staging_dir, stats)
+        versioned = replace(spec, version=version)  # validation.json records the version being built
+        pending = worker.submit_gate(staging_dir, versioned, lint, stats,
+                                     after=(write_png, [(spec.benchmark, stats)], os.path.join(staging_dir, "stats.png")))
         hashes = input_hashes(spec)
-        digests = rows_digests(staging_dir, configs)
+        digests = digesting.result()
         report = pending.result()
     finally:
         if own is not None:
@@ -327,7 +325,7 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
         _say(f"[pipeline] {spec.benchmark} {version}: ingest → extract → filter → plan → expand → write "
              f"on the {runner} runner")
         notes: dict = {}
-        summaries = run_pipeline(spec, staging, runner, workers, dask_address, beam_args, seconds, notes)
+        summaries = run_pipeline(spec, staging, runner, workers, dask_address, beam_args, seconds, notes, gate)
         changelog: Sequence[str] = ()
         if decide_version is not None:
             with working_copy(staging) as local:

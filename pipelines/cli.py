@@ -2,7 +2,7 @@
 
     biasbench build [SPEC] [--data-dir DIR] [--out DIR] [--version X.Y.Z] [--runner direct|dask|dataflow]
     biasbench extract SPEC [--data-dir DIR] [--out DIR]
-    biasbench validate RELEASE
+    biasbench validate RELEASE [--full] [--verbose]
     biasbench stats RELEASE [--compare OTHER] [--text-field F] [--group-field G] [--json]
     biasbench diff OLD NEW
     biasbench publish RELEASE --repo-id ORG/NAME [--dry-run]
@@ -233,7 +233,10 @@ def cmd_validate(args) -> int:
     from validation.gate import failed_summary, validate_release
 
     with local_view(args.release) as release:
-        report = validate_release(release, engine="great_expectations" if args.great_expectations else "plain")
+        report = validate_release(release, engine="great_expectations" if args.great_expectations else "plain",
+                                  full=args.full)
+    print("figures, lint and rows digests recomputed from the rows" if report.get("recomputed") else
+          "figures and lint as sealed in stats.json by this code version (--full recomputes them from the rows)")
     print(validation_text(report["checks"], verbose=args.verbose))
     failed = [c for c in report["checks"] if not c["passed"]]
     if failed:
@@ -374,7 +377,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    from pipelines import __version__
+    from schemas import __version__
 
     parser = argparse.ArgumentParser(prog="biasbench", description="Build, validate and publish bias benchmarks.")
     parser.add_argument("--version", action="version", version=f"biasbench {__version__}",
@@ -402,6 +405,9 @@ def make_parser() -> argparse.ArgumentParser:
     v.add_argument("--verbose", action="store_true", help="print every check, not only the failed ones")
     v.add_argument("--great-expectations", action="store_true",
                    help="judge the checks with Great Expectations, as the build does (slower: its import)")
+    v.add_argument("--full", action="store_true",
+                   help="recompute the figures, lint and rows digests from the rows even for a release this "
+                        "code version wrote (otherwise only releases written by other code are re-read)")
     v.set_defaults(func=cmd_validate)
     s = sub.add_parser("stats", help="print the figures of a release, or of a published benchmark's files")
     s.add_argument("release", help="a release directory, or a folder/file of JSON Lines or Parquet (with --text-field)")

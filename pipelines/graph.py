@@ -16,6 +16,7 @@ of their source) can then spread shards over its workers.
 from __future__ import annotations
 
 import pickle
+from typing import Mapping, Sequence
 from dataclasses import replace
 
 import apache_beam as beam
@@ -166,13 +167,15 @@ def load_drops(staging_dir: str) -> list[dict]:
     return found
 
 
-def write_catalogues(spec, templates: list[Template], lexicons: dict[str, list[dict]], staging_dir: str) -> None:
-    """templates.parquet and lexicons.parquet: exactly what the rows were built from."""
+def write_catalogues(spec, templates: list[Template], lexicons: Mapping[str, Sequence[LexiconEntry]],
+                     staging_dir: str) -> None:
+    """templates.parquet and lexicons.parquet: exactly what the rows were built from (``lexicons``: the
+    planned context's entries, so each entry is parsed and its id computed once per build)."""
     used = {t.template_id for c in spec.configs for t in templates_for(c, templates)}
     write_table(storage.join(staging_dir, "templates.parquet"),
                 templates_table([t for t in templates if t.template_id in used]))
     names = sorted({c.lexicon for c in spec.configs} | {v for c in spec.configs for v in c.referents.values()})
-    entries = [LexiconEntry.from_dict(e) for name in names for e in lexicons[name]]
+    entries = [e for name in names for e in lexicons[name]]
     write_table(storage.join(staging_dir, "lexicons.parquet"), lexicons_table(entries))
 
 

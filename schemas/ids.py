@@ -14,9 +14,13 @@ import json
 from typing import Any
 
 
+#: one encoder for every digest (``json.dumps`` with options builds a new one per call)
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
 def digest(*parts: Any, size: int = 8) -> str:
     """Hex blake2b digest of the parts, joined unambiguously (JSON)."""
-    payload = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    payload = _CANONICAL.encode(parts)
     return hashlib.blake2b(payload.encode("utf-8"), digest_size=size).hexdigest()
 
 

@@ -12,9 +12,11 @@ dicts (``to_dict``/``from_dict``) so that any runner can pickle them cheaply.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import pyarrow as pa
 
@@ -63,9 +65,17 @@ class _FieldNames(dict):
 _FIELD_NAMES = _FieldNames()
 
 
+class _FieldSets(dict):
+    def __missing__(self, cls):
+        self[cls] = frozenset(_FIELD_NAMES[cls])
+        return self[cls]
+
+
+_FIELD_SETS = _FieldSets()
+
+
 def _from_dict(cls, data: Mapping[str, Any]):
-    names = {f.name for f in fields(cls)}
-    unknown = set(data) - names
+    unknown = data.keys() - _FIELD_SETS[cls]
     if unknown:
         raise KeyError(f"{cls.__name__}: unknown field(s) {sorted(unknown)}")
     return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items()})
@@ -179,6 +189,43 @@ class LexiconEntry:
         return _from_dict(cls, data)
 
 
+_encode_str = json.encoder.encode_basestring  # a JSON string literal, as json.dumps(ensure_ascii=False) writes it
+
+
+def _entry_id_of_strings(e: LexiconEntry) -> str:
+    """``LexiconEntry.entry_id`` assembled from encoded pieces, for entries whose fields and features are all
+    strings (TypeError otherwise): the compact, key-sorted JSON ``stable_id`` hashes, without ``json.dumps``."""
+    f = e.features
+    keys = sorted(f)
+    if not all(isinstance(k, str) for k in keys):
+        raise TypeError("feature keys that are not strings")
+    enc = _encode_str
+    payload = (f"[{enc(e.lexicon)},{enc(e.axis)},{enc(e.group)},{enc(e.value)},{{"
+               + ",".join([enc(k) + ":" + enc(f[k]) for k in keys]) + "}]")
+    return "e-" + hashlib.blake2b(payload.encode("utf-8"), digest_size=6).hexdigest()
+
+
+def fill_entry_ids(entries: Sequence[LexiconEntry]) -> None:
+    """Compute each entry's ``entry_id`` at once (~10x faster than the property's ``json.dumps`` per entry).
+
+    The first id is checked against the property itself: should the id recipe ever change, every id
+    is left to the property; so is any entry with a field or feature that is not a string.
+    """
+    checked = False
+    for e in entries:
+        if "entry_id" in e.__dict__:
+            continue
+        try:
+            eid = _entry_id_of_strings(e)
+        except TypeError:
+            continue
+        if not checked:
+            if eid != LexiconEntry(**e.to_dict()).entry_id:  # a fresh object: its id comes from the property
+                return
+            checked = True
+        e.__dict__["entry_id"] = eid  # where ``functools.cached_property`` keeps it
+
+
 _STR_MAP = pa.map_(pa.string(), pa.string())
 
 TEMPLATE_SCHEMA = pa.schema([
@@ -237,13 +284,15 @@ def templates_table(templates: list[Template]) -> pa.Table:
 
 
 def lexicons_table(entries: list[LexiconEntry]) -> pa.Table:
-    rows = []
-    for e in entries:
-        r = e.to_dict()
-        r["entry_id"] = e.entry_id
-        r["features"] = list(r["features"].items())
-        rows.append(r)
-    return pa.Table.from_pylist(rows, schema=LEXICON_SCHEMA)
+    """Built column by column (the same table as from a list of row dicts, in a fraction of the time)."""
+    columns = []
+    for f in LEXICON_SCHEMA:
+        if f.name == "features":
+            values = [list(e.features.items()) for e in entries]
+        else:
+            values = [getattr(e, f.name) for e in entries]
+        columns.append(pa.array(values, type=f.type))
+    return pa.Table.from_arrays(columns, schema=LEXICON_SCHEMA)
 
 
 @dataclass(frozen=True)

@@ -33,11 +33,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from schemas import __version__
 from schemas.errors import InputError
 from schemas.ids import file_sha256
 from schemas.records import FileEntry
 
 MANIFEST = "manifest.json"
+#: What wrote a release, recorded in its manifest: ``validate`` recomputes a release's figures, lint and rows
+#: digests only when they were written by other code (or with ``--full``). Bump the version with the lint
+#: rules or the figures.
+CODE_VERSION = f"biasbench {__version__}; pyarrow {pa.__version__}"
 DIGEST_KEY = "manifest_sha256"
 _ENTRY_FIELDS = {"path": str, "rows": int, "bytes": int, "sha256": str}
 

@@ -19,7 +19,10 @@ def run(argv, capsys):
 
 def test_validate_passes_then_catches_a_tampered_file(default_release, tmp_path, capsys):
     code, out, _ = run(["validate", str(default_release)], capsys)
-    assert code == 0 and re.match(r"(\d+)/\1 checks passed; by check: ", out)
+    assert code == 0 and re.search(r"^(\d+)/\1 checks passed; by check: ", out, re.M)
+    assert "as sealed in stats.json" in out and "rows_sha256" not in out
+    code, full, _ = run(["validate", "--full", "--verbose", str(default_release)], capsys)
+    assert code == 0 and "recomputed from the rows" in full and "ok   rows_sha256" in full
     copy = tmp_path / "copy"
     shutil.copytree(default_release, copy)
     shard = next((copy / "data" / "qa_gender").glob("*.parquet"))

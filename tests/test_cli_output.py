@@ -21,7 +21,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 
 def test_version_is_the_package_version(capsys):
-    setup_version = re.search(r'^__version__ = "([^"]+)"', (PROJECT / "pipelines" / "__init__.py").read_text(),
+    setup_version = re.search(r'^__version__ = "([^"]+)"', (PROJECT / "schemas" / "__init__.py").read_text(),
                               re.M).group(1)
     with pytest.raises(SystemExit) as e:
         main(["--version"])

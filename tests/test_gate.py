@@ -103,3 +103,63 @@ def test_validate_release_without_manifest_is_a_clear_error(tmp_path):
     from schemas.errors import InputError
     with pytest.raises(InputError, match="manifest.json: missing"):
         validate_release(str(tmp_path))
+
+
+def _as_written_by_this_code(root, tmp_path, name, edit_stats=None):
+    """A copy of the release whose manifest names this code's version (and, optionally, an edited stats.json
+    re-listed), resealed."""
+    import shutil
+
+    from schemas.ids import file_sha256
+    from schemas.release import CODE_VERSION, manifest_text
+
+    copy = tmp_path / name
+    shutil.copytree(root, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["code_version"] = CODE_VERSION
+    if edit_stats:
+        stats = json.loads((copy / "stats.json").read_text())
+        edit_stats(stats)
+        (copy / "stats.json").write_text(json.dumps(stats))
+        entry = next(e for e in manifest["files"] if e["path"] == "stats.json")
+        entry.update(bytes=(copy / "stats.json").stat().st_size, sha256=file_sha256(str(copy / "stats.json")))
+    (copy / "manifest.json").write_text(manifest_text(manifest))
+    return str(copy)
+
+
+def test_validate_judges_the_sealed_figures_of_a_release_this_code_wrote(good, tmp_path, monkeypatch):
+    import validation.release_lint
+    import validation.stats
+
+    _, root, _ = good
+    full = validate_release(root)  # the fixture's manifest names other code: everything is recomputed
+    assert full["recomputed"] and any(c["name"] == "rows_sha256" for c in full["checks"])
+    copy = _as_written_by_this_code(root, tmp_path, "ours")
+
+    def never(*args, **kwargs):
+        raise AssertionError("a release this code wrote is not re-read row by row")
+
+    monkeypatch.setattr(validation.release_lint, "lint_release", never)
+    monkeypatch.setattr(validation.stats, "config_stats", never)
+    sealed = validate_release(copy)
+    assert sealed["passed"] and not sealed["recomputed"]
+    def judged(report):  # the seal differs (another code_version): the rest is the same
+        return [(c["config"], c["name"], c["passed"], c["observed"] if c["name"] != "manifest_digest" else None)
+                for c in report["checks"] if c["name"] != "rows_sha256"]
+
+    assert judged(sealed) == judged(full)
+    monkeypatch.undo()
+    again = validate_release(copy, full=True)
+    assert again["recomputed"] and again["passed"] and any(c["name"] == "rows_sha256" for c in again["checks"])
+
+
+def test_validate_fails_a_sealed_figure_that_breaks_its_threshold(good, tmp_path):
+    _, root, _ = good
+
+    def more_lint(stats):
+        stats["lint"]["counts"]["agreement"] = 5
+
+    copy = _as_written_by_this_code(root, tmp_path, "lint", edit_stats=more_lint)
+    report = validate_release(copy)
+    assert not report["recomputed"] and _failed(report) == {("*", "lint_failures")}
+    assert validate_release(copy, full=True)["passed"]  # the rows themselves are clean

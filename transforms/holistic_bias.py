@@ -38,12 +38,10 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
-import json.encoder
-from hashlib import blake2b
 from typing import Any, Iterator
 
 from schemas import storage
-from schemas.records import LexiconEntry, Template
+from schemas.records import LexiconEntry, Template, fill_entry_ids
 from schemas.grammar import indefinite_article
 
 NONE = "(none)"  # the reference generator's placeholder for "no value"
@@ -147,42 +145,6 @@ def _memo(fn):
     return get
 
 
-_encode_str = json.encoder.encode_basestring  # a JSON string literal, as json.dumps(ensure_ascii=False) writes it
-
-
-def _fast_entry_ids(entries: list[LexiconEntry]) -> None:
-    """Set each entry's ``entry_id`` (what ``LexiconEntry.entry_id`` computes) without one ``json.dumps`` per entry.
-
-    ``schemas.ids.stable_id`` hashes the compact, key-sorted JSON of ``[lexicon, axis, group, value,
-    features]``; every field here is a string and the feature keys are the same for every entry, so the
-    JSON text is assembled from pre-encoded pieces. The first entry is checked against the property
-    itself: should the id recipe ever change, every id is left to the property.
-    """
-    if not entries:
-        return
-    keys = sorted(entries[0].features)
-    heads = [_encode_str(k) + ":" for k in keys]
-    enc = _encode_str
-
-    def one(e: LexiconEntry) -> str:
-        f = e.features
-        payload = (f"[{enc(e.lexicon)},{enc(e.axis)},{enc(e.group)},{enc(e.value)},{{"
-                   + ",".join([h + enc(f[k]) for h, k in zip(heads, keys)]) + "}]")
-        return "e-" + blake2b(payload.encode("utf-8"), digest_size=6).hexdigest()
-
-    probe = LexiconEntry(**entries[0].to_dict())  # a fresh object: its entry_id comes from the property
-    if one(probe) != probe.entry_id:
-        return
-    if any(len(e.features) != len(keys) for e in entries):
-        return  # pragma: no cover - lexicon_entries builds every entry with the same feature keys
-    try:
-        ids = [one(e) for e in entries]
-    except (TypeError, KeyError):  # pragma: no cover - not all-string features: json.dumps territory
-        return
-    for e, eid in zip(entries, ids):
-        e.__dict__["entry_id"] = eid  # where ``functools.cached_property`` keeps it
-
-
 @contextlib.contextmanager
 def _gc_paused():
     """No cyclic GC while ~100,000 acyclic objects (entries, feature dicts, strings) are made: each
@@ -223,7 +185,7 @@ def _lexicon_entries(data_dir: str, lexicon: str, overrides) -> list[LexiconEntr
             pronoun_set=_PRONOUNS.get(gender, "they"), plural=np_["plural_noun_phrase"],
             preference="" if np_["preference"] == NONE else np_["preference"],
             features={k: np_[k] for k in _FEATURE_KEYS}, source=SOURCE, license=LICENSE))
-    _fast_entry_ids(entries)
+    fill_entry_ids(entries)
     return entries
 
 

@@ -32,7 +32,7 @@ from typing import Iterable, Mapping, Sequence
 import pyarrow as pa
 
 from schemas.ids import stable_seed
-from schemas.records import TASK_FIELDS, LexiconEntry, Template, row_schema
+from schemas.records import TASK_FIELDS, LexiconEntry, Template, fill_entry_ids, row_schema
 from schemas.slots import SlotError, parse_slots
 from schemas.tally import sample_step
 from transforms.lexicon_context import LexiconContext, filler_where
@@ -379,5 +379,7 @@ def plan_shards(spec, templates: list[Template], lexicons: dict[str, list[dict]]
     """The shard tasks (a pure function of spec, templates and lexicons: same on every run), and the
     LexiconContext they were planned with, which the shard workers render with."""
     entries = {name: [LexiconEntry.from_dict(e) for e in rows] for name, rows in lexicons.items()}
+    for rows in entries.values():
+        fill_entry_ids(rows)
     ctx = LexiconContext(entries, spec.article_overrides)
     return plan_release(spec, templates, entries, ctx), ctx

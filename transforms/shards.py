@@ -26,6 +26,7 @@ from schemas.records import TASK_FIELDS, required_columns
 from schemas.tally import RowTally, tally_state
 from transforms.lexicon_context import LexiconContext
 from transforms.plan import ShardTask
+from transforms.plan_files import CONTEXT_FILE, PLAN_DIR, WRITTEN_CONTEXTS, write_plan  # noqa: F401 - write_plan: its old home
 from transforms.runs import render_runs
 from transforms.write import ParquetShardWriter
 
@@ -105,33 +106,8 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, *, lint:
     }
 
 
-#: under the staging folder: what the driver hands the shard workers (read back through the filesystem
-#: layer, so no worker needs the driver's disk) and what each worker hands back when its shard is done
-PLAN_DIR = "_plan"
-SUMMARY_DIR = "_summaries"
-_CONTEXT = "context.pickle"
+SUMMARY_DIR = "_summaries"  # under the staging folder: what each worker hands back when its shard is done
 _TALLY = ".tally.pickle"  # beside each summary: the shard's RowTally (Arrow arrays, sets: not JSON)
-
-#: Contexts this process wrote into a plan, by path: shard writers that run in the same process (Beam's
-#: in-process runner) take the very object instead of unpickling a copy (seconds for a large lexicon).
-_WRITTEN_CONTEXTS: dict[str, LexiconContext] = {}
-
-
-def write_plan(staging_dir: str, tasks: list[ShardTask], ctx: LexiconContext) -> list[str]:
-    """Write the lexicon context and one file per shard task under ``staging_dir/_plan``; return the task paths.
-
-    The job graph then carries only these paths, not the templates and lexicons (Dataflow limits its size).
-    """
-    plan = storage.join(staging_dir, PLAN_DIR)
-    storage.write_bytes(storage.join(plan, _CONTEXT), pickle.dumps(ctx, protocol=pickle.HIGHEST_PROTOCOL))
-    _WRITTEN_CONTEXTS.clear()  # one plan at a time: earlier builds' contexts are not kept alive
-    _WRITTEN_CONTEXTS[storage.join(plan, _CONTEXT)] = ctx
-    paths = []
-    for n, task in enumerate(tasks):
-        path = storage.join(plan, f"task-{n:06d}.pickle")
-        storage.write_bytes(path, pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL))
-        paths.append(path)
-    return paths
 
 
 def summary_path(staging_dir: str, task: ShardTask) -> str:
@@ -159,8 +135,8 @@ class _WriteShardFn(beam.DoFn):
 
     def setup(self):
         # the planner's context (entries, ids, cached columns), read once per worker from the staging folder
-        path = storage.join(self.staging_dir, PLAN_DIR, _CONTEXT)
-        self._ctx = _WRITTEN_CONTEXTS.get(path) or pickle.loads(storage.read_bytes(path))
+        path = storage.join(self.staging_dir, PLAN_DIR, CONTEXT_FILE)
+        self._ctx = WRITTEN_CONTEXTS.get(path) or pickle.loads(storage.read_bytes(path))
 
     def process(self, task_path: str):
         task = pickle.loads(storage.read_bytes(task_path))

@@ -16,10 +16,19 @@ timestamps. The caller raises ``ValidationFailed`` when ``passed`` is false;
 the manifest's seal, sizes/sha256/rows of every listed file and nothing on disk
 it does not list (``schemas.release``); the manifest against the card,
 validation.json and the Parquet schemas (``validation.manifest_checks``); each
-config's canonical rows digest (``pipelines.manifest``); then the same checks
-as a build (lint and stats recomputed, the stats from one pass over each config's files), with thresholds and declared groups
-taken from the release's validation.json and manifest.json. A check about one
-file carries ``details = {path, problems}``.
+then the same checks as a build, with thresholds and declared groups taken from
+the release's validation.json and manifest.json. A check about one file carries
+``details = {path, problems}``.
+
+What those checks judge depends on who wrote the release. When its manifest's
+``code_version`` is this code's (``schemas.release.CODE_VERSION``), the figures
+and lint counts are the ones sealed in its stats.json: the file sha256s pin
+every byte of the rows and of stats.json, and this code would compute the
+same figures from the same rows, so nothing is recomputed and each file is
+read once (for its sha256). Otherwise, or with ``full=True`` (``biasbench
+validate --full``), every row is re-read: each config's canonical rows digest
+(``schemas.release``), the stats from one pass over each config's files, and
+lint of every row.
 
 A build calls ``run_gate(staging, spec, lint, stats)``, writes the report with
 ``write_validation`` and, when it did not pass, raises ``ValidationFailed``
@@ -39,11 +48,10 @@ import pyarrow.parquet as pq
 from schemas.errors import InputError
 from schemas.lint import LintResult
 from schemas.records import required_columns
-from schemas.release import (MANIFEST, CorruptManifest, canonical_rows_digest, integrity_checks, read_manifest,
+from schemas.release import (CODE_VERSION, MANIFEST, CorruptManifest, canonical_rows_digest, integrity_checks, read_manifest,
                              read_release_json)
 from validation.manifest_checks import manifest_checks
 from validation.expectations import Fact
-from validation.release_lint import lint_release
 
 # Rules counted against max_lint_failures; leftover_slot has its own threshold.
 _LINT_FAILURE_RULES = ("agreement", "article_mismatch", "doubled_word", "empty_field")
@@ -275,16 +283,17 @@ def _path_check(name: str, config: str, path: str, problems, observed: Any = Non
                   expected if expected is not None else {}, {"path": path, "problems": list(problems)})
 
 
-def _integrity_checks(release_dir: str, manifest: Mapping[str, Any]) -> list[dict]:
+def _integrity_checks(release_dir: str, manifest: Mapping[str, Any], rows_digests: bool = True) -> list[dict]:
     """The release's files against its manifest (``schemas.release``), then the manifest against the
-    card, validation.json and the Parquet schemas (``validation.manifest_checks``), then each config's
-    canonical rows digest. Later groups run only when the earlier ones passed: they read the files."""
+    card, validation.json and the Parquet schemas (``validation.manifest_checks``), then (``rows_digests``)
+    each config's canonical rows digest. Later groups run only when the earlier ones passed: they read
+    the files."""
     checks = [_path_check(c.name, "*", c.path, c.problems, dict(c.observed), dict(c.expected))
               for c in integrity_checks(release_dir, manifest)]
     if not all(c["passed"] for c in checks):
         return checks
     checks += [_path_check(c.name, c.config, c.path, c.problems) for c in manifest_checks(release_dir, manifest)]
-    if not all(c["passed"] for c in checks):
+    if not all(c["passed"] for c in checks) or not rows_digests:
         return checks
     digests = manifest.get("rows_sha256")
     digests = digests if isinstance(digests, Mapping) else {}
@@ -295,12 +304,25 @@ def _integrity_checks(release_dir: str, manifest: Mapping[str, Any]) -> list[dic
     return checks
 
 
+def _sealed_stats(release_dir: str, manifest: Mapping[str, Any]) -> dict | None:
+    """The release's stats.json when this code wrote it (same ``code_version``) and the manifest lists it;
+    None when the figures and lint must be recomputed from the rows. Read only after the integrity checks
+    passed, so its bytes are the sealed ones."""
+    listed = {e.get("path") for e in manifest.get("files", ()) if isinstance(e, Mapping)}
+    if manifest.get("code_version") != CODE_VERSION or "stats.json" not in listed:
+        return None
+    stats = read_release_json(os.path.join(release_dir, "stats.json"))
+    return stats if isinstance(stats.get("lint"), Mapping) and isinstance(stats.get("configs"), Mapping) else None
+
+
 def validate_release(release_dir: str, manifest: Mapping[str, Any] | None = None,
-                     engine: str = "plain") -> dict[str, Any]:
-    """Re-check an existing release directory; return a report like ``run_gate``'s.
+                     engine: str = "plain", full: bool = False) -> dict[str, Any]:
+    """Re-check an existing release directory; return a report like ``run_gate``'s, with ``recomputed``:
+    whether the figures, lint and rows digests were recomputed from the rows (see the module docstring).
 
     ``engine``: who judges the gate's facts (``validation.expectations.judge_facts``): ``plain``
     comparisons (no Great Expectations import: seconds saved) or ``great_expectations`` as in the build.
+    ``full``: recompute from the rows even for a release this code wrote.
 
     ``manifest`` is release_dir's manifest.json already read (publish passes the
     one it will act on); read here when None. Integrity and manifest checks come
@@ -309,7 +331,6 @@ def validate_release(release_dir: str, manifest: Mapping[str, Any] | None = None
     thresholds from validation.json (defaults of ``ValidationSpec`` when absent).
     """
     from schemas.spec import ValidationSpec
-    from validation.stats import config_stats, read_templates, tally_config
 
     defaults = ValidationSpec()
     if manifest is None:
@@ -320,11 +341,19 @@ def validate_release(release_dir: str, manifest: Mapping[str, Any] | None = None
         except CorruptManifest as e:
             return _report([_path_check("manifest_digest", "*", MANIFEST, [str(e).split(": ", 1)[-1]])], [],
                            defaults, benchmark="", version="")
-    checks = _integrity_checks(release_dir, manifest)
+    recompute = full or manifest.get("code_version") != CODE_VERSION
+    checks = _integrity_checks(release_dir, manifest, rows_digests=recompute)
     if not all(c["passed"] for c in checks):
         # files that differ from the manifest cannot be trusted further: report what differs
         return _report(checks, [], defaults, benchmark=manifest.get("benchmark", ""),
-                       version=manifest.get("version", ""))
+                       version=manifest.get("version", ""), recomputed=recompute)
+    sealed = None if recompute else _sealed_stats(release_dir, manifest)
+    if sealed is None and not recompute:  # no sealed figures to judge: the rows' digests too, then
+        recompute = True
+        checks = _integrity_checks(release_dir, manifest)
+        if not all(c["passed"] for c in checks):
+            return _report(checks, [], defaults, benchmark=manifest.get("benchmark", ""),
+                           version=manifest.get("version", ""), recomputed=recompute)
     vpath = os.path.join(release_dir, "validation.json")
     previous = read_release_json(vpath) if os.path.exists(vpath) else {}
     known = {f.name for f in fields(ValidationSpec)}
@@ -339,13 +368,19 @@ def validate_release(release_dir: str, manifest: Mapping[str, Any] | None = None
         if "task" not in info:
             raise InputError(f"{os.path.join(release_dir, MANIFEST)}: config {name!r} has no task")
         configs.append(ConfigInfo(name, info["task"], info.get("axis", ""), tuple(groups)))
-    templates = read_templates(release_dir)
-    stats = {"configs": {}}
-    for c in configs:
-        if glob.glob(os.path.join(release_dir, "data", c.name, "*.parquet")):
-            stats["configs"][c.name] = config_stats(tally_config(release_dir, c.name, c.task), c.task,
-                                                    list(c.groups), templates)
-    lint = lint_release(release_dir, article_overrides=previous.get("article_overrides") or None)
+    if sealed is not None:
+        stats, lint = sealed, sealed["lint"]
+    else:
+        from validation.release_lint import lint_release
+        from validation.stats import config_stats, read_templates, tally_config
+
+        templates = read_templates(release_dir)
+        stats = {"configs": {}}
+        for c in configs:
+            if glob.glob(os.path.join(release_dir, "data", c.name, "*.parquet")):
+                stats["configs"][c.name] = config_stats(tally_config(release_dir, c.name, c.task), c.task,
+                                                        list(c.groups), templates)
+        lint = lint_release(release_dir, article_overrides=previous.get("article_overrides") or None)
     checks += _gate_checks(release_dir, configs, thresholds, lint, stats, engine)
     return _report(checks, configs, thresholds, benchmark=manifest.get("benchmark", ""),
-                   version=manifest.get("version", ""))
+                   version=manifest.get("version", ""), recomputed=recompute)

@@ -57,6 +57,14 @@ class GateWorker:
             return done
         return self._pool.submit(_run_gate, staging_dir, spec, lint, stats, after)
 
+    def submit(self, fn, *args) -> Future:
+        """``fn(*args)`` in the child (in this process when there is none), after what was submitted before."""
+        if self._pool is None:
+            done: Future = Future()
+            done.set_result(fn(*args))
+            return done
+        return self._pool.submit(fn, *args)
+
     def terminate(self) -> None:
         """End the child now (a failed or interrupted build): no waiting for a gate run in flight."""
         if self._pool is not None:
