@@ -719,8 +719,8 @@ def test_jsonl_lines_at_and_over_the_byte_limit(tmp_path, end):
                            path))
     assert [r.record_id for r in out if isinstance(r, SourceRecord)] == ["at", "after"]
     assert [q for q in out if isinstance(q, Quarantined)] == [
-        Quarantined("s", "line", 2, "max_record_bytes", len(over.encode()), limit),
-        Quarantined("s", "line", 3, "max_record_bytes", len(huge), limit)]
+        Quarantined("s", "line", 2, "max_record_bytes", len(over.encode()), limit, file="s.jsonl"),
+        Quarantined("s", "line", 3, "max_record_bytes", len(huge), limit, file="s.jsonl")]
 
 
 def test_text_csv_and_json_records_over_the_limit(tmp_path):
@@ -730,11 +730,11 @@ def test_text_csv_and_json_records_over_the_limit(tmp_path):
     text = lines_file(tmp_path / "t.txt", ["short", "x" * 101, "", "last"])
     out = list(read_source(SourceSpec("t", "text", "t.txt", options=opts), text))
     assert [getattr(r, "fields", None) for r in out] == [{"text": "short"}, None, {"text": "last"}]
-    assert out[1] == Quarantined("t", "line", 2, "max_record_bytes", 101, 100)
+    assert out[1] == Quarantined("t", "line", 2, "max_record_bytes", 101, 100, file="t.txt")
 
     csv = lines_file(tmp_path / "c.csv", ["id,text", "a,fine", f'b,"{"y" * 120}"', "c,ok"])
     out = list(read_source(SourceSpec("c", "csv", "c.csv", id_field="id", options=opts), csv))
-    assert out[1] == Quarantined("c", "line", 3, "max_record_bytes", 121, 100, record_id="b")
+    assert out[1] == Quarantined("c", "line", 3, "max_record_bytes", 121, 100, record_id="b", file="c.csv")
     assert [r.record_id for r in out if isinstance(r, SourceRecord)] == ["a", "c"]
 
     doc = tmp_path / "d.json"
@@ -743,7 +743,7 @@ def test_text_csv_and_json_records_over_the_limit(tmp_path):
                                       options={**opts, "explode": "items"}), str(doc)))
     # the parent is measured before it is exploded, and its quarantine entry passes through explode
     assert [r.record_id for r in out if isinstance(r, SourceRecord)] == ["0.0", "0.1"]
-    assert out[2] == Quarantined("d", "record", 1, "max_record_bytes", 201, 100, record_id="1")
+    assert out[2] == Quarantined("d", "record", 1, "max_record_bytes", 201, 100, record_id="1", file="d.json")
 
 
 def test_a_zero_limit_reads_everything_and_a_bad_one_is_a_spec_error(tmp_path):
