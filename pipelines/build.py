@@ -271,6 +271,9 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
         digesting = worker.submit(rows_digests, staging_dir, configs)
         lint = _merge_lint(summaries)
         stats = compute_stats(staging_dir, spec, lint.to_dict(), tallies=_merge_tallies(summaries))
+        dropped = drop_counts(staging_dir)
+        if dropped:
+            stats["dropped"] = dropped  # shown in the card; the ids are in rejected.json
         write_stats(staging_dir, stats)
         versioned = replace(spec, version=version)  # validation.json records the version being built
         pending = worker.submit_gate(staging_dir, versioned, lint, stats,

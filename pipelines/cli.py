@@ -235,9 +235,9 @@ def cmd_validate(args) -> int:
     with local_view(args.release) as release:
         report = validate_release(release, engine="great_expectations" if args.great_expectations else "plain",
                                   full=args.full)
+    print(validation_text(report["checks"], verbose=args.verbose))
     print("figures, lint and rows digests recomputed from the rows" if report.get("recomputed") else
           "figures and lint as sealed in stats.json by this code version (--full recomputes them from the rows)")
-    print(validation_text(report["checks"], verbose=args.verbose))
     failed = [c for c in report["checks"] if not c["passed"]]
     if failed:
         raise ValidationFailed(f"{args.release}: {failed_summary(report)}")

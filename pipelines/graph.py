@@ -86,24 +86,26 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
     if not parts:
         raise ValueError("the spec has neither 'sources' with 'extract' rules nor 'template_files'")
     filtered = parts | "AllCandidates" >> beam.Flatten() | "Filter" >> FilterTemplates(spec.filters)
-    deduped = filtered[KEPT] | "Dedup" >> DedupTemplates(spec.filters.dedup, report_dropped=True)
-    templates = deduped[KEPT] | CurateTemplates(spec.curation)
+    near = spec.filters.dedup == "near"
+    deduped = filtered[KEPT] | "Dedup" >> DedupTemplates("exact" if near else spec.filters.dedup, report_dropped=True)
+    templates = deduped[KEPT]
+    if near:
+        near_deduped = templates | "NearDedup" >> NearDedupTemplates(
+            spec.filters.near_method, spec.filters.near_threshold,
+            [s.name for s in spec.sources] + [t.source_dataset for t in spec.template_files])
+        templates = near_deduped[NEAR_KEPT]
+        drops.append(near_deduped[NEAR_PAIRS] | "NearDrops" >> beam.Map(
+            lambda d: {"stage": "dedup", "reason": f"near ({d.get('method', 'near')})", "id": d["dropped"]}))
+        _ = (near_deduped[NEAR_PAIRS] | "CollectNearPairs" >> beam.combiners.ToList()
+             | "DumpNearPairs" >> beam.Map(_dump, staging_dir, NEAR_DUMP,
+                                           sort_key=lambda d: (d["task"], d["kept"], d["dropped"])))
+    templates = templates | CurateTemplates(spec.curation)
     _ = ((*drops, filtered[FILTER_REJECTED], deduped[DROPPED]) | "AllDrops" >> beam.Flatten()
          | "CollectDrops" >> beam.combiners.ToList()
          | "DumpDrops" >> beam.Map(lambda found: storage.write_bytes(
              storage.join(staging_dir, DROPS_DIR, DROPS_DUMP),
              pickle.dumps(sorted(found, key=lambda d: (d["stage"], d["reason"], str(d.get("id", "")))),
                           protocol=pickle.HIGHEST_PROTOCOL))))
-    near = spec.filters.dedup == "near"
-    templates = filtered[KEPT] | "Dedup" >> DedupTemplates("exact" if near else spec.filters.dedup)
-    if near:
-        deduped = templates | "NearDedup" >> NearDedupTemplates(
-            spec.filters.near_method, spec.filters.near_threshold,
-            [s.name for s in spec.sources] + [t.source_dataset for t in spec.template_files])
-        templates = deduped[NEAR_KEPT]
-        _ = (deduped[NEAR_PAIRS] | "CollectNearPairs" >> beam.combiners.ToList()
-             | "DumpNearPairs" >> beam.Map(_dump, staging_dir, NEAR_DUMP,
-                                           sort_key=lambda d: (d["task"], d["kept"], d["dropped"])))
     _ = (templates | "CollectTemplates" >> beam.combiners.ToList()
          | "DumpTemplates" >> beam.Map(_dump, staging_dir, TEMPLATES_DUMP,
                                        sort_key=lambda t: (t["ordinal"], t["template_id"])))
