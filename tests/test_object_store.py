@@ -26,6 +26,7 @@ import yaml
 from pipelines.spec import default_spec_path
 from tests.conftest import CALM_DIR, PROJECT, needs_shared
 from tests.gcs_emulator import running_emulator
+from tests.small_specs import write_small_spec
 
 DEMO_DIR = Path(default_spec_path()).parent
 
@@ -127,7 +128,9 @@ def _snapshot(out: str) -> dict[str, str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("store", ["local", "gcs"])
-def test_sigkill_in_any_phase_leaves_no_release_and_the_rerun_completes(gcs, small_spec, tmp_path, store):
+def test_sigkill_in_any_phase_leaves_no_release_and_the_rerun_completes(gcs, tmp_path, store):
+    # canonical templates (no spaCy to load): five whole builds, the kills included, stay quick
+    small_spec = write_small_spec(tmp_path / "spec")
     out = str(tmp_path / "out") if store == "local" else f"{gcs.create_bucket('kill-test')}/out"
     cli("build", small_spec, "--out", out)  # an earlier release, 0.1.0
     earlier = {k: v for k, v in _snapshot(out).items() if "/0.1.0/" in f"/{k}"}
@@ -136,7 +139,7 @@ def test_sigkill_in_any_phase_leaves_no_release_and_the_rerun_completes(gcs, sma
         files = _snapshot(out)
         assert not [k for k in files if "/0.2.0/" in f"/{k}" and k.endswith("manifest.json")], marker
         assert {k: v for k, v in files.items() if "/0.1.0/" in f"/{k}"} == earlier, marker
-        assert cli("validate", f"{out}/biasbench-demo/0.2.0", check=False).returncode != 0
+        assert cli("validate", f"{out}/small/0.2.0", check=False).returncode != 0
     result = cli("build", small_spec, "--out", out, "--version", "0.2.0")
     release = result.stdout.strip().splitlines()[-1]
     assert "checks passed" in cli("validate", release).stdout
