@@ -58,15 +58,72 @@ def bbq_dir() -> Path:
     return BBQ_DIR
 
 
-@pytest.fixture(scope="session")
-def default_release(tmp_path_factory) -> Path:
-    """The embedded default, built once per test session through the CLI."""
+def _session_folder(tmp_path_factory) -> Path:
+    """A folder every pytest-xdist worker of this test session shares (one session, one folder)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """``build(folder)`` → a release folder, run by the first worker of the session that asks for ``name``;
+    the others wait for it and share the result, so each release is built once per session, not once per
+    worker or module. A failed build is recorded, and the workers that ask after it fail with its error
+    instead of building again. Tests must not change a shared release (copy it first)."""
+    from filelock import FileLock
+
+    root = _session_folder(tmp_path_factory) / "built-once"
+    root.mkdir(exist_ok=True)
+    done, failed = root / f"{name}.path", root / f"{name}.failed"
+    with FileLock(str(root / f"{name}.lock")):
+        if failed.exists():
+            pytest.fail(f"the {name} build failed earlier in this session: {failed.read_text()}")
+        if not done.exists():
+            try:
+                release = build(root / name)
+            except BaseException as e:
+                failed.write_text(f"{type(e).__name__}: {e}"[:2000])
+                raise
+            done.write_text(str(release))
+        return Path(done.read_text())
+
+
+def _build_default(out: Path) -> Path:
     from pipelines.cli import main
 
-    out = tmp_path_factory.mktemp("default-releases")
     assert main(["build", "--out", str(out)]) == 0
     (release,) = [p for p in (out / "biasbench-demo").iterdir() if not p.name.startswith(".")]
     return release
+
+
+@pytest.fixture(scope="session")
+def default_release(tmp_path_factory) -> Path:
+    """The embedded default, built once per test session through the CLI (in the process of the worker
+    that asks first)."""
+    return built_once(tmp_path_factory, "default", _build_default)
+
+
+#: every shipped spec and the ../shared folder it reads (None: shipped files only)
+SHIPPED = {"default": None, "decisions": None, "calm": CALM_DIR, "calm-v1": CALM_DIR,
+           "holistic-bias": HOLISTIC_DIR, "bbq": BBQ_DIR, "bbq-v1": BBQ_DIR}
+
+
+@pytest.fixture(scope="session")
+def shipped_release(tmp_path_factory):
+    """``shipped_release(name)``: the release of the shipped spec ``name``, built once per test session
+    through the CLI in a child interpreter (``PYTHONHASHSEED=1``) and shared by every test and worker
+    that asks for it; skips with a reason when its ../shared inputs are absent. The real-data builds
+    take minutes each: tests of one release carry ``xdist_group(name)`` so that one worker builds it
+    while the other runs the rest (``--dist loadgroup``)."""
+    def get(name: str) -> Path:
+        if name == "default":
+            return built_once(tmp_path_factory, "default", _build_default)
+        data = SHIPPED[name]
+        if data is not None and not data.is_dir():
+            pytest.skip(f"{data} is absent: the {name} inputs are read in place from ../shared")
+        return built_once(tmp_path_factory, name, lambda out: build_in_child(
+            out, name, *(["--data-dir", str(data)] if data else []), hashseed=1))
+
+    return get
 
 
 def build_in_child(out: Path, *args: str, hashseed: int) -> Path:

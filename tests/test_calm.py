@@ -13,19 +13,19 @@ from tests.conftest import CALM_DIR, PROJECT, build_in_child, file_digests
 from transforms.lexicons.calm_names import common_word_names, source_corpus_files
 from schemas.lint import lint_rows
 
-pytestmark = pytest.mark.slow  # every test reads the full CALM release built (twice) from the real data
+# every test reads the full CALM release built (twice) from the real data; one worker runs them all
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("calm")]
 
 TEXT = {"qa": ("context", "question"), "nli": ("premise", "hypothesis"), "sentiment": ("sentence",)}
 CONFIGS = [f"{t}_{a}" for a in ("gender", "race") for t in TEXT]
 
 
 @pytest.fixture(scope="module")
-def builds(tmp_path_factory):
-    if not CALM_DIR.is_dir():
-        pytest.skip(f"{CALM_DIR} is absent: CALM's published data is read in place from ../shared")
+def builds(shipped_release, tmp_path_factory):
     # twice, in separate processes with different hash seeds: the rebuild must be byte-identical
-    out = [build_in_child(tmp_path_factory.mktemp(f"calm-{seed}"), str(PROJECT / "configs" / "calm.yaml"),
-                          "--data-dir", str(CALM_DIR), hashseed=seed) for seed in (1, 4242)]
+    # (the session's shared build has PYTHONHASHSEED=1)
+    out = [shipped_release("calm"), build_in_child(tmp_path_factory.mktemp("calm-4242"), str(PROJECT / "configs" / "calm.yaml"),
+                                                    "--data-dir", str(CALM_DIR), hashseed=4242)]
     assert all(r.parts[-2:] == ("calm", "1.1.1") for r in out)
     return out
 

@@ -1,6 +1,6 @@
 """calm-v1 equals CALM's published release, row by row and in order, and its gold answers equal CALM's gt/.
 
-The release is built once per module through the CLI in a child process (the real pipeline:
+The release is built once per test session through the CLI in a child process (the real pipeline:
 import, filter, plan, expand, lint, write, validate); every test reads its Parquet files. A
 second child build with another PYTHONHASHSEED must give the same bytes in every file.
 """
@@ -18,13 +18,12 @@ from tests.conftest import CALM_DIR, PROJECT, build_in_child, file_digests
 CONFIGS = [(task, axis) for axis in ("gender", "race") for task in ("qa", "nli", "sentiment")]
 TEXT = {"qa": ("context", "question"), "nli": ("premise", "hypothesis"), "sentiment": ("sentence",)}
 
+pytestmark = pytest.mark.xdist_group("calm-v1")  # one worker builds calm-v1 and runs every test of it
+
 
 @pytest.fixture(scope="module")
-def v1_release(tmp_path_factory):
-    if not CALM_DIR.is_dir():
-        pytest.skip(f"{CALM_DIR} is absent: CALM's published data is read in place from ../shared")
-    release = build_in_child(tmp_path_factory.mktemp("calm-v1"), str(PROJECT / "configs" / "calm-v1.yaml"),
-                             "--data-dir", str(CALM_DIR), hashseed=1)
+def v1_release(shipped_release):
+    release = shipped_release("calm-v1")  # built in a child process with PYTHONHASHSEED=1
     assert release.parts[-2:] == ("calm-v1", "1.0.0")
     return release
 
@@ -115,6 +114,7 @@ def test_row_figures_equal_calms_own_published_rows(v1_release, capsys):
         assert mine["figures"]["templates"] > 0 and theirs["figures"]["templates"] is None
 
 
+@pytest.mark.slow
 def test_grammar_check_reports_calms_defects_without_gating(v1_release):
     """CALM's defects are kept on purpose: the parser-based check counts them, the gate still passes."""
     report = json.loads((v1_release / "validation.json").read_text())

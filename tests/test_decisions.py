@@ -1,5 +1,5 @@
 """The decisions benchmark (configs/decisions.yaml): discrim-eval's design on scenarios written for
-biasbench. Built once through the CLI from shipped files only (no ../shared); every
+biasbench. Built once per test session through the CLI from shipped files only (no ../shared); every
 (question, age, gender, race) cell appears exactly once per fill type."""
 
 import itertools
@@ -10,7 +10,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.cli import main
 from schemas.spec import ConfigSpec, GroupSpec
 from pipelines.spec import load_spec
 from schemas.errors import SpecError
@@ -26,11 +25,14 @@ POOLS = CONFIGS / "data" / "lexicons" / "demographic_name_pools.jsonl"
 IMPLICIT_RACES = tuple(r for r in RACES if r != "native-american")  # no name source signals it
 
 
+pytestmark = pytest.mark.xdist_group("decisions")  # with the decisions card test, on the worker that builds it
+
+
 @pytest.fixture(scope="module")
-def release(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("decisions")
-    assert main(["build", str(SPEC), "--out", str(out)]) == 0
-    return out / "decisions" / "0.1.0"
+def release(shipped_release) -> Path:
+    built = shipped_release("decisions")
+    assert built.parts[-2:] == ("decisions", "0.1.0")
+    return built
 
 
 def rows(release: Path, config: str) -> list[dict]:

@@ -1,5 +1,5 @@
 """The schedules in deploy/: each file is parsed and the exact command it holds is run against the tiny spec
-(``tests/tiny_spec.py``) with a local output folder. ``biasbench`` on PATH is this checkout's CLI (a shim
+of ``tests/small_specs.py`` with a local output folder. ``biasbench`` on PATH is this checkout's CLI (a shim
 running ``python -m pipelines.cli``, what the package's console script runs)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.conftest import PROJECT
-from tests.tiny_spec import write_tiny_spec
+from tests.small_specs import write_tiny_spec
 
 pytestmark = pytest.mark.slow  # each test builds the tiny spec
 DEPLOY = PROJECT / "deploy"

@@ -1,4 +1,5 @@
-"""The figures on real benchmarks: holistic-bias built through the CLI, and CALM as published.
+"""The figures on real benchmarks: holistic-bias built through the CLI (the session's shared build), and CALM as
+published.
 
 calm-v1 reproduces CALM's published rows line for line, so its row figures must equal those
 `biasbench stats` computes from CALM's own JSON Lines (tests/test_calm_v1.py builds calm-v1).
@@ -9,7 +10,7 @@ import json
 import pytest
 
 from pipelines.cli import main
-from tests.conftest import CALM_DIR, HOLISTIC_DIR, PROJECT
+from tests.conftest import CALM_DIR
 
 CALM_ARGS = ["--text-field", "context,premise,sentence", "--group-field", "gender,race",
              "--config-pattern", "(.+)_dataset"]
@@ -39,13 +40,9 @@ def test_calm_as_published_has_the_figures_without_template_ones(calm_published,
 
 
 @pytest.mark.slow
-def test_holistic_bias_figures_in_stats_card_and_picture(tmp_path, capsys):
-    if not HOLISTIC_DIR.is_dir():
-        pytest.skip(f"{HOLISTIC_DIR} is absent: HolisticBias v1.1 is read in place from ../shared")
-    assert main(["build", str(PROJECT / "configs" / "holistic-bias.yaml"), "--data-dir", str(HOLISTIC_DIR),
-                 "--out", str(tmp_path)]) == 0
-    capsys.readouterr()
-    (release,) = [p for p in (tmp_path / "holistic-bias").iterdir() if not p.name.startswith(".")]
+@pytest.mark.xdist_group("holistic-bias")  # on the worker that builds it
+def test_holistic_bias_figures_in_stats_card_and_picture(shipped_release, capsys):
+    release = shipped_release("holistic-bias")
     stats = json.loads((release / "stats.json").read_text())
     assert stats["total_rows"] == 566_625 and stats["task_shares"] == {"statement": 1.0}
     age = stats["configs"]["statement_age"]["figures"]

@@ -16,7 +16,8 @@ from transforms.lexicon_context import LexiconContext
 from transforms.plan import plan_release
 from transforms.shards import write_shard
 
-pytestmark = pytest.mark.slow  # the whole HolisticBias release, planned and written from the real data
+# the whole HolisticBias release, planned and written from the real data once, on one worker
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("holistic-rows")]
 
 REFERENCE_ROWS = 566_625
 REFERENCE_DISTINCT = 563_195

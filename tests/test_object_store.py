@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from pipelines.spec import default_spec_path
-from tests.conftest import CALM_DIR, PROJECT, needs_shared
+from tests.conftest import CALM_DIR, PROJECT
 from tests.gcs_emulator import running_emulator
 from tests.small_specs import write_small_spec
 
@@ -154,10 +154,10 @@ def test_sigkill_in_any_phase_leaves_no_release_and_the_rerun_completes(gcs, tmp
 
 
 @pytest.mark.slow
-@needs_shared
-def test_calm_v1_on_gcs_is_byte_identical_to_local(gcs, tmp_path):
+@pytest.mark.xdist_group("calm-v1")  # on the worker that builds calm-v1 for the session
+def test_calm_v1_on_gcs_is_byte_identical_to_local(shipped_release, gcs):
     spec = PROJECT / "configs" / "calm-v1.yaml"
-    local = Path(cli("build", spec, "--data-dir", CALM_DIR, "--out", tmp_path).stdout.strip().splitlines()[-1])
+    local = shipped_release("calm-v1")  # the session's local build
     bucket = gcs.create_bucket("calm-v1")
     remote = cli("build", spec, "--data-dir", CALM_DIR, "--out", f"{bucket}/releases", "--workers", "2")
     release = remote.stdout.strip().splitlines()[-1]

@@ -1,7 +1,7 @@
 """Scheduled rebuilds: the JSON outcome, change detection (files, object storage, rendering rules), the lock.
 
 Every build here is a real one (both Beam pipelines, the gate, the manifest) of
-``tests/tiny_spec.py``'s three templates × four names; the concurrent and killed
+``tests/small_specs.py``'s tiny spec, three templates × four names; the concurrent and killed
 runs are separate ``python -m pipelines.cli`` processes.
 """
 
@@ -23,7 +23,7 @@ import pytest
 from pipelines.cli import main
 from pipelines.run_lock import LOCK_NAME
 from tests.conftest import PROJECT
-from tests.tiny_spec import edit_template, write_tiny_spec
+from tests.small_specs import edit_template, write_tiny_spec
 
 pytestmark = pytest.mark.slow  # each test builds the tiny spec two or three times
 
@@ -141,24 +141,24 @@ def test_a_changed_object_storage_input_is_detected(tmp_path, capsys):
 
     from schemas import storage
     from tests.gcs_emulator import running_emulator
-    from tests.tiny_spec import spec_dict, template_lines
+    from tests.small_specs import tiny_spec_dict, tiny_template_lines
 
     (tmp_path / "gcs").mkdir()
     with running_emulator(tmp_path / "gcs") as gcs:
         bucket = gcs.create_bucket("inputs")
         url = f"{bucket}/tiny/templates.jsonl"
-        storage.write_bytes(url, template_lines().encode())
+        storage.write_bytes(url, tiny_template_lines().encode())
         folder = tmp_path / "spec"
         write_tiny_spec(folder)
         spec = folder / "remote.yaml"
-        spec.write_text(yaml.safe_dump(spec_dict(templates=url)))
+        spec.write_text(yaml.safe_dump(tiny_spec_dict(templates=url)))
         out = tmp_path / "out"
         assert rebuild_json(capsys, spec, out)[1]["status"] == "new"
         code, outcome, _ = rebuild_json(capsys, spec, out)
         assert code == 0 and outcome["status"] == "unchanged"
         texts = ["{person} loved the new film.", "{person} hated the long queue at the bank.",
                  "{person} enjoyed the long walk by the sea."]
-        storage.write_bytes(url, template_lines(texts).encode())  # the object changes upstream
+        storage.write_bytes(url, tiny_template_lines(texts).encode())  # the object changes upstream
         code, outcome, _ = rebuild_json(capsys, spec, out)
         assert code == 0 and outcome["status"] == "new" and outcome["changed_inputs"] == [url]
         assert outcome["diff"]["templates"]["added"] == 1 and outcome["version"] == "0.2.0"

@@ -15,7 +15,7 @@ import json
 
 import yaml
 
-from tests.tiny_spec import TEMPLATES, name_lines, spec_dict, template_lines
+from tests.small_specs import TINY_TEXTS, tiny_name_lines, tiny_spec_dict, tiny_template_lines
 from transforms import rules
 from transforms.importers import import_templates
 from transforms.lexicon_context import LexiconContext
@@ -26,7 +26,7 @@ from transforms.shards import write_shard
 #: rules version -> digest of the rows below
 RECORDED = {"1": "a1df6b23aed7ac3880138d4b7d8af2801c659713421645d166c6372777721419"}
 
-PROBES = TEMPLATES + [
+PROBES = TINY_TEXTS + [
     "{person} said {person.subj} {person:was} tired, so {person.subj} {person:goes} home to {person.poss} flat.",
     "Everyone thanked {person.obj}; the idea was {person.poss_pron} and {person.subj} did it {person.refl}.",
     "As a {person:boy/girl/kid}, {person} started {a:person} fan club.",
@@ -36,11 +36,11 @@ PROBES = TEMPLATES + [
 def rows_digest(tmp_path) -> str:
     folder = tmp_path / "spec"
     folder.mkdir()
-    (folder / "templates.jsonl").write_text(template_lines(PROBES))
+    (folder / "templates.jsonl").write_text(tiny_template_lines(PROBES))
     they = {"lexicon": "names", "axis": "gender", "group": "non-binary", "value": "Alex", "pronoun_set": "they",
             "source": "test", "license": "CC0-1.0"}
-    (folder / "names.jsonl").write_text(name_lines() + json.dumps(they) + "\n")
-    raw = spec_dict()
+    (folder / "names.jsonl").write_text(tiny_name_lines() + json.dumps(they) + "\n")
+    raw = tiny_spec_dict()
     raw["configs"][0]["groups"].append({"name": "non-binary"})
     (folder / "spec.yaml").write_text(yaml.safe_dump(raw))
     spec = load_spec(str(folder / "spec.yaml"))

@@ -2,8 +2,8 @@
 every config present), every column documented, only the checks that ran claimed, and every config loaded with
 the snippet the card prints (the repo id rewritten to the local release folder; the card's config and split kept).
 
-Slow: builds calm, calm-v1, holistic-bias, bbq and bbq-v1 from ../shared (skipped with a reason when absent),
-the demo and decisions from shipped files.
+Slow: reads the session's builds of calm, calm-v1, holistic-bias, bbq and bbq-v1 from ../shared (skipped with a
+reason when absent) and of the demo and decisions from shipped files.
 """
 
 import json
@@ -14,25 +14,20 @@ import datasets
 import pytest
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from conftest import BBQ_DIR, CALM_DIR, HOLISTIC_DIR
+from conftest import SHIPPED
 from pipelines.card import card_for_repo, hub_licenses
-from pipelines.cli import main
-
-SPECS = {"default": None, "decisions": None, "calm": CALM_DIR, "calm-v1": CALM_DIR,
-         "holistic-bias": HOLISTIC_DIR, "bbq": BBQ_DIR, "bbq-v1": BBQ_DIR}
 
 pytestmark = pytest.mark.slow
+# each release is the session's shared build (conftest.shipped_release), checked on the worker that builds it:
+# the xdist group of the tests of that release
+GROUP = {"bbq-v1": "bbq"}
 
 
-@pytest.fixture(scope="module", params=list(SPECS))
-def shipped(request, tmp_path_factory):
-    name, data = request.param, SPECS[request.param]
-    if data is not None and not data.is_dir():
-        pytest.skip(f"{data} is absent: the {name} inputs are read in place from ../shared")
-    out = tmp_path_factory.mktemp(name)
-    assert main(["build", name, "--out", str(out), *(["--data-dir", str(data)] if data else [])]) == 0
-    (bench,) = list(out.iterdir())
-    (release,) = [p for p in bench.iterdir() if not p.name.startswith(".")]
+@pytest.fixture(scope="module", params=[pytest.param(name, marks=pytest.mark.xdist_group(GROUP.get(name, name)))
+                                        for name in SHIPPED])
+def shipped(request, shipped_release):
+    name = request.param
+    release = shipped_release(name)
     card = (release / "README.md").read_text(encoding="utf-8")
     manifest = json.loads((release / "manifest.json").read_text())
     validation = json.loads((release / "validation.json").read_text())
