@@ -50,8 +50,9 @@ extras = {
     # instead of the deprecated `setup.py sdist` fallback it announces with "No module named build"
     "gcp": ["apache-beam[gcp]>=2.77,<2.78", "build>=1.2"],
     # datasets reads releases back in tests (the README's load_dataset example) and serves format: hf
+    # filelock: the xdist workers of a test session share one build of each shipped release (tests/conftest.py)
     "dev": ["pytest>=8", "hypothesis>=6", "pytest-xdist>=3", "gcp-storage-emulator>=2024.1", "datasets>=5.2,<6",
-            "import-linter>=2.1",
+            "import-linter>=2.1", "filelock>=3.12",
             "apache-beam[gcp]>=2.77,<2.78", "build>=1.2"],
 }
 extras["all"] = sorted({req for name, reqs in extras.items() if name != "gcp" for req in reqs})

@@ -279,11 +279,11 @@ BENCH = "biasbench-demo"
 SHARD = "data/qa_gender/test-00000-of-00001.parquet"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("hostile-release")
-    assert main(["build", "--out", str(out)]) == 0
-    return out / BENCH / "0.1.0"
+@pytest.fixture
+def built(default_release) -> Path:
+    """The good release: the session's build of the embedded default (read only; ``release`` is a copy)."""
+    assert default_release.parts[-2:] == (BENCH, "0.1.0")
+    return default_release
 
 
 @pytest.fixture
