@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from pipelines.spec import load_spec
-from tests.conftest import HOLISTIC_DIR
 
 V11_ROWS = 566_625
 #: v1.1's configs and buckets, as the spec listed them by hand before they came from the files

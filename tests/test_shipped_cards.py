@@ -8,7 +8,6 @@ reason when absent) and of the demo and decisions from shipped files.
 
 import json
 import re
-from pathlib import Path
 
 import datasets
 import pytest
