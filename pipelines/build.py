@@ -18,7 +18,7 @@ from typing import Sequence
 import apache_beam as beam
 
 from pipelines.drops import DROPS_FILE, counts_text, drop_counts, write_drops
-from pipelines.grammar import grammar_from_plan, grammar_report, write_grammar_report
+from pipelines.grammar import grammar_from_plan, grammar_report, load_parser
 from pipelines.graph import load_drops, load_phase1, shard_graph, template_graph, write_catalogues
 from pipelines.manifest import build_manifest, input_hashes
 from pipelines.quarantine import progress_line, quarantine_counts, write_quarantine
@@ -156,17 +156,20 @@ def describe_job(spec, out_dir: str = "releases", version: str | None = None, be
 def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address: str | None,
                  beam_args: Sequence[str], seconds: dict[str, float] | None = None,
                  notes: dict | None = None, gate=None) -> list[dict]:
-    """Phase 1 (templates), plan, phase 2 (shards) and the grammar check; return the shard summaries.
+    """Phase 1 (templates), plan and phase 2 (shards); return the shard summaries.
 
-    ``notes`` (when given) receives ``unused_overrides``: the spec's article_overrides keys no word uses.
+    ``notes`` (when given) receives ``unused_overrides``: the spec's article_overrides keys no word uses,
+    and ``grammar``: a function returning the grammar check's report (see ``finalize``), not yet called.
 
     Every hand-off between the driver and the workers is a file under ``staging_dir``, read and
     written through the filesystem layer, so the workers need no disk in common with the driver.
     ``gate`` (a :class:`validation.worker.GateWorker`): when this process has not loaded spaCy (no
-    extraction, no parsing importer), the grammar check runs in the gate's process while phase 2
-    runs here, on the other core.
+    extraction, no parsing importer), the gate's process loads it while this one plans, and checks
+    grammar while this one expands (on the other core); otherwise the check runs here, when ``finalize``
+    asks for it (after the gate's work is handed over).
     """
     seconds = {} if seconds is None else seconds
+    notes = {} if notes is None else notes
     with pipeline_options(runner, workers, dask_address, beam_args) as (make_runner, options):
         t0 = time.perf_counter()
         _run_phase1(spec, staging_dir, make_runner, options)
@@ -176,6 +179,9 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
              f"{sum(map(len, lexicons.values())):,} lexicon entries in {seconds['templates']:.1f}s")
         if spec.filters.dedup == "near":
             _say(near_dedup_line(spec.filters, near_pairs))
+        beside = gate is not None and bool(templates) and "spacy" not in sys.modules
+        if beside:
+            gate.submit(load_parser)
         quarantine = progress_line(write_quarantine(spec, staging_dir, quarantined))
         if quarantine:
             _say(quarantine)
@@ -185,33 +191,37 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         if dropped:
             _say(f"[dropped] {counts_text(dropped)} (stage/reason; ids in {DROPS_FILE})")
         unused = unused_article_overrides(spec, templates, lexicons)
-        if notes is not None:
-            notes["unused_overrides"] = unused
+        notes["unused_overrides"] = unused
         if unused:
             _say(f"[article_overrides] {', '.join(unused)}: no template or filler has this word")
         write_catalogues(spec, templates, ctx.lexicons, staging_dir)
         task_paths = write_plan(staging_dir, tasks, ctx)
         seconds["plan"] = time.perf_counter() - t1
         _say(f"[plan] {len(tasks)} shards, {sum(t.rows for t in tasks):,} rows planned")
-        beside = None
-        if gate is not None and "spacy" not in sys.modules:  # the other process loads spaCy while this one expands
-            beside = gate.submit(grammar_from_plan, staging_dir, task_paths)
+        if beside:
+            pending = gate.submit(grammar_from_plan, staging_dir, task_paths)
         t2 = time.perf_counter()
         with beam.Pipeline(runner=make_runner(), options=options) as p:
             shard_graph(p, task_paths, staging_dir)
         seconds["expand"] = time.perf_counter() - t2
-    if beside is None:
-        t3 = time.perf_counter()
-        report = grammar_report(tasks, ctx)
-        write_grammar_report(staging_dir, report)
-        seconds["grammar"] = time.perf_counter() - t3
-    else:
-        report, seconds["grammar"] = beside.result()
-    _say(f"[grammar] {report['probes']:,} probe sentences ({report['parsed']:,} parsed) for "
-         f"{report['rows_checked']:,} rows: {report['findings']:,} findings in {report['cells']:,} cells, "
-         f"{seconds['grammar']:.1f}s{' (beside the expansion)' if beside else ''}")
+
+    def grammar() -> dict:
+        if beside:
+            report, seconds["grammar"] = pending.result()
+        else:
+            t3 = time.perf_counter()
+            report = grammar_report(tasks, ctx)
+            seconds["grammar"] = time.perf_counter() - t3
+        _say(f"[grammar] {report['probes']:,} probe sentences ({report['parsed']:,} parsed) for "
+             f"{report['rows_checked']:,} rows: {report['findings']:,} findings in {report['cells']:,} cells, "
+             f"{seconds['grammar']:.1f}s{' (beside the expansion)' if beside else ''}")
+        return report
+
+    grammar.beside = beside
+    notes["grammar"] = grammar
     summaries = read_summaries(staging_dir, len(tasks))
-    storage.delete_tree(storage.join(staging_dir, PLAN_DIR))
+    if not beside:  # the gate's process reads the plan until its check is done: finalize removes it then
+        storage.delete_tree(storage.join(staging_dir, PLAN_DIR))
     storage.delete_tree(storage.join(staging_dir, SUMMARY_DIR))
     return summaries
 
@@ -246,18 +256,22 @@ def near_dedup_line(filters, pairs: Sequence[dict]) -> str:
 
 
 def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], gate=None,
-             changelog: Sequence[str] = ()) -> tuple[dict, dict]:
+             changelog: Sequence[str] = (), grammar=None) -> tuple[dict, dict]:
     """Stats, validation, card and manifest into the staging dir; return (configs, report).
 
     ``gate`` is a :class:`validation.worker.GateWorker` (one is made when None); ``changelog`` is the
-    release's own changelog (what ``rebuild`` cut), kept in the manifest and shown in the card.
+    release's own changelog (what ``rebuild`` cut), kept in the manifest and shown in the card;
+    ``grammar``: ``run_pipeline``'s function giving the grammar check's report (None: no such check).
+
+    The two processes share the work: the gate's process reads the shards back for their digests and
+    judges the gate (after the grammar check, when it runs there) while this one computes the stats;
+    the one that did not parse draws stats.png.
     """
     from dataclasses import replace
 
     from pipelines.card import render_card
     from pipelines.manifest import rows_digests
     from pipelines.plots import write_png
-    from pipelines.grammar import take_grammar_report
     from validation.stats import compute_stats, write_stats
     from validation.gate import add_grammar_check, write_validation
     from validation.worker import GateWorker
@@ -265,9 +279,8 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     configs = _config_info(spec, summaries)
     own = GateWorker(warm=False) if gate is None else None
     worker = gate or own
+    parsed_here = grammar is not None and not getattr(grammar, "beside", False)
     try:
-        # the child reads the shards back for their digests while this process computes the stats, then
-        # judges the gate and draws stats.png while this one hashes the inputs
         digesting = worker.submit(rows_digests, staging_dir, configs)
         lint = _merge_lint(summaries)
         stats = compute_stats(staging_dir, spec, lint.to_dict(), tallies=_merge_tallies(summaries))
@@ -276,17 +289,20 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
             stats["dropped"] = dropped  # shown in the card; the ids are in rejected.json
         write_stats(staging_dir, stats)
         versioned = replace(spec, version=version)  # validation.json records the version being built
-        pending = worker.submit_gate(staging_dir, versioned, lint, stats,
-                                     after=(write_png, [(spec.benchmark, stats)], os.path.join(staging_dir, "stats.png")))
+        png = (write_png, [(spec.benchmark, stats)], os.path.join(staging_dir, "stats.png"))
+        pending = worker.submit_gate(staging_dir, versioned, lint, stats, after=png if parsed_here else None)
+        if not parsed_here:
+            png[0](*png[1:])
         hashes = input_hashes(spec)
+        grammar_found = grammar() if grammar is not None else None
         digests = digesting.result()
         report = pending.result()
     finally:
         if own is not None:
             own.close()
-    grammar = take_grammar_report(staging_dir)
-    if grammar is not None:
-        report = add_grammar_check(report, grammar, spec.validation.max_grammar_findings)
+    storage.delete_tree(os.path.join(staging_dir, PLAN_DIR))  # what the grammar check read
+    if grammar_found is not None:
+        report = add_grammar_check(report, grammar_found, spec.validation.max_grammar_findings)
     write_validation(staging_dir, report)
     draft = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION, rows_sha256=digests,
                            rules_version=rules.RULES_VERSION, changelog=changelog)
@@ -301,12 +317,13 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
 
 def build_release(spec, out_dir: str = "releases", version: str | None = None, runner: str = "direct",
                   workers: int = 1, dask_address: str | None = None, beam_args: Sequence[str] = (),
-                  decide_version=None) -> BuildResult:
+                  decide_version=None, gate=None) -> BuildResult:
     """Build ``spec`` into ``<out_dir>/<benchmark>/<version>`` (a local path or a ``gs://``/``s3://`` URL).
 
     ``decide_version(staged_dir)``, when given, sees the staged rows, templates and lexicons (no manifest
     yet) and returns ``(version, changelog)``, which replace ``version``: how ``rebuild`` numbers a
-    release by what changed.
+    release by what changed. ``gate``: a :class:`validation.worker.GateWorker` the caller started early and
+    closes (``biasbench build`` starts it before importing Beam); one is made here when None.
     """
     version = version or spec.version
     if described_job(runner, beam_args):
@@ -323,7 +340,8 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
     seconds: dict[str, float] = {}
     from validation.worker import GateWorker
 
-    gate = GateWorker()  # imports Great Expectations on the other core while the pipeline runs
+    own = GateWorker() if gate is None else None  # imports Great Expectations on the other core meanwhile
+    gate = gate or own
     try:
         _say(f"[pipeline] {spec.benchmark} {version}: ingest → extract → filter → plan → expand → write "
              f"on the {runner} runner")
@@ -341,7 +359,7 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
         t1 = time.perf_counter()
         _say("[validate] lint totals, Great Expectations suite, stats, card, manifest")
         with working_copy(staging) as local:
-            configs, report = finalize(spec, local, version, summaries, gate, changelog)
+            configs, report = finalize(spec, local, version, summaries, gate, changelog, notes["grammar"])
             same = release_exists(final) and _same_release(final, local)
         seconds["validate"] = time.perf_counter() - t1
         if not report.get("passed"):
@@ -363,6 +381,7 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
         gate.terminate()  # a failed or interrupted build does not wait for the gate's child
         raise
     finally:
-        gate.close()
+        if own is not None:
+            own.close()
         storage.delete_tree(staging)
         remove_if_empty(created)

@@ -110,20 +110,28 @@ def _print_summary(result) -> None:
 
 
 def cmd_build(args) -> int:
-    from pipelines.build import build_release, describe_job
-    from pipelines.runners import described_job
-    from pipelines.spec import load_spec
+    from validation.worker import GateWorker
 
-    spec = load_spec(args.spec, data_dir=args.data_dir, confine_inputs=args.confine_inputs)
-    if described_job(args.runner, args.beam_args):
-        job = describe_job(spec, out_dir=args.out, version=args.version, beam_args=args.beam_args)
-        print("phase 1 (ingest, extract, import, filter, dedup, lexicons) described for Dataflow and its package "
-              "staged to --temp_location; nothing ran and no release was written. Phase 2 (expand, lint, write) "
-              "is planned from phase 1's templates: build without --template_location to run both.", file=sys.stderr)
-        print(job)
-        return 0
-    result = build_release(spec, out_dir=args.out, version=args.version, runner=args.runner,
-                           workers=args.workers, dask_address=args.dask_address, beam_args=args.beam_args)
+    # a Dataflow job description (--template_location) runs no gate; any other build starts the gate's
+    # process first, so that it imports Great Expectations while this one imports Beam
+    describing = args.runner == "dataflow" and any(a.startswith("--template_location") for a in args.beam_args)
+    with contextlib.nullcontext() if describing else GateWorker() as gate:
+        from pipelines.build import build_release, describe_job
+        from pipelines.runners import described_job
+        from pipelines.spec import load_spec
+
+        spec = load_spec(args.spec, data_dir=args.data_dir, confine_inputs=args.confine_inputs)
+        if described_job(args.runner, args.beam_args):
+            job = describe_job(spec, out_dir=args.out, version=args.version, beam_args=args.beam_args)
+            print("phase 1 (ingest, extract, import, filter, dedup, lexicons) described for Dataflow and its package "
+                  "staged to --temp_location; nothing ran and no release was written. Phase 2 (expand, lint, write) "
+                  "is planned from phase 1's templates: build without --template_location to run both.",
+                  file=sys.stderr)
+            print(job)
+            return 0
+        result = build_release(spec, out_dir=args.out, version=args.version, runner=args.runner,
+                               workers=args.workers, dask_address=args.dask_address, beam_args=args.beam_args,
+                               gate=gate)
     _print_summary(result)
     return 0
 

@@ -13,13 +13,10 @@ prints the time on stderr.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Sequence
 
-from schemas import storage
 from validation.grammar_check import RULES, check_doc
 
-GRAMMAR_REPORT = "_grammar.json"  # hand-off from the build to finalize in the staging directory
 #: Findings listed in full in validation.json (all are counted); the ones touching most rows first.
 MAX_LISTED = 50
 _MAX_TEXT = 300
@@ -77,16 +74,22 @@ def grammar_report(tasks: Sequence, ctx, nlp=None) -> dict[str, Any]:
 
 
 def grammar_from_plan(staging_dir: str, task_paths: Sequence[str]) -> tuple[dict[str, Any], float]:
-    """``grammar_report`` of the plan in the staging dir (read from its files: for the gate's process),
-    written to the staging dir for ``finalize``; returns the report and the seconds it took."""
+    """``grammar_report`` of the plan in the staging dir (read from its files: for the gate's process);
+    returns the report and the seconds it took."""
     import time
 
     from transforms.plan_files import read_plan
 
     t0 = time.perf_counter()
     report = grammar_report(*read_plan(staging_dir, task_paths))
-    write_grammar_report(staging_dir, report)
     return report, time.perf_counter() - t0
+
+
+def load_parser() -> None:
+    """Load spaCy's pipeline in this process ahead of the check (the gate's process, while the driver plans)."""
+    from transforms.extract import load_nlp
+
+    load_nlp()
 
 
 def _mark_whitespace(doc) -> None:
@@ -97,17 +100,3 @@ def _mark_whitespace(doc) -> None:
             tok.tag_ = "_SP"
             if tok.dep_:
                 tok.dep_ = "dep"
-
-
-def write_grammar_report(staging_dir: str, report: dict) -> None:
-    storage.write_json(storage.join(staging_dir, GRAMMAR_REPORT), report, ensure_ascii=False, indent=None)
-
-
-def take_grammar_report(staging_dir: str) -> dict | None:
-    """The report the build left in the staging directory (removed once read), or None."""
-    path = storage.join(staging_dir, GRAMMAR_REPORT)
-    if not storage.exists(path):
-        return None
-    report = json.loads(storage.read_bytes(path))
-    storage.delete(path)
-    return report

@@ -1,8 +1,11 @@
 """The release gate in a child process that warms up while the pipeline runs.
 
 Great Expectations takes ~3 s of pure-Python import. A spawned child imports it
-on the second core as soon as a build starts, so by the time the rows are
-written the gate is ready; the main process never imports it at all.
+on the second core as soon as a build starts (``biasbench build`` starts it
+before the driver imports Beam), so by the time the rows are written the gate is
+ready; the main process never imports it at all. The child also takes other work
+the driver would otherwise wait for (``submit``): the grammar check's parse, the
+rows digests.
 
 A build opens ``with GateWorker() as gate:`` before the pipeline runs and later
 calls ``gate.run_gate(staging_dir, spec, lint, stats)``.
@@ -19,7 +22,6 @@ def _warm_up() -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations  # noqa: F401
     import great_expectations.expectations  # noqa: F401
-    import matplotlib.backends.backend_agg  # noqa: F401 - for the stats picture, drawn here too
 
     import validation.gate  # noqa: F401
 
@@ -83,5 +85,8 @@ class GateWorker:
     def __enter__(self) -> "GateWorker":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            self.close()
+        else:  # a failed or interrupted run does not wait for work in flight
+            self.terminate()
