@@ -40,8 +40,8 @@ def load_minilm():
 def embedding_threads() -> int:
     """Torch's intra-op threads: the cores this process may use that the 1-minute load average leaves
     free, at least one. On a busy machine a second thread mostly waits at OpenMP barriers for a
-    descheduled sibling (measured at a load of 13 on 2 cores: the same embeddings took 1.4x the CPU
-    seconds and 1.4x the wall time with 2 threads as with 1); the embeddings are bit-identical either way.
+    descheduled sibling (measured at a load of 13-21 on 2 cores: the same embeddings took 1.4-1.9x the
+    CPU seconds and wall time with 2 threads as with 1); the embeddings are bit-identical either way.
     """
     import os
 
@@ -60,7 +60,8 @@ def token_batches(lengths: Sequence[int], tokens_per_batch: int = TOKENS_PER_BAT
     ``tokens_per_batch`` tokens once padded to its longest text (a longer text alone).
 
     Shortest first, ties by index, so a set of texts is always batched the same way. Sorting by
-    tokens rather than characters leaves about 1 % padding where character order left a third.
+    tokens rather than characters: on the dedup benchmark's texts the model ran 1.01x their own
+    tokens, where sentence-transformers' character order at 32 texts a batch ran 1.33x.
 
     >>> token_batches([3, 9, 2, 3, 8], tokens_per_batch=12)
     [[2, 0, 3], [4], [1]]

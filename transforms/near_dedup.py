@@ -6,9 +6,10 @@ written, a gendered choice as its neutral word):
 
 - ``minilm``: cosine similarity of MiniLM sentence embeddings (the ``semantic`` extra,
   ``schemas.embeddings``), field by field: each distinct field text is embedded once, in
-  batches (a passage many questions share, once), and two templates' similarity is the
-  mean of their fields' cosines. Similarities come from matrix products of a chunk of
-  rows against the block (``CHUNK`` rows at a time), never from a model call per pair.
+  batches of near-equal token count (a passage many questions share, once), and two
+  templates' similarity is the mean of their fields' cosines. Similarities come from matrix
+  products of a chunk of rows against the rest of the block (``CHUNK`` rows at a time, the
+  upper triangle only), never from a model call per pair.
   Default threshold 0.9.
 - ``minhash``: the lexical fallback when the extra is absent. MinHash signatures
   (``datasketch``, 128 permutations, fixed seed) of word 3-gram shingles; locality-sensitive
@@ -137,7 +138,8 @@ def minilm_pairs(field_texts: Sequence[Sequence[str]], threshold: float,
     for start in range(0, len(field_texts), chunk):
         sims = vectors[start:start + chunk] @ vectors[start:].T  # the upper triangle's band: j >= i only
         rows, cols = np.nonzero(np.triu(sims >= threshold, k=1))
-        pairs += zip((rows + start).tolist(), (cols + start).tolist(), [round(s, 4) for s in sims[rows, cols].tolist()])
+        similarity = [round(s, 4) for s in sims[rows, cols].tolist()]
+        pairs += zip((rows + start).tolist(), (cols + start).tolist(), similarity)
     return sorted(pairs)
 
 
