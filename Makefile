@@ -12,7 +12,7 @@ $(STAMP): setup.py
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; set PYTHON=/path/to/python3.11" >&2; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[driver,dask,dev]"
+	$(PY) -m pip install --quiet -e ".[driver,dask,dev,semantic]"
 	touch $(STAMP)
 
 install: $(STAMP)

