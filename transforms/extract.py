@@ -95,7 +95,8 @@ class Extractor:
 EXTRACTORS: dict[str, Extractor] = {}
 
 # settings every rule understands (they shape how texts are read, see record_texts)
-COMMON_SETTINGS = frozenset({"answer_map", "answer_from_options", "option_fields", "metadata_fields", "fill_in"})
+COMMON_SETTINGS = frozenset({"answer_map", "answer_from_options", "option_fields", "metadata_fields", "fill_in",
+                             "max_chars"})
 
 
 def register_extractor(name: str, *, uses_spacy: bool = False, settings: Iterable[str] = ()):
@@ -222,10 +223,13 @@ def extract_batch(records: Sequence[SourceRecord | Mapping[str, Any]], spec, nlp
     """Apply the spec's rule to a batch of records (one ``nlp.pipe`` call for all their texts).
 
     Records from other sources than ``spec.source`` are skipped. A record whose task
-    fields hold more than ``max_chars`` characters is quarantined unparsed. The result
+    fields hold more than ``max_chars`` characters (or the entry's ``settings.max_chars``, when
+    smaller) is quarantined unparsed. The result
     has one entry per record kept, rejected or quarantined, in input order.
     """
     ex = extractor_for(spec)
+    if spec.settings.get("max_chars"):  # this entry's own bound, under the spec's filters.max_chars
+        max_chars = min(int(spec.settings["max_chars"]), max_chars or int(spec.settings["max_chars"]))
     recs = [r for r in map(_as_record, records) if r.source_dataset == spec.source]
     prepared: list[tuple[SourceRecord, RecordTexts | str | Quarantined]] = []
     for r in recs:
