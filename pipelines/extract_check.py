@@ -65,3 +65,19 @@ def render_findings(templates: Sequence[Template], nlp) -> dict[str, list[str]]:
         for ex in result.examples:
             found[t.template_id].append(f"{ex.get('example_id', '')}: lint {ex.get('rule', '')}: {ex.get('text', '')}")
     return {tid: sorted(set(v)) for tid, v in found.items() if v}
+
+
+def refuse_unclean(spec, templates: Sequence[Template]) -> tuple[list[Template], list[dict]]:
+    """A build's extracted templates less those ``biasbench extract`` would refuse (a grammar-check or lint
+    finding in a he/she/they rendering), and each refused one as a drop (stage ``extract``, reason ``render``):
+    a build from a spec's sources keeps what its extract run showed the curator, so the gate's grammar
+    check never meets a candidate extraction already knew to be broken."""
+    sources = {ex.source for ex in spec.extract}
+    extracted = [t for t in templates if t.source_dataset in sources]
+    if not extracted:
+        return list(templates), []
+    from transforms.extract import load_nlp
+
+    findings = render_findings(extracted, load_nlp())
+    kept = [t for t in templates if t.template_id not in findings]
+    return kept, [{"stage": "extract", "reason": "render", "id": tid} for tid in sorted(findings)]
