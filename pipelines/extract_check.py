@@ -53,14 +53,20 @@ def render_findings(templates: Sequence[Template], nlp) -> dict[str, list[str]]:
     for t in templates:
         rows += [(t.template_id, f"{pset}/{key}", text) for pset, key, text in renderings(t)]
     found: dict[str, list[str]] = {t.template_id: [] for t in templates}
-    texts = [text for _, _, text in rows]
-    for (tid, where, _), doc in zip(rows, nlp.pipe(texts)):
-        if where.split("/", 1)[1].startswith(("answer", "options[")):
-            continue  # a label or a short answer is no sentence: the lint alone reads it
-        for f in check_doc(doc):
+    # a label or a short answer is no sentence: the lint alone reads it; a text that renders the same
+    # for several fillers (a passage whose person is slotted only in the question) is parsed once
+    sentences = [(tid, where, text) for tid, where, text in rows
+                 if not where.split("/", 1)[1].startswith(("answer", "options["))]
+    distinct = list(dict.fromkeys(text for _, _, text in sentences))
+    checked = {text: check_doc(doc) for text, doc in zip(distinct, nlp.pipe(distinct))}
+    for tid, where, text in sentences:
+        for f in checked[text]:
             found[tid].append(f"{where}: {f.rule}: {f.detail}")
+    by_template: dict[str, list[tuple[str, str]]] = {}
+    for tid, where, text in rows:
+        by_template.setdefault(tid, []).append((where, text))
     for t in templates:
-        mine = [(where, text) for tid, where, text in rows if tid == t.template_id]
+        mine = by_template[t.template_id]
         result = lint_batch(pa.table({"example_id": [w for w, _ in mine], "text": [x for _, x in mine]}), ["text"])
         for ex in result.examples:
             found[t.template_id].append(f"{ex.get('example_id', '')}: lint {ex.get('rule', '')}: {ex.get('text', '')}")
