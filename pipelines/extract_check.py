@@ -51,7 +51,8 @@ def render_findings(templates: Sequence[Template], nlp) -> dict[str, list[str]]:
 
     rows: list[tuple[str, str, str]] = []
     for t in templates:
-        rows += [(t.template_id, f"{pset}/{key}", text) for pset, key, text in renderings(t)]
+        # an empty answer (a statement, a question without a gold answer) is no rendering to check
+        rows += [(t.template_id, f"{pset}/{key}", text) for pset, key, text in renderings(t) if text]
     found: dict[str, list[str]] = {t.template_id: [] for t in templates}
     # a label or a short answer is no sentence: the lint alone reads it; a text that renders the same
     # for several fillers (a passage whose person is slotted only in the question) is parsed once

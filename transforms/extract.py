@@ -96,7 +96,7 @@ EXTRACTORS: dict[str, Extractor] = {}
 
 # settings every rule understands (they shape how texts are read, see record_texts)
 COMMON_SETTINGS = frozenset({"answer_map", "answer_from_options", "option_fields", "metadata_fields", "fill_in",
-                             "max_chars"})
+                             "max_chars", "capitalize"})
 
 
 def register_extractor(name: str, *, uses_spacy: bool = False, settings: Iterable[str] = ()):
@@ -143,7 +143,9 @@ def record_texts(record: SourceRecord, spec) -> RecordTexts | str:
     ``answer_from_options``: ``"letter"`` or ``"index"`` when the answer points into the options;
     ``option_fields``: several source fields that are the options, in order;
     ``fill_in``: ``{task field: [placeholder, source field]}`` writes a source field into a
-    placeholder first (the relation-extraction questions say "XXX" for their subject).
+    placeholder first (the relation-extraction questions say "XXX" for their subject);
+    ``capitalize``: task fields whose first letter is written in upper case (TweetQA's questions are
+    all lower case, which the grammar check refuses as a sentence start).
     """
     fields: dict[str, str] = {}
     for task_field, src in spec.fields.items():
@@ -158,6 +160,9 @@ def record_texts(record: SourceRecord, spec) -> RecordTexts | str:
     for task_field, (placeholder, src) in (settings.get("fill_in") or {}).items():
         if task_field in fields:
             fields[task_field] = fields[task_field].replace(placeholder, _text(get_path(record.fields, src)) or "")
+    for task_field in settings.get("capitalize") or ():  # a source that writes its questions in lower case
+        if task_field in fields:
+            fields[task_field] = fields[task_field][:1].upper() + fields[task_field][1:]
     options: list[str] = []
     if settings.get("option_fields"):
         options = [_text(get_path(record.fields, f)) or "" for f in settings["option_fields"]]
