@@ -16,7 +16,8 @@ baseline found (the template ids must be equal); exits 1 if one is lost.
 (``tests/data/extract_gold.jsonl``), per source (``pipelines.extract_eval``).
 
 ``heldout``: the share of CALM's own templates (``templates/*.json``, sources that ingest) whose
-passage is among the records extraction keeps, matched on the passage's text outside the slots.
+passage is among the records extraction keeps, matched on the passage's text outside the slots;
+with ``--candidates OUT/candidates.parquet`` also how many are in that run (``biasbench extract``).
 
 ``dedup``: near-duplicate removal (``transforms.near_dedup``) of ``--templates`` (10,000)
 templates drawn from the CALM source corpora in ../shared, read through their shipped
@@ -147,9 +148,12 @@ def part_heldout(spec, args) -> int:
     from pipelines.extract_heldout import calm_passages, format_heldout, heldout_share
     from transforms.extract import load_nlp
 
+    from pipelines.extract_heldout import run_candidates
+
     passages = calm_passages(os.path.join(args.calm_dir, "templates"))
-    results = heldout_share(spec, passages, load_nlp())
-    print(format_heldout(results))
+    candidates = run_candidates(args.candidates) if args.candidates else None
+    results = heldout_share(spec, passages, load_nlp(), candidates)
+    print(format_heldout(results, with_run=candidates is not None))
     return 0
 
 
@@ -282,6 +286,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sources", default="", help="comma-separated source names (prefilter); default all")
     ap.add_argument("--templates", type=int, default=10_000, help="templates drawn (dedup)")
     ap.add_argument("--max-chars", type=int, default=500, help="largest template (task fields together) drawn (dedup)")
+    ap.add_argument("--candidates", default="", help="a run's candidates.parquet, to count the CALM passages in it "
+                    "(heldout)")
     ap.add_argument("--near", default="minhash,minilm", help="near-duplicate methods timed (dedup)")
     args = ap.parse_args(argv)
     from pipelines.spec import load_spec

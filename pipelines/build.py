@@ -18,6 +18,7 @@ from typing import Sequence
 import apache_beam as beam
 
 from pipelines.drops import DROPS_FILE, counts_text, drop_counts, write_drops
+from pipelines.extract_check import refuse_unclean
 from pipelines.grammar import grammar_from_plan, grammar_report, load_parser
 from pipelines.graph import load_drops, load_phase1, shard_graph, template_graph, write_catalogues
 from pipelines.manifest import build_manifest, input_hashes
@@ -174,6 +175,7 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         t0 = time.perf_counter()
         _run_phase1(spec, staging_dir, make_runner, options)
         templates, lexicons, rejected, quarantined, near_pairs = load_phase1(staging_dir)
+        templates, unclean = refuse_unclean(spec, templates)
         seconds["templates"] = time.perf_counter() - t0
         _say(f"[templates] {len(templates):,} templates ({rejected:,} source records rejected by extraction), "
              f"{sum(map(len, lexicons.values())):,} lexicon entries in {seconds['templates']:.1f}s")
@@ -187,7 +189,8 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
             _say(quarantine)
         t1 = time.perf_counter()
         tasks, ctx = plan_shards(spec, templates, lexicons)
-        dropped = write_drops(staging_dir, [*load_drops(staging_dir), *filler_where_drops(spec, templates, ctx)])
+        dropped = write_drops(staging_dir, [*load_drops(staging_dir), *unclean,
+                                            *filler_where_drops(spec, templates, ctx)])
         if dropped:
             _say(f"[dropped] {counts_text(dropped)} (stage/reason; ids in {DROPS_FILE})")
         unused = unused_article_overrides(spec, templates, lexicons)

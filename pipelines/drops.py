@@ -37,6 +37,12 @@ def candidate_filter_drop(rejected: Mapping) -> dict:
     return {"stage": "extract", "reason": rejected["stage"], "id": rejected["template"].get("template_id", "")}
 
 
+def record_sample_drop(rejected: Mapping) -> dict:
+    """A record a leading ``sample`` filter dropped before extraction, counted as that filter's drop."""
+    return {"stage": "extract", "reason": rejected["stage"],
+            "id": f"{rejected['source_dataset']}:{rejected['record_id']}"}
+
+
 def merge(drops: Iterable[Mapping]) -> list[dict]:
     """One ``{stage, reason, count, ids}`` per (stage, reason), sorted."""
     merged: dict[tuple[str, str], dict] = {}

@@ -51,17 +51,40 @@ def render_findings(templates: Sequence[Template], nlp) -> dict[str, list[str]]:
 
     rows: list[tuple[str, str, str]] = []
     for t in templates:
-        rows += [(t.template_id, f"{pset}/{key}", text) for pset, key, text in renderings(t)]
+        # an empty answer (a statement, a question without a gold answer) is no rendering to check
+        rows += [(t.template_id, f"{pset}/{key}", text) for pset, key, text in renderings(t) if text]
     found: dict[str, list[str]] = {t.template_id: [] for t in templates}
-    texts = [text for _, _, text in rows]
-    for (tid, where, _), doc in zip(rows, nlp.pipe(texts)):
-        if where.split("/", 1)[1].startswith(("answer", "options[")):
-            continue  # a label or a short answer is no sentence: the lint alone reads it
-        for f in check_doc(doc):
+    # a label or a short answer is no sentence: the lint alone reads it; a text that renders the same
+    # for several fillers (a passage whose person is slotted only in the question) is parsed once
+    sentences = [(tid, where, text) for tid, where, text in rows
+                 if not where.split("/", 1)[1].startswith(("answer", "options["))]
+    distinct = list(dict.fromkeys(text for _, _, text in sentences))
+    checked = {text: check_doc(doc) for text, doc in zip(distinct, nlp.pipe(distinct))}
+    for tid, where, text in sentences:
+        for f in checked[text]:
             found[tid].append(f"{where}: {f.rule}: {f.detail}")
+    by_template: dict[str, list[tuple[str, str]]] = {}
+    for tid, where, text in rows:
+        by_template.setdefault(tid, []).append((where, text))
     for t in templates:
-        mine = [(where, text) for tid, where, text in rows if tid == t.template_id]
+        mine = by_template[t.template_id]
         result = lint_batch(pa.table({"example_id": [w for w, _ in mine], "text": [x for _, x in mine]}), ["text"])
         for ex in result.examples:
             found[t.template_id].append(f"{ex.get('example_id', '')}: lint {ex.get('rule', '')}: {ex.get('text', '')}")
     return {tid: sorted(set(v)) for tid, v in found.items() if v}
+
+
+def refuse_unclean(spec, templates: Sequence[Template]) -> tuple[list[Template], list[dict]]:
+    """A build's extracted templates less those ``biasbench extract`` would refuse (a grammar-check or lint
+    finding in a he/she/they rendering), and each refused one as a drop (stage ``extract``, reason ``render``):
+    a build from a spec's sources keeps what its extract run showed the curator, so the gate's grammar
+    check never meets a candidate extraction already knew to be broken."""
+    sources = {ex.source for ex in spec.extract}
+    extracted = [t for t in templates if t.source_dataset in sources]
+    if not extracted:
+        return list(templates), []
+    from transforms.extract import load_nlp
+
+    findings = render_findings(extracted, load_nlp())
+    kept = [t for t in templates if t.template_id not in findings]
+    return kept, [{"stage": "extract", "reason": "render", "id": tid} for tid in sorted(findings)]

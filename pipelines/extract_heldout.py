@@ -6,6 +6,11 @@ CALM's 224 templates (``templates/*.json``) carry their source dataset; each one
 hypothesis must match the same way. A passage is *found* when extraction keeps a candidate from
 that record; the share found is reported per source, with the passages that could not be located
 in the ingested files counted apart (bAbI tasks the spec does not read, sources that do not ingest).
+
+Given a run's ``candidates.parquet`` (``biasbench extract``), each located passage is also looked up
+among the run's candidates (*in run*), and those a leading ``sample`` filter of the spec leaves out
+of the run (*sampled out*) are counted: a run's quota and sample choose among candidates by a stable
+hash, so a passage extraction keeps may still be outside a run.
 """
 
 from __future__ import annotations
@@ -59,6 +64,8 @@ class HeldoutResult:
     templates: int = 0
     located: int = 0
     found: int = 0
+    in_run: int = 0  # located passages among the run's candidates
+    sampled_out: int = 0  # located passages whose record the spec's record sample leaves out
     missed: list[str] = field(default_factory=list)  # "record id: why"
 
 
@@ -72,13 +79,25 @@ def calm_passages(templates_dir: str) -> list[dict]:
     return out
 
 
-def heldout_share(spec, passages: list[dict], nlp) -> dict[str, HeldoutResult]:
-    """Per CALM source name (and ``all``)."""
+def run_candidates(path: str) -> set[tuple[str, str]]:
+    """(source, record id) of every candidate in a run's ``candidates.parquet``."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=["source_dataset", "source_record_id"])
+    return set(zip(table.column("source_dataset").to_pylist(), table.column("source_record_id").to_pylist()))
+
+
+def heldout_share(spec, passages: list[dict], nlp, candidates: set[tuple[str, str]] | None = None
+                  ) -> dict[str, HeldoutResult]:
+    """Per CALM source name (and ``all``); with ``candidates`` (:func:`run_candidates`), also how many
+    located passages are in that run."""
+    from transforms.candidate_filters import in_sample, record_sample_rates
     from transforms.extract import extract_batch, record_texts
     from transforms.ingest import read_source
 
     sources = {s.name: s for s in spec.sources}
     extracts = {e.source: e for e in spec.extract}
+    rates = record_sample_rates(spec.extract)
     results: dict[str, HeldoutResult] = defaultdict(HeldoutResult)
     by_source: dict[str, list[dict]] = defaultdict(list)
     for p in passages:
@@ -110,6 +129,11 @@ def heldout_share(spec, passages: list[dict], nlp) -> dict[str, HeldoutResult]:
                     if i not in located and pa and matches(pa, a) and matches(pb, b):
                         located[i] = (name, r)
         res.located = len(located)
+        for name, r in located.values():
+            if name in rates and not in_sample(name, r.record_id, rates[name], spec.seed):
+                res.sampled_out += 1
+            if candidates is not None and (name, r.record_id) in candidates:
+                res.in_run += 1
         groups: dict[str, list[tuple[int, SourceRecord]]] = defaultdict(list)
         for i, (name, r) in located.items():
             groups[name].append((i, r))
@@ -125,17 +149,24 @@ def heldout_share(spec, passages: list[dict], nlp) -> dict[str, HeldoutResult]:
         total.templates += r.templates
         total.located += r.located
         total.found += r.found
+        total.in_run += r.in_run
+        total.sampled_out += r.sampled_out
     results["all"] = total
     return dict(results)
 
 
-def format_heldout(results: dict[str, HeldoutResult]) -> str:
-    lines = [f"{'CALM source':22} {'templates':>9} {'located':>7} {'found':>5} {'share':>6}"]
+def format_heldout(results: dict[str, HeldoutResult], with_run: bool = False) -> str:
+    run_head = f" {'sampled out':>11} {'in run':>6}" if with_run else ""
+    lines = [f"{'CALM source':22} {'templates':>9} {'located':>7} {'found':>5} {'share':>6}{run_head}"]
     for name in sorted(results, key=lambda n: (n == "all", n)):
         r = results[name]
         share = f"{r.found / r.located:.2f}" if r.located else "-"
-        lines.append(f"{name:22} {r.templates:9d} {r.located:7d} {r.found:5d} {share:>6}")
+        run = f" {r.sampled_out:11d} {r.in_run:6d}" if with_run else ""
+        lines.append(f"{name:22} {r.templates:9d} {r.located:7d} {r.found:5d} {share:>6}{run}")
     lines.append("(share = found / located: CALM passages among the kept candidates of the records they came from)")
+    if with_run:
+        lines.append("(sampled out: the record is outside the spec's record sample; in run: among the run's candidates, "
+                     "after every filter, the quota and dedup)")
     for name in sorted(results):
         for m in results[name].missed:
             lines.append(f"missed {name} {m}")

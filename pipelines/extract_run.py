@@ -1,7 +1,7 @@
 """``biasbench extract SPEC --data-dir DIR --out DIR``: candidates for a curator to read.
 
 Phase one is a Beam pipeline (ingest → extract → each source's candidate filters); the driver then
-removes exact duplicates (near duplicates through the dedup hook, ``NEAR_DUPLICATES``), renders
+removes exact duplicates (and near ones with ``filters.dedup: near``, as the build does), renders
 every candidate for he, she and they and refuses those the grammar check or the lint flags, and
 writes into ``--out``:
 
@@ -9,7 +9,9 @@ writes into ``--out``:
 ``review.md``           one block per candidate: the source record, the slotted template, its
                         he/she/they renderings, why it was kept, the duplicates it beat, and the
                         curator's decision when the spec already has one
-``report.json``         records and candidates per source, and every rejection counted as
+``report.json``         per source what became of its records (``source_counts``: read,
+                        quarantined, prefiltered, rejected by reason, dropped by each filter,
+                        duplicates, render, kept), and every rejection counted as
                         ``{source, stage, reason, count}`` (stages: prefilter, extract, filter:<rule>,
                         render, dedup)
 
@@ -29,12 +31,8 @@ from typing import Callable, Mapping, Sequence
 
 import apache_beam as beam
 
-from schemas.quarantine import MAX_RECORD_BYTES
+from schemas.quarantine import MAX_CHARS, MAX_RECORD_BYTES
 from schemas.records import SourceRecord, Template, templates_table
-
-#: the near-duplicate hook: ``fn(templates) -> {kept template id: [ids of the near duplicates it beat]}``,
-#: set by the dedup stage when it is installed; None: exact duplicates only
-NEAR_DUPLICATES: Callable[[Sequence[Template]], Mapping[str, list[str]]] | None = None
 
 CANDIDATES_FILE, REVIEW_FILE, REPORT_FILE = "candidates.parquet", "review.md", "report.json"
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|\([^()]*\)|\d+")
@@ -49,7 +47,7 @@ def reason_kind(reason: str) -> str:
 class ExtractResult:
     out_dir: str
     candidates: int
-    per_source: dict[str, dict[str, int]] = field(default_factory=dict)
+    per_source: dict[str, dict] = field(default_factory=dict)
     rejections: list[dict] = field(default_factory=list)
 
 
@@ -65,22 +63,27 @@ def _extract_stage(reason: str) -> str:
 
 def candidate_graph(p, spec, dump: Callable[[str, object], None]) -> None:
     from pipelines.graph import filter_candidates
-    from transforms.candidate_filters import KEPT, REJECTED as FILTERED
+    from transforms.candidate_filters import KEPT, REJECTED as FILTERED, SampleRecords
     from transforms.extract import QUARANTINED, REJECTED, TEMPLATES, ExtractTemplates
-    from transforms.ingest import RECORDS, IngestSources
+    from transforms.ingest import RECORDS, IngestSources, expand_paths
 
-    sources = [(replace(s, options={MAX_RECORD_BYTES: spec.filters.max_record_bytes, **s.options}),
-                spec.resolve(s.path)) for s in spec.sources]
+    sources = [pair for s in spec.sources for pair in expand_paths(
+        replace(s, options={MAX_RECORD_BYTES: spec.filters.max_record_bytes, **s.options}), spec.resolve(s.path))]
     ingested = p | "Ingest" >> IngestSources(sources)
-    extracted = ingested[RECORDS] | "Extract" >> ExtractTemplates(spec.extract, max_chars=spec.filters.max_chars)
+    sampled = ingested[RECORDS] | SampleRecords(spec.extract, spec.seed)
+    extracted = sampled[KEPT] | "Extract" >> ExtractTemplates(spec.extract, max_chars=spec.filters.max_chars)
     filtered = filter_candidates(extracted[TEMPLATES], spec)
+    read_counts = (ingested[RECORDS] | "RecordSources" >> beam.Map(lambda r: _key(r["source_dataset"], "read", "")))
+    sample_counts = (sampled[FILTERED]
+                     | "SampleReasons" >> beam.Map(lambda r: _key(r["source_dataset"], r["stage"], r["reason"])))
     ext_counts = (extracted[REJECTED]
                   | "ExtractReasons" >> beam.Map(lambda r: _key(r["source_dataset"], _extract_stage(r["reason"]),
                                                                 reason_kind(r["reason"]))))
     flt_counts = (filtered[FILTERED]
                   | "FilterReasons" >> beam.Map(lambda r: _key(r["template"]["source_dataset"], r["stage"],
                                                                reason_kind(r["reason"]))))
-    _ = ((ext_counts, flt_counts) | "Reasons" >> beam.Flatten() | "Count" >> beam.combiners.Count.PerElement()
+    _ = ((read_counts, sample_counts, ext_counts, flt_counts) | "Reasons" >> beam.Flatten()
+         | "Count" >> beam.combiners.Count.PerElement()
          | "AllCounts" >> beam.combiners.ToList() | "DumpCounts" >> beam.Map(lambda c: dump("counts", sorted(c))))
     _ = (filtered[KEPT] | "AllKept" >> beam.combiners.ToList()
          | "DumpKept" >> beam.Map(lambda ts: dump("kept", sorted(ts, key=lambda t: (t["source_dataset"], t["ordinal"],
@@ -89,27 +92,73 @@ def candidate_graph(p, spec, dump: Callable[[str, object], None]) -> None:
          | "CollectQuarantined" >> beam.combiners.ToList() | "DumpQuarantined" >> beam.Map(lambda q: dump("quarantined", q)))
 
 
-def _dedup(templates: list[Template]) -> tuple[list[Template], dict[str, list[str]], list[Template]]:
-    """Exact duplicates by normalised text (the first in source order stays), then the near-duplicate hook."""
+def source_counts(counts: Mapping[str, int], quarantined: Sequence[Mapping], kept: Sequence[Template],
+                  sources: Sequence[str]) -> dict[str, dict]:
+    """Per source, what became of its records: ``read`` (ingested, quarantined ones included),
+    ``quarantined`` (malformed, oversized, over ``max_chars``), ``prefiltered``, ``rejected`` (by the
+    extraction rule, by reason), ``filters`` (candidates each filter dropped; a leading ``sample``
+    counts records), ``duplicates`` (exact and near), ``render`` (the he/she/they check) and ``kept``.
+    Every record read is counted once: read = quarantined + prefiltered + rejected + filters + duplicates
+    + render + kept."""
+    out = {s: {"read": 0, "quarantined": 0, "prefiltered": 0, "rejected": {}, "filters": {}, "duplicates": 0,
+               "render": 0, "kept": 0} for s in sources}
+    for q in quarantined:
+        out[q["source"]]["quarantined"] += 1
+        if q["reason"] != MAX_CHARS:
+            out[q["source"]]["read"] += 1  # set aside by ingest, so not among the records it passed on
+    for k, n in counts.items():
+        source, stage, reason = json.loads(k)
+        c = out[source]
+        if stage == "read":
+            c["read"] += n
+        elif stage == "prefilter":
+            c["prefiltered"] += n
+        elif stage == "extract":
+            c["rejected"][reason] = c["rejected"].get(reason, 0) + n
+        elif stage.startswith("filter:"):
+            rule = stage.split(":", 1)[1]
+            c["filters"][rule] = c["filters"].get(rule, 0) + n
+        elif stage == "dedup":
+            c["duplicates"] += n
+        elif stage == "render":
+            c["render"] += n
+    for t in kept:
+        out[t.source_dataset]["kept"] += 1
+    for c in out.values():
+        c["rejected"] = dict(sorted(c["rejected"].items(), key=lambda kv: (-kv[1], kv[0])))
+        c["filters"] = dict(sorted(c["filters"].items()))
+    return out
+
+
+def _dedup(templates: list[Template], spec) -> tuple[list[Template], dict[str, list[str]], list[tuple[Template, str]]]:
+    """Exact duplicates by normalised text (the first in source order stays), then, with ``filters.dedup:
+    near``, near duplicates within each task (``transforms.near_dedup``, the build's rule). Returns the
+    kept, who beat whom, and each dropped candidate with its reason."""
     from transforms.filter import dedup_key
 
     kept, beat, dropped = [], defaultdict(list), []
     first: dict[str, Template] = {}
     for t in templates:
-        k = dedup_key(t)
+        k = dedup_key(t) if spec.filters.dedup != "none" else t.template_id
         if k in first:
             beat[first[k].template_id].append(t.template_id)
-            dropped.append(t)
+            dropped.append((t, "exact duplicate"))
         else:
             first[k] = t
             kept.append(t)
-    if NEAR_DUPLICATES is not None:
-        near = NEAR_DUPLICATES(kept)
-        gone = {d for ds in near.values() for d in ds}
-        dropped += [t for t in kept if t.template_id in gone]
+    if spec.filters.dedup == "near" and kept:
+        from transforms.near_dedup import near_dedup, resolve_method
+
+        method = resolve_method(spec.filters.near_method)
+        gone: dict[str, str] = {}
+        for task in sorted({t.task for t in kept}):
+            _, pairs = near_dedup([t.to_dict() for t in kept if t.task == task], method, spec.filters.near_threshold,
+                                  [s.name for s in spec.sources])
+            for pair in pairs:
+                beat[pair.kept].append(pair.dropped)
+                gone[pair.dropped] = f"near duplicate ({method})"
+        dropped += [(t, gone[t.template_id]) for t in kept if t.template_id in gone]
         kept = [t for t in kept if t.template_id not in gone]
-        for k, ds in near.items():
-            beat[k].extend(ds)
     return kept, dict(beat), dropped
 
 
@@ -194,29 +243,20 @@ def run_extract(spec, out_dir: str, runner: str = "direct", workers: int = 1, da
         kept = [Template.from_dict(t) for t in take("kept", [])]
         counts = Counter({k: n for k, n in take("counts", [])})
         quarantined = take("quarantined", [])
-        kept, beat, duplicates = _dedup(kept)
-        for t in duplicates:
-            counts[_key(t.source_dataset, "dedup", "a duplicate of a kept candidate")] += 1
+        kept, beat, duplicates = _dedup(kept, spec)
+        for t, why in duplicates:
+            counts[_key(t.source_dataset, "dedup", why)] += 1
         findings = render_findings(kept, load_nlp()) if kept else {}
         for t in kept:
             if t.template_id in findings:
                 counts[_key(t.source_dataset, "render", reason_kind(findings[t.template_id][0].split(": ", 1)[1]))] += 1
         kept = [t for t in kept if t.template_id not in findings]
-        per_source: dict[str, dict[str, int]] = defaultdict(lambda: {"records": 0, "candidates": 0})
-        for t in kept:
-            per_source[t.source_dataset]["candidates"] += 1
-            per_source[t.source_dataset]["records"] += 1
-        for k, n in counts.items():
-            source, stage, _ = json.loads(k)
-            if stage in ("prefilter", "extract"):
-                per_source[source]["records"] += n
-            elif stage.startswith("filter:") or stage in ("dedup", "render"):
-                per_source[source]["records"] += n
-        rejections = [dict(zip(("source", "stage", "reason"), json.loads(k)), count=n) for k, n in sorted(counts.items())]
+        per_source = source_counts(counts, quarantined, kept, [ex.source for ex in spec.extract])
+        rejections = [dict(zip(("source", "stage", "reason"), json.loads(k)), count=n)
+                      for k, n in sorted(counts.items()) if json.loads(k)[1] != "read"]
         report = {"benchmark": spec.benchmark, "spec_hash": spec.spec_hash, "candidates": len(kept),
-                  "per_source": dict(sorted(per_source.items())), "rejections": rejections,
-                  "quarantined": len(quarantined),
-                  "near_duplicates": "hook installed" if NEAR_DUPLICATES else "exact duplicates only (no near-duplicate hook)"}
+                  "per_source": per_source, "rejections": rejections,
+                  "quarantined": len(quarantined), "dedup": spec.filters.dedup}
         texts = _source_texts(spec, kept)
         review = [f"# Review: {spec.benchmark} — {len(kept)} candidates", "",
                   "Accept, reject or edit by template id under `curation:` in the spec "
@@ -231,9 +271,13 @@ def run_extract(spec, out_dir: str, runner: str = "direct", workers: int = 1, da
 
 
 def summary_text(result: ExtractResult) -> str:
-    lines = [f"{'source':22} {'records':>8} {'candidates':>10}"]
+    """One line per source: records read, what each stage took, candidates kept."""
+    head = ("source", "read", "quarant.", "prefilt.", "rejected", "filters", "dupl.", "render", "kept")
+    lines = ["{:22} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6}".format(*head)]
     for name, c in sorted(result.per_source.items()):
-        lines.append(f"{name:22} {c['records']:8,} {c['candidates']:10,}")
+        lines.append(f"{name:22} {c['read']:8,} {c['quarantined']:8,} {c['prefiltered']:8,} "
+                     f"{sum(c['rejected'].values()):8,} {sum(c['filters'].values()):8,} {c['duplicates']:6,} "
+                     f"{c['render']:6,} {c['kept']:6,}")
     by_stage = Counter()
     for r in result.rejections:
         by_stage[r["stage"]] += r["count"]

@@ -21,12 +21,13 @@ from dataclasses import replace
 
 import apache_beam as beam
 
-from pipelines.drops import candidate_filter_drop, extraction_drop
+from pipelines.drops import candidate_filter_drop, extraction_drop, record_sample_drop
 from schemas import storage
 
 from schemas.quarantine import MAX_RECORD_BYTES
 from schemas.records import LexiconEntry, Template, lexicons_table, templates_table
 from transforms.candidate_filters import KEPT as KEPT_CANDIDATES, REJECTED as REJECTED_CANDIDATES, FilterCandidates
+from transforms.candidate_filters import SampleRecords
 from transforms.curation import CurateTemplates
 from transforms.extract import QUARANTINED, REJECTED, TEMPLATES, ExtractTemplates
 from transforms.filter import DROPPED, KEPT, DedupTemplates, FilterTemplates
@@ -70,9 +71,12 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
         sources = [pair for s in spec.sources for pair in expand_paths(
             replace(s, options={MAX_RECORD_BYTES: spec.filters.max_record_bytes, **s.options}), spec.resolve(s.path))]
         ingested = p | "Ingest" >> IngestSources(sources)
-        extracted = ingested[RECORDS] | "Extract" >> ExtractTemplates(spec.extract, max_chars=spec.filters.max_chars)
+        sampled = ingested[RECORDS] | SampleRecords(spec.extract, spec.seed)
+        extracted = sampled[KEPT_CANDIDATES] | "Extract" >> ExtractTemplates(spec.extract,
+                                                                           max_chars=spec.filters.max_chars)
         candidates = filter_candidates(extracted[TEMPLATES], spec)
         parts.append(candidates[KEPT_CANDIDATES])
+        drops.append(sampled[REJECTED_CANDIDATES] | "SampleDrops" >> beam.Map(record_sample_drop))
         drops.append(extracted[REJECTED] | "ExtractionDrops" >> beam.Map(extraction_drop))
         drops.append(candidates[REJECTED_CANDIDATES] | "CandidateFilterDrops" >> beam.Map(candidate_filter_drop))
         _ = (extracted[REJECTED] | "CountRejected" >> beam.combiners.Count.Globally()

@@ -8,8 +8,9 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.records import Template
 from schemas.spec import CurationSpec
-from transforms.candidate_filters import (KEPT, REJECTED, FilterCandidates, apply_filters, check, check_rules,
-                                          sample_key)
+from schemas.spec import ExtractSpec
+from transforms.candidate_filters import (KEPT, REJECTED, FilterCandidates, SampleRecords, apply_filters, check,
+                                          check_rules, record_sample_rates, sample_key)
 from transforms.curation import curate, curation_counts
 
 
@@ -48,6 +49,25 @@ def test_sample_and_quota_depend_on_seed_and_id_only():
     assert len(kept) == 5 and {t.template_id for t in kept} == {t.template_id for t in again}
     assert {s for _, s, _ in dropped} == {"filter:sample", "filter:quota"}
     assert sample_key(ts[0], 3) != sample_key(ts[0], 4)
+
+
+def test_a_leading_sample_drops_the_records_whose_candidates_it_would_drop():
+    def entry(source, *filters):
+        return ExtractSpec(source=source, task="nli", fields={"premise": "p", "hypothesis": "h"}, filters=list(filters))
+
+    specs = [entry("snli", {"rule": "sample", "rate": 0.3}), entry("snli", {"rule": "sample", "rate": 0.5}),
+             entry("rte", {"rule": "words", "max": 9}, {"rule": "sample", "rate": 0.1}), entry("wnli")]
+    assert record_sample_rates(specs) == {"snli": 0.5}  # rte's sample is not first, wnli has none
+    ts = [tmpl(i) for i in range(60)]
+    kept, _ = apply_filters(ts, [{"rule": "sample", "rate": 0.5}], seed=7)
+    records = [{"source_dataset": s, "record_id": str(i)} for s in ("snli", "wnli") for i in range(60)]
+    with TestPipeline(runner=FnApiRunner()) as p:
+        out = p | beam.Create(records) | SampleRecords(specs, 7)
+        assert_that(out[KEPT] | "Ids" >> beam.Map(lambda r: (r["source_dataset"], r["record_id"])),
+                    equal_to([("snli", t.source_record_id) for t in kept] + [("wnli", str(i)) for i in range(60)]),
+                    label="kept")
+        assert_that(out[REJECTED] | "Why" >> beam.Map(lambda r: (r["stage"], r["reason"])),
+                    equal_to([("filter:sample", "not in the 0.5 sample")] * (60 - len(kept))), label="rejected")
 
 
 def test_filter_candidates_transform_matches_the_plain_functions():

@@ -55,7 +55,11 @@ def test_extract_writes_candidates_review_and_counted_rejections(spec_dir, capsy
     assert dict(by_record["4"]["fields"]) == {"premise": "{person} sits by {person.refl} at a cafe.",
                                               "hypothesis": "{person} is alone."}
     report = json.loads((out / "report.json").read_text())
-    assert report["candidates"] == 3 and report["per_source"]["caps"] == {"records": 7, "candidates": 3}
+    assert report["candidates"] == 3 and report["per_source"]["caps"]["kept"] == 3
+    caps = report["per_source"]["caps"]
+    assert caps["read"] == 7 == (caps["quarantined"] + caps["prefiltered"] + sum(caps["rejected"].values())
+                                 + sum(caps["filters"].values()) + caps["duplicates"] + caps["render"] + caps["kept"])
+    assert caps["filters"] == {"no_celebrities": 1} and caps["duplicates"] == 1
     stages = {r["stage"]: r for r in report["rejections"]}
     assert set(stages) == {"prefilter", "extract", "filter:no_celebrities", "dedup"}
     assert stages["filter:no_celebrities"] == {"source": "caps", "stage": "filter:no_celebrities",

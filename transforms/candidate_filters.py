@@ -16,7 +16,9 @@ worker count. ``sample`` keeps a candidate when that hash falls under ``rate``.
                        controversial celebrities: a CSV with a ``NAME`` column; resolved by the
                        pipeline against the data folder)
 ``answer_in_context``  the answer occurs in ``field`` (default ``context``): extractive QA
-``sample``             kept when hash(seed, source, record id) < ``rate``
+``sample``             kept when hash(seed, source, record id) < ``rate``; when it opens the
+                       filters of every extract entry of a source, it is applied to the
+                       source's records before extraction (:class:`SampleRecords`)
 ``quota``              at most ``max`` per source
 =====================  =====================================================================
 
@@ -122,14 +124,63 @@ def _answer_in_context(t: Template, p, seed) -> str | None:
 
 
 def sample_key(t: Template, seed: int) -> str:
-    """The stable hash that orders a source's candidates for ``sample`` and ``quota``."""
+    """The stable hash that orders a source's candidates for ``quota`` (``sample`` compares it with its rate)."""
     return digest([seed, t.source_dataset, t.source_record_id], size=8)
+
+
+def in_sample(source: str, record_id: str, rate: float, seed: int) -> bool:
+    """Whether a record of ``source`` falls in the stable-hash sample of ``rate``."""
+    return int(digest([seed, source, record_id], size=8), 16) / 16 ** 16 < rate
+
+
+def _not_sampled(rate: float) -> str:
+    return f"not in the {rate:g} sample"
 
 
 @rule("sample")
 def _sample(t: Template, p, seed) -> str | None:
     rate = float(p["rate"])
-    return None if int(sample_key(t, seed), 16) / 16 ** 16 < rate else f"not in the {rate:g} sample"
+    return None if in_sample(t.source_dataset, t.source_record_id, rate, seed) else _not_sampled(rate)
+
+
+def record_sample_rates(extract_specs) -> dict[str, float]:
+    """Source -> the rate at which its records can be sampled before extraction: sources whose every
+    extract entry opens its filters with ``sample``. That rule reads only (seed, source, record id),
+    so a record outside the largest of these samples can yield no candidate any entry keeps; dropping
+    it before the parse changes no result and saves the parse."""
+    rates: dict[str, list] = {}
+    for ex in extract_specs:
+        first = ex.filters[0] if ex.filters else {}
+        rates.setdefault(ex.source, []).append(float(first["rate"]) if first.get("rule") == "sample" else None)
+    return {s: max(r) for s, r in sorted(rates.items()) if None not in r}
+
+
+def _sample_record(record: dict, rates: Mapping[str, float], seed: int):
+    rate = rates.get(record["source_dataset"])
+    if rate is None or in_sample(record["source_dataset"], record["record_id"], rate, seed):
+        yield record
+    else:
+        Metrics.counter(NAMESPACE, "rejected.filter:sample").inc()
+        yield beam.pvalue.TaggedOutput(REJECTED, {"source_dataset": record["source_dataset"],
+                                                  "record_id": record["record_id"], "stage": "filter:sample",
+                                                  "reason": _not_sampled(rate)})
+
+
+class SampleRecords(beam.PTransform):
+    """SourceRecord dicts -> tagged ``kept`` records and ``rejected`` ({source_dataset, record_id, stage,
+    reason}): the leading ``sample`` filters of the extract entries (:func:`record_sample_rates`) applied
+    to records, before extraction parses them."""
+
+    def __init__(self, extract_specs, seed: int):
+        super().__init__()
+        self.rates, self.seed = record_sample_rates(extract_specs), seed
+
+    def expand(self, records):
+        if not self.rates:
+            return {KEPT: records, REJECTED: records | "NoneSampledOut" >> beam.Filter(lambda _: False)}
+        out = records | "SampleRecords" >> beam.FlatMap(_sample_record, self.rates, self.seed).with_outputs(
+            REJECTED, main=KEPT)
+        return {KEPT: out[KEPT], REJECTED: out[REJECTED]}
 
 
 def check(t: Template, params: Mapping[str, Any], seed: int) -> str | None:

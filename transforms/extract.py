@@ -95,7 +95,8 @@ class Extractor:
 EXTRACTORS: dict[str, Extractor] = {}
 
 # settings every rule understands (they shape how texts are read, see record_texts)
-COMMON_SETTINGS = frozenset({"answer_map", "answer_from_options", "option_fields", "metadata_fields", "fill_in"})
+COMMON_SETTINGS = frozenset({"answer_map", "answer_from_options", "option_fields", "metadata_fields", "fill_in",
+                             "max_chars", "capitalize"})
 
 
 def register_extractor(name: str, *, uses_spacy: bool = False, settings: Iterable[str] = ()):
@@ -142,7 +143,9 @@ def record_texts(record: SourceRecord, spec) -> RecordTexts | str:
     ``answer_from_options``: ``"letter"`` or ``"index"`` when the answer points into the options;
     ``option_fields``: several source fields that are the options, in order;
     ``fill_in``: ``{task field: [placeholder, source field]}`` writes a source field into a
-    placeholder first (the relation-extraction questions say "XXX" for their subject).
+    placeholder first (the relation-extraction questions say "XXX" for their subject);
+    ``capitalize``: task fields whose first letter is written in upper case (TweetQA's questions are
+    all lower case, which the grammar check refuses as a sentence start).
     """
     fields: dict[str, str] = {}
     for task_field, src in spec.fields.items():
@@ -157,6 +160,9 @@ def record_texts(record: SourceRecord, spec) -> RecordTexts | str:
     for task_field, (placeholder, src) in (settings.get("fill_in") or {}).items():
         if task_field in fields:
             fields[task_field] = fields[task_field].replace(placeholder, _text(get_path(record.fields, src)) or "")
+    for task_field in settings.get("capitalize") or ():  # a source that writes its questions in lower case
+        if task_field in fields:
+            fields[task_field] = fields[task_field][:1].upper() + fields[task_field][1:]
     options: list[str] = []
     if settings.get("option_fields"):
         options = [_text(get_path(record.fields, f)) or "" for f in settings["option_fields"]]
@@ -222,10 +228,13 @@ def extract_batch(records: Sequence[SourceRecord | Mapping[str, Any]], spec, nlp
     """Apply the spec's rule to a batch of records (one ``nlp.pipe`` call for all their texts).
 
     Records from other sources than ``spec.source`` are skipped. A record whose task
-    fields hold more than ``max_chars`` characters is quarantined unparsed. The result
+    fields hold more than ``max_chars`` characters (or the entry's ``settings.max_chars``, when
+    smaller) is quarantined unparsed. The result
     has one entry per record kept, rejected or quarantined, in input order.
     """
     ex = extractor_for(spec)
+    if spec.settings.get("max_chars"):  # this entry's own bound, under the spec's filters.max_chars
+        max_chars = min(int(spec.settings["max_chars"]), max_chars or int(spec.settings["max_chars"]))
     recs = [r for r in map(_as_record, records) if r.source_dataset == spec.source]
     prepared: list[tuple[SourceRecord, RecordTexts | str | Quarantined]] = []
     for r in recs:
@@ -251,8 +260,12 @@ def extract_batch(records: Sequence[SourceRecord | Mapping[str, Any]], spec, nlp
                         texts.append(text)
                     else:  # no word a mention could be: tokens are all the rules read
                         docs_per_record[i][key] = nlp.make_doc(text)
-        for (i, key), doc in zip(keys, nlp.pipe(texts)):
-            docs_per_record[i][key] = doc
+        # a passage many questions share (DuoRC's plots, DROP's passages) is parsed once a batch:
+        # the rules only read docs, so records may share one
+        distinct = list(dict.fromkeys(texts))
+        parsed = dict(zip(distinct, nlp.pipe(distinct)))
+        for (i, key), text in zip(keys, texts):
+            docs_per_record[i][key] = parsed[text]
     out: list[Template | Rejection | Quarantined] = []
     for (rec, texts), docs in zip(prepared, docs_per_record):
         if isinstance(texts, Quarantined):
