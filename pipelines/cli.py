@@ -295,7 +295,7 @@ def load_stats(path: str, args) -> dict:
     from pipelines.external import external_stats
 
     return external_stats(path, args.text_field.split(","), args.group_field.split(",") if args.group_field else (),
-                          args.source_field, args.config_pattern)
+                          args.source_field, args.config_pattern, args.similarity)
 
 
 def cmd_stats(args) -> int:
@@ -429,6 +429,9 @@ def make_parser() -> argparse.ArgumentParser:
                    help="for files: the source field (default: source_dataset)")
     s.add_argument("--config-pattern", help="for files: a regex over the file name (no extension) whose first "
                                             "group names the config, e.g. '(.+)_dataset'")
+    s.add_argument("--similarity", choices=("tfidf-cosine", "minilm"), default="tfidf-cosine",
+                   help="for files: how the similarity figures are measured (a release's are sealed in its "
+                        "stats.json, by its spec's validation.similarity_method); minilm needs the semantic extra")
     s.add_argument("--json", action="store_true", help="print the figures as JSON instead of tables")
     s.set_defaults(func=cmd_stats)
     d = sub.add_parser("diff", help="what changed between two releases")

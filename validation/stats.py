@@ -281,7 +281,9 @@ def compute_stats(release_dir: str, spec, lint: Mapping[str, Any] | Any | None =
     its totals are copied in. Configs of the spec without data are listed under
     ``missing_configs``. ``similarity_method``: see ``figures.pairwise_similarity``.
     """
-    method = similarity_method or ("minilm" if semantic_available() else "tfidf-cosine")
+    method = similarity_method or spec.validation.similarity_method
+    if method == "minilm" and not semantic_available():
+        method = "tfidf-cosine"
     templates = read_templates(release_dir)
     configs: dict[str, Any] = {}
     used: dict[str, RowTally] = {}
