@@ -79,7 +79,7 @@ def _sample_rows(tasks, ctx, limit: int) -> tuple[list[str], int]:
 
 
 def _bench(label: str, name: str, data_dir: str, sample: int) -> None:
-    from transforms.extract import _NLP_CACHE, load_nlp
+    from transforms.nlp import _NLP_CACHE, load_nlp
     from transforms.four_way_probes import four_way_probes
     from transforms.grammar_probes import grammar_probes
     from validation.grammar_check import check_doc
