@@ -40,8 +40,8 @@ BBQ_SCRIPTS_SECONDS = 61.0
 
 
 def _run(cmd: list[str], env: dict) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) of one child process, run in its code tree (the last entry of ``env``'s PYTHONPATH:
-    ``python -m`` puts the working directory first on sys.path)."""
+    """(wall seconds, CPU seconds) of one child process, run in its code tree (the last entry of ``env``'s
+    PYTHONPATH: ``python -m`` puts the working directory first on sys.path)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=env["PYTHONPATH"].split(os.pathsep)[-1], env=env, capture_output=True, text=True)
