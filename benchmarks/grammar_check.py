@@ -81,6 +81,7 @@ def _sample_rows(tasks, ctx, limit: int) -> tuple[list[str], int]:
 
 
 def _bench(label: str, name: str, data_dir: str, sample: int) -> None:
+    from pipelines.grammar import check_texts
     from transforms.nlp import _NLP_CACHE, load_nlp
     from transforms.four_way_probes import four_way_probes
     from transforms.grammar_probes import grammar_probes
