@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from validation.grammar_check import RULES, check_doc
+from validation.grammar_check import RULES, check_doc, needs_parse, needs_tags
 
 #: Findings listed in full in validation.json (all are counted); the ones touching most rows first.
 MAX_LISTED = 50
@@ -31,20 +31,7 @@ def grammar_report(tasks: Sequence, ctx, nlp=None) -> dict[str, Any]:
     probes = grammar_probes([t for t in tasks if t.strategy != "four_way"], ctx) + \
         four_way_probes([t for t in tasks if t.strategy == "four_way"])
     texts = sorted({p.text for p in probes})
-    found: dict[str, list] = {}
-    if texts:
-        if nlp is None:
-            from transforms.extract import load_nlp
-
-            nlp = load_nlp()
-        # tags and the parse suffice; the attribute ruler (a third of the parse time) only maps tags to POS,
-        # morphology and lemmas, except for whitespace tokens, whose two rules are applied here instead
-        unused = [name for name in ("ner", "lemmatizer", "attribute_ruler") if name in nlp.pipe_names]
-        with nlp.select_pipes(disable=unused):
-            for text, doc in zip(texts, nlp.pipe(texts, batch_size=256)):
-                if "attribute_ruler" in unused:
-                    _mark_whitespace(doc)
-                found[text] = check_doc(doc, ctx.article_overrides)
+    found = check_texts(texts, ctx.article_overrides, nlp) if texts else {}
     counts = {rule: 0 for rule in RULES}
     per_config: dict[str, int] = {}
     findings = []
@@ -87,9 +74,36 @@ def grammar_from_plan(staging_dir: str, task_paths: Sequence[str]) -> tuple[dict
 
 def load_parser() -> None:
     """Load spaCy's pipeline in this process ahead of the check (the gate's process, while the driver plans)."""
-    from transforms.extract import load_nlp
+    from transforms.nlp import load_nlp
 
     load_nlp()
+
+
+def check_texts(texts: Sequence[str], overrides=None, nlp=None) -> dict[str, list]:
+    """``check_doc``'s findings per text, each text analysed no further than its findings need: every text
+    tokenized, tagged only with an article to judge or a subject pronoun (``needs_tags``), parsed only
+    where a pronoun's verb could disagree with it (``needs_parse``). The tagger and the parser read only
+    a doc's own tokens (through its tok2vec tensor), so the findings are those of parsing every text."""
+    if nlp is None:
+        from transforms.nlp import load_nlp
+
+        nlp = load_nlp()
+    # the attribute ruler only maps tags to POS, morphology and lemmas, except for whitespace tokens,
+    # whose two rules are applied here instead
+    tagging = [name for name in nlp.pipe_names if name not in ("ner", "lemmatizer", "attribute_ruler", "parser")]
+    docs = [nlp.make_doc(text) for text in texts]
+    tagged = [doc for doc in docs if needs_tags(doc, overrides)]
+    _annotate(nlp, tagging, tagged)
+    _annotate(nlp, [name for name in nlp.pipe_names if name == "parser"], [doc for doc in tagged if needs_parse(doc)])
+    return {text: check_doc(doc, overrides) for text, doc in zip(texts, docs)}
+
+
+def _annotate(nlp, names: list[str], docs: list) -> None:
+    """Run the pipeline's components ``names`` over ``docs`` (in place)."""
+    if names and docs:
+        with nlp.select_pipes(enable=names):
+            for doc in nlp.pipe(docs, batch_size=256):
+                _mark_whitespace(doc)
 
 
 def _mark_whitespace(doc) -> None:

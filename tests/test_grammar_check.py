@@ -160,8 +160,8 @@ def test_gate_fails_on_findings(nlp):
 
 
 def test_spacy_is_not_loaded_without_templates(monkeypatch):
-    import transforms.extract
+    import transforms.nlp
 
-    monkeypatch.setattr(transforms.extract, "load_nlp", lambda *a, **k: pytest.fail("spaCy loaded for nothing"))
+    monkeypatch.setattr(transforms.nlp, "load_nlp", lambda *a, **k: pytest.fail("spaCy loaded for nothing"))
     report = grammar_report([], LexiconContext({"n": PEOPLE}))
     assert report["probes"] == 0 and report["cells"] == 0

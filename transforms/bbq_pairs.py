@@ -330,6 +330,7 @@ _GENDER_WORDS = {"man": "m", "men": "m", "boy": "m", "boys": "m", "male": "m",
                  "woman": "f", "women": "f", "girl": "f", "girls": "f", "female": "f"}
 
 
+@lru_cache(maxsize=65536)
 def _norm(label: str) -> str:
     label = " ".join(label.lower().split())
     return _GENDER_WORDS.get(label, label.replace("low ses", "lowses").replace("high ses", "highses"))

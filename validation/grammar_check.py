@@ -88,9 +88,9 @@ def _subjunctive(pron) -> bool:
         clause.head.lower_ in ("wish", "wishes", "wished")
 
 
-def _agreement(doc) -> Iterable[Finding]:
+def _agreement(toks) -> Iterable[Finding]:
     plural, singular = _pronoun_numbers()
-    for tok in doc:
+    for tok in toks:
         low = tok.lower_
         if not tok.dep_.startswith("nsubj") or low not in plural | singular:
             continue
@@ -102,27 +102,35 @@ def _agreement(doc) -> Iterable[Finding]:
                 yield Finding("agreement", f"{tok.text} … {verb.text}: a plural verb for a singular subject")
 
 
-def _next_word(doc, tok) -> str:
+def _next_word(text: str, tok) -> str:
     """The whitespace-delimited word after ``tok`` (spaCy splits "F2M" in two; the reading needs it whole)."""
-    rest = doc.text[tok.idx + len(tok.text):]
+    rest = text[tok.idx + len(tok.text):]
     m = re.match(r"\s+[\"'“‘(\[]*([^\s]+)", rest)
     return m.group(1) if m else ""
 
 
-def _articles(doc, overrides: Mapping[str, str] | None) -> Iterable[Finding]:
-    for tok in doc:
-        if tok.lower_ not in ("a", "an") or tok.tag_ != "DT":
+def _article_candidates(toks, text: str, overrides: Mapping[str, str] | None) -> Iterable[tuple]:
+    """(token, next word, the article it takes) for every "a"/"an" whose next word takes the other one."""
+    for tok in toks:
+        low = tok.lower_
+        if low not in ("a", "an"):
             continue
-        word = _next_word(doc, tok)
+        word = _next_word(text, tok)
         if not word or not re.match(r"[A-Za-z0-9]", word):
             continue
         want = indefinite_article(word, overrides)
-        if want != tok.lower_:
+        if want != low:
+            yield tok, word, want
+
+
+def _articles(toks, text: str, overrides: Mapping[str, str] | None) -> Iterable[Finding]:
+    for tok, word, want in _article_candidates(toks, text, overrides):
+        if tok.tag_ == "DT":  # "a" as a letter or a grade is no article
             yield Finding("article", f"{tok.text} {word}: “{want}” by how “{word}” is read")
 
 
-def _doubled(doc) -> Iterable[Finding]:
-    for a, b in zip(doc, doc[1:]):
+def _doubled(toks) -> Iterable[Finding]:
+    for a, b in zip(toks, toks[1:]):
         if a.is_alpha and a.whitespace_ and a.lower_ == b.lower_ and a.lower_ not in _ALLOWED_DOUBLES:
             yield Finding("doubled_word", f"{a.text} {b.text}")
 
@@ -133,12 +141,37 @@ def _lowercase_starts(text: str) -> Iterable[Finding]:
         yield Finding("lowercase_start", f"{word}: a sentence starts in lower case")
 
 
+def needs_tags(doc, article_overrides: Mapping[str, str] | None = None) -> bool:
+    """Whether a tokenized probe needs tags for ``check_doc`` to find all it finds on a full parse: a subject
+    pronoun of a pronoun set is written (agreement, see ``needs_parse``), or an "a"/"an" precedes a word that
+    takes the other article (only a determiner counts). Doubled words, markers and sentence starts read only
+    the tokens and the text."""
+    toks = list(doc)
+    plural, singular = _pronoun_numbers()
+    pronouns = plural | singular
+    return any(tok.lower_ in pronouns for tok in toks) or \
+        any(True for _ in _article_candidates(toks, doc.text, article_overrides))
+
+
+def needs_parse(doc) -> bool:
+    """Whether a tagged probe needs the dependency parse: agreement can flag only a plural-verb subject
+    pronoun with a ``VBZ`` or "was" in its sentence, or a singular one with a ``VBP`` or "were"."""
+    plural, singular = _pronoun_numbers()
+    lows = [tok.lower_ for tok in doc]
+    tags = [tok.tag_ for tok in doc]
+    return (any(low in plural for low in lows) and any(
+        tag == "VBZ" or low in ("was", "wasn't") for low, tag in zip(lows, tags))) or \
+        (any(low in singular for low in lows) and any(
+            tag == "VBP" or low in ("were", "weren't") for low, tag in zip(lows, tags)))
+
+
 def check_doc(doc, article_overrides: Mapping[str, str] | None = None) -> list[Finding]:
     """Every finding in one parsed probe sentence, in rule order, each detail once."""
+    text, toks = doc.text, list(doc)
     found: list[Finding] = []
-    found += _agreement(doc)
-    found += _articles(doc, article_overrides)
-    found += _doubled(doc)
-    found += [Finding("leftover_marker", m.group(0)) for m in _LEFTOVER.finditer(doc.text)]
-    found += _lowercase_starts(doc.text)
+    found += _agreement(toks)
+    found += _articles(toks, text, article_overrides)
+    found += _doubled(toks)
+    found += [Finding("leftover_marker", m.group(0)) for m in _LEFTOVER.finditer(text)]
+    found += _lowercase_starts(text)
     return list(dict.fromkeys(found))

