@@ -21,7 +21,9 @@ import re
 from functools import lru_cache
 from typing import Iterable
 
-GAZETTEER_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "name_gazetteer.tsv")
+# shipped data lives under configs/data (installed beside this package, so the path holds in the sdist too)
+GAZETTEER_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                              "configs", "data", "lexicons", "name_gazetteer.tsv")
 
 # gendered third-person singular pronouns -> (gender, case); "her"/"his" are split by the parse
 PRONOUNS = {
