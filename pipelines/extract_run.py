@@ -58,9 +58,9 @@ def _key(source: str, stage: str, reason: str) -> str:
 
 
 def _extract_stage(reason: str) -> str:
-    from transforms.extract import PREFILTERED
+    from transforms.prefilter import is_prefiltered
 
-    return "prefilter" if reason == PREFILTERED else "extract"
+    return "prefilter" if is_prefiltered(reason) else "extract"
 
 
 def candidate_graph(p, spec, dump: Callable[[str, object], None]) -> None:
@@ -72,7 +72,8 @@ def candidate_graph(p, spec, dump: Callable[[str, object], None]) -> None:
     sources = [(replace(s, options={MAX_RECORD_BYTES: spec.filters.max_record_bytes, **s.options}),
                 spec.resolve(s.path)) for s in spec.sources]
     ingested = p | "Ingest" >> IngestSources(sources)
-    extracted = ingested[RECORDS] | "Extract" >> ExtractTemplates(spec.extract, max_chars=spec.filters.max_chars)
+    extracted = ingested[RECORDS] | "Extract" >> ExtractTemplates(spec.extract, max_chars=spec.filters.max_chars,
+                                                                        seed=spec.seed)
     filtered = filter_candidates(extracted[TEMPLATES], spec)
     ext_counts = (extracted[REJECTED]
                   | "ExtractReasons" >> beam.Map(lambda r: _key(r["source_dataset"], _extract_stage(r["reason"]),

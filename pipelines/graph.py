@@ -70,7 +70,8 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
         sources = [pair for s in spec.sources for pair in expand_paths(
             replace(s, options={MAX_RECORD_BYTES: spec.filters.max_record_bytes, **s.options}), spec.resolve(s.path))]
         ingested = p | "Ingest" >> IngestSources(sources)
-        extracted = ingested[RECORDS] | "Extract" >> ExtractTemplates(spec.extract, max_chars=spec.filters.max_chars)
+        extracted = ingested[RECORDS] | "Extract" >> ExtractTemplates(spec.extract, max_chars=spec.filters.max_chars,
+                                                                            seed=spec.seed)
         candidates = filter_candidates(extracted[TEMPLATES], spec)
         parts.append(candidates[KEPT_CANDIDATES])
         drops.append(extracted[REJECTED] | "ExtractionDrops" >> beam.Map(extraction_drop))

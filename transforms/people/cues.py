@@ -56,6 +56,22 @@ ROLE_NOUNS = frozenset("""
     queen rider runner sailor scientist senator singer sister skater skateboarder skier soldier son spectator
     stranger student surfer trainer swimmer teacher tourist vendor victim waiter waitress wife worker wrestler writer
     """.split())
+# gendered nouns that, when they describe a slotted person, become a male/female/neutral choice slot
+GENDERED_NOUN_SLOTS = {
+    "boy": "boy/girl/kid", "girl": "boy/girl/kid", "man": "man/woman/person", "woman": "man/woman/person",
+    "guy": "guy/woman/person", "lady": "gentleman/lady/person", "gentleman": "gentleman/lady/person",
+    "father": "father/mother/parent", "mother": "father/mother/parent", "dad": "dad/mom/parent",
+    "mom": "dad/mom/parent", "son": "son/daughter/child", "daughter": "son/daughter/child",
+    "brother": "brother/sister/sibling", "sister": "brother/sister/sibling",
+    "husband": "husband/wife/spouse", "wife": "husband/wife/spouse",
+    "boyfriend": "boyfriend/girlfriend/partner", "girlfriend": "boyfriend/girlfriend/partner",
+    "king": "king/queen/monarch", "queen": "king/queen/monarch",
+    "grandfather": "grandfather/grandmother/grandparent", "grandmother": "grandfather/grandmother/grandparent",
+    "actor": "actor/actress/actor", "actress": "actor/actress/actor",
+    "waiter": "waiter/waitress/server", "waitress": "waiter/waitress/server",
+    "businessman": "businessman/businesswoman/businessperson",
+    "businesswoman": "businessman/businesswoman/businessperson",
+}
 # kinship words written as names ("Dad said", "Papa looked"): people, never slotted
 KINSHIP_NAMES = {"dad": "m", "daddy": "m", "papa": "m", "pa": "m", "grandpa": "m", "mom": "f", "mum": "f",
                  "mommy": "f", "mama": "f", "ma": "f", "grandma": "f", "granny": "f"}
@@ -103,23 +119,40 @@ def is_ambiguous_name(word: str) -> bool:
     return word.lower() in _AMBIGUOUS_NAMES
 
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z-]*")
+# words with their hyphens, in any script ("André", "Mary-Jane"), and the letter runs inside them
+_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-])*")
+_PIECE = re.compile(r"[^\W\d_]+")
 _DETERMINERS = ("a", "an", "the", "this", "that", "one")
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text`` for name lookups: each word, then the parts a hyphen or apostrophe splits it into
+    (the parser splits "Mary-Jane" into "Mary", "-", "Jane" and a name may start with either part)."""
+    out = []
+    for word in _WORD.findall(text or ""):
+        out.append(word)
+        parts = _PIECE.findall(word)
+        if len(parts) > 1:
+            out.extend(parts)
+    return out
 
 
 def may_mention_person(texts: Iterable[str], path: str = GAZETTEER_PATH) -> bool:
     """Whether any text holds what a slotted person starts from: a capitalised gazetteer name, a
-    gendered title, or a determiner right before a singular person noun ("a man"). One set lookup
-    per word, no model. (A pronoun alone never makes a template: it needs one of those before it.)"""
+    gendered title (before a capitalised word when written in lower case: "mr Carter"), or a
+    determiner right before a singular person noun ("a man"). One set lookup per word, no model.
+    (A pronoun alone never makes a template: it needs one of those before it.)"""
     names = load_gazetteer(path)
     for text in texts:
-        prev = ""
-        for word in _WORD.findall(text or ""):
+        words = _words(text)
+        for i, word in enumerate(words):
             low = word.lower()
-            if (word[0].isupper() and (word in names or low in GENDERED_TITLES)) or \
-                    (low in PERSON_NOUNS and prev in _DETERMINERS):
+            if word[0].isupper() and word in names:
                 return True
-            prev = low
+            if low in GENDERED_TITLES and (word[0].isupper() or (i + 1 < len(words) and words[i + 1][0].isupper())):
+                return True
+            if low in PERSON_NOUNS and i > 0 and words[i - 1].lower() in _DETERMINERS:
+                return True
     return False
 
 
@@ -128,7 +161,7 @@ def has_person_cue(text: str, path: str = GAZETTEER_PATH) -> bool:
     ("john" in a lower-case answer), a gendered title, a person noun or a gendered pronoun. A text
     without one (an NLI label, "bathroom") needs no parse: it can hold no mention."""
     names = load_gazetteer(path)
-    for word in _WORD.findall(text or ""):
+    for word in _words(text):
         low = word.lower()
         if low in PRONOUNS or low in PERSON_NOUNS or low in GENDERED_TITLES or low in ROLE_NOUNS \
                 or word in names or word.capitalize() in names:
