@@ -90,16 +90,29 @@ def _kept(spec, ex, outputs) -> tuple[set[str], set[str]]:
     return {t.template_id for t in before}, {t.template_id for t in after}
 
 
+def _parsed(spec, ex, records) -> int:
+    """How many of the records spaCy reads behind the prefilter (readable, not over max_chars, passed)."""
+    from transforms.extract import RecordTexts, record_prefilter, record_texts, too_long
+
+    check = record_prefilter(ex, spec.seed)
+    n = 0
+    for r in records:
+        texts = record_texts(r, ex)
+        n += isinstance(texts, RecordTexts) and not too_long(r, texts, spec.filters.max_chars) and check(r, texts) is None
+    return n
+
+
 def part_prefilter(spec, args) -> int:
+    from dataclasses import replace
+
     from transforms.extract import load_nlp
-    from transforms.prefilter import is_prefiltered
 
     nlp = load_nlp()
     wanted = args.sources.split(",") if args.sources else None
     lost_any = False
     totals = {"records": 0, "ner": 0.0, "pre": 0.0}
     print(f"[prefilter] first {args.limit} records per source; {_machine()}")
-    print(f"{'source':22} {'records':>7} {'passed':>7} {'NER-all rec/s':>13} {'prefilter rec/s':>15} {'ratio':>6} "
+    print(f"{'source':22} {'records':>7} {'parsed':>7} {'NER-all rec/s':>13} {'prefilter rec/s':>15} {'ratio':>6} "
           f"{'kept':>5} {'lost':>4}")
     for ex in spec.extract:
         if wanted and ex.source not in wanted:
@@ -118,7 +131,7 @@ def part_prefilter(spec, args) -> int:
         t0 = time.perf_counter()
         pre = _extract(records, ex, nlp, spec)
         t_pre = time.perf_counter() - t0
-        passed = sum(1 for o in pre if not is_prefiltered(getattr(o, "reason", "")))
+        parsed = _parsed(spec, ex, records)
         # a candidate is what the spec's filters keep: the candidates before the first quota must be the same
         # (then so are the quota's choices)
         (found, found_final), (kept, kept_final) = _kept(spec, ex, base), _kept(spec, ex, pre)
@@ -128,7 +141,7 @@ def part_prefilter(spec, args) -> int:
         totals["records"] += n
         totals["ner"] += t_ner
         totals["pre"] += t_pre
-        print(f"{ex.source:22} {n:7d} {passed:7d} {n / t_ner:13.1f} {n / t_pre:15.1f} {t_ner / t_pre:6.1f} "
+        print(f"{ex.source:22} {n:7d} {parsed:7d} {n / t_ner:13.1f} {n / t_pre:15.1f} {t_ner / t_pre:6.1f} "
               f"{len(kept):5d} {len(lost):4d}", flush=True)
     if totals["records"]:
         n = totals["records"]

@@ -268,8 +268,12 @@ def extract_batch(records: Sequence[SourceRecord | Mapping[str, Any]], spec, nlp
                         texts.append(text)
                     else:  # no word a mention could be: tokens are all the rules read
                         docs_per_record[i][key] = nlp.make_doc(text)
-        for (i, key), doc in zip(keys, nlp.pipe(texts)):
-            docs_per_record[i][key] = doc
+        # records exploded from one passage (a story's questions) share its text: each distinct text is
+        # parsed once (the rules only read a Doc, never change it)
+        distinct = list(dict.fromkeys(texts))
+        parsed = dict(zip(distinct, nlp.pipe(distinct)))
+        for (i, key), text in zip(keys, texts):
+            docs_per_record[i][key] = parsed[text]
     out: list[Template | Rejection | Quarantined] = []
     for (rec, texts), docs in zip(prepared, docs_per_record):
         if isinstance(texts, Quarantined):
