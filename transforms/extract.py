@@ -358,7 +358,7 @@ def person_mentions(record: SourceRecord, spec, texts: RecordTexts, docs: Mappin
     with more people than ``max_persons``, slot only those it names; the rest stay as
     written), ``gendered_nouns`` (``slot``, ``reject`` or ``keep``), ``name_gazetteer``
     (a tab-separated name/gender file; default the shipped one), ``prefilter`` (default true:
-    records without a name, title or person noun in a task field are rejected before spaCy).
+    records that could not become a kept candidate are rejected before spaCy, ``transforms.prefilter``).
     """
     settings = spec.settings
     gazetteer = load_gazetteer(settings.get("name_gazetteer") or GAZETTEER_PATH)

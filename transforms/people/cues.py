@@ -1,12 +1,12 @@
-"""Word lists that mark a person, and the prefilter built on them.
+"""Word lists that mark a person, and the person rule of the prefilter (``transforms.prefilter``).
 
-The prefilter is a word-by-word pass that runs before spaCy: a record can
+:func:`may_mention_person` is a word-by-word pass that runs before spaCy: a record can
 yield a template only if one of its texts holds a capitalised first name from
 the gazetteer, a gendered title ("Mrs.") or a determiner and a singular person
 noun ("a man", "the girl"). Every slotted person starts from one of those (a
-pronoun is slotted only when one of them comes first), so the prefilter never
-drops a record the extractor would keep; the ``prefilter`` benchmark checks
-that on real corpora.
+pronoun is slotted only when one of them comes first), so it never drops a
+record the extractor would keep; the ``prefilter`` benchmark checks that on
+real corpora.
 
 >>> may_mention_person(["The soup was cold."]), may_mention_person(["Mary sang."]), may_mention_person(["A man ran"])
 (False, True, True)
