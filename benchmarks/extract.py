@@ -98,7 +98,8 @@ def _parsed(spec, ex, records) -> int:
     n = 0
     for r in records:
         texts = record_texts(r, ex)
-        n += isinstance(texts, RecordTexts) and not too_long(r, texts, spec.filters.max_chars) and check(r, texts) is None
+        readable = isinstance(texts, RecordTexts) and not too_long(r, texts, spec.filters.max_chars)
+        n += readable and check(r, texts) is None
     return n
 
 

@@ -104,8 +104,10 @@ def test_answer_in_context_rejects_only_an_answer_slotting_cannot_change():
     assert verdict(rule, raw(ctx, answer="")) == "no answer (prefilter)"
     # the answer may become a slot the context also has ("Mary Smith" -> "{person}")
     assert verdict(rule, raw(ctx, answer="Mary Smith")) is None
-    # or lie inside a slot of the context once slotted ("son" in "{person}")
-    assert verdict(rule, raw(ctx, answer="son")) is None
+    # or lie inside a slot of the context once slotted: "son" in "{person}", "has" in "{person:has}"
+    # (she's been -> {person.subj} {person:has} been)
+    for inside in ("son", "has", "Poss"):
+        assert verdict(rule, raw(ctx, answer=inside)) is None, inside
 
 
 def test_rules_come_only_from_filters_before_the_first_quota():
@@ -230,7 +232,7 @@ def test_the_gold_set_never_loses_a_kept_record(nlp):
         k, a = assert_never_drops_a_kept_record(_with_resolved_filters(spec, ex), records, nlp, spec.seed,
                                                 spec.filters.max_chars)
         kept, away = kept + k, away + a
-    assert kept >= 100 and away >= 100  # the check has records on both sides
+    assert kept >= 100 and away >= 50  # the check has records on both sides
 
 
 @pytest.mark.slow

@@ -397,7 +397,8 @@ def person_mentions(record: SourceRecord, spec, texts: RecordTexts, docs: Mappin
             continue
         if mode == "reject":
             return f"the gendered word {noun.text!r} describes {ref.label!r}"
-        spans[key].append((noun.idx, noun.idx + len(noun.text), f"{{{names[id(ref)]}:{GENDERED_NOUN_SLOTS[noun.lower_]}}}"))
+        choice = GENDERED_NOUN_SLOTS[noun.lower_]
+        spans[key].append((noun.idx, noun.idx + len(noun.text), f"{{{names[id(ref)]}:{choice}}}"))
         counts["gendered word"] = counts.get("gendered word", 0) + 1
     try:
         new_texts = {key: _apply(text, spans[key]) for key, text in texts.items()}

@@ -45,9 +45,10 @@ _WORD = re.compile(r"[^\W\d_][\w'-]*")  # a word with its hyphens and apostrophe
 _NOUN_DETERMINERS = frozenset({"a", "an", "the", "this", "that", "one"})
 _SLOT_LEN = len("{person}")
 _PERSON_WORDS = frozenset(PRONOUNS) | frozenset(PERSON_NOUNS) | ROLE_NOUNS | frozenset(GENDERED_TITLES)
-# what a slot holds between its braces, for the shortest referent name ("person"; "person2" has a digit)
+# what a slot holds between its braces that is not the record's own text, for the first referent
+# ("person2" has a digit); a verb slot holds the verb as written, except "'s" spelt out as "has"
 _SLOT_INSIDES = (["person"] + [f"person.{c}" for c in ("subj", "obj", "poss", "poss_pron", "refl")]
-                 + ["person:'s"] + [f"person:{choice}" for choice in set(GENDERED_NOUN_SLOTS.values())])
+                 + ["person:'s", "person:has"] + [f"person:{choice}" for choice in set(GENDERED_NOUN_SLOTS.values())])
 
 
 def is_prefiltered(reason: str) -> bool:

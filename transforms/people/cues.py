@@ -122,6 +122,7 @@ def is_ambiguous_name(word: str) -> bool:
 # words with their hyphens, in any script ("André", "Mary-Jane"), and the letter runs inside them
 _WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-])*")
 _PIECE = re.compile(r"[^\W\d_]+")
+_POSSESSIVE = re.compile(r"['’]")
 _DETERMINERS = ("a", "an", "the", "this", "that", "one")
 
 
@@ -140,19 +141,23 @@ def _words(text: str) -> list[str]:
 def may_mention_person(texts: Iterable[str], path: str = GAZETTEER_PATH) -> bool:
     """Whether any text holds what a slotted person starts from: a capitalised gazetteer name, a
     gendered title (before a capitalised word when written in lower case: "mr Carter"), or a
-    determiner right before a singular person noun ("a man"). One set lookup per word, no model.
-    (A pronoun alone never makes a template: it needs one of those before it.)"""
+    determiner right before a singular person noun ("a man", "the person's"). One set lookup per
+    word, no model. (A pronoun alone never makes a template: it needs one of those before it.)"""
     names = load_gazetteer(path)
     for text in texts:
-        words = _words(text)
+        words = _WORD.findall(text or "")
+        prev = ""
         for i, word in enumerate(words):
-            low = word.lower()
-            if word[0].isupper() and word in names:
+            forms = [word] + _PIECE.findall(word)
+            if any(f[0].isupper() and f in names for f in forms):
                 return True
-            if low in GENDERED_TITLES and (word[0].isupper() or (i + 1 < len(words) and words[i + 1][0].isupper())):
+            if any(f.lower() in GENDERED_TITLES for f in forms) and \
+                    (word[0].isupper() or (i + 1 < len(words) and words[i + 1][0].isupper())):
                 return True
-            if low in PERSON_NOUNS and i > 0 and words[i - 1].lower() in _DETERMINERS:
+            base = _POSSESSIVE.split(word)[0].lower()  # "person's" -> "person"
+            if base in PERSON_NOUNS and prev in _DETERMINERS:
                 return True
+            prev = base
     return False
 
 
