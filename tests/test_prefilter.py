@@ -44,6 +44,7 @@ def test_the_person_rule_reads_names_in_any_script_hyphenated_names_and_lower_ca
     assert may_mention_person(["Mary-Jane sang."])  # the parser splits it; "Mary" starts the name
     assert may_mention_person(["Then mr Carter sang."])  # a title the parser takes in any case
     assert not may_mention_person(["I miss you."])  # "miss" before a lower-case word is the verb
+    assert may_mention_person(["what are the person's qualifications?"])  # TweetQA: a possessive noun
 
 
 def test_slotting_bounds_hold_for_the_mentions_a_text_can_have():
