@@ -67,8 +67,8 @@ setup(
     # shipped data (specs, the demo corpus, lexicons) lives in folders under configs/
     packages=find_packages(include=[f"{p}*" for p in PACKAGES]) + find_namespace_packages(include=["configs.data*"]),
     # the dataset card's template and the Hub's licence ids; the name gazetteer extraction reads on every worker
-    package_data={"configs": ["*.yaml"], "configs.data": ["**/*.jsonl", "**/*.json", "**/*.yaml"],
-                  "pipelines": ["templates/*.j2", "templates/*.txt"], "transforms.people": ["*.tsv"]},
+    package_data={"configs": ["*.yaml"], "configs.data": ["**/*.jsonl", "**/*.json", "**/*.yaml", "**/*.tsv"],
+                  "pipelines": ["templates/*.j2", "templates/*.txt"]},
     include_package_data=True,
     install_requires=install_requires,
     extras_require=extras,

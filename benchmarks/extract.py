@@ -7,10 +7,11 @@
     .venv/bin/python benchmarks/extract.py --part dedup [--calm-dir ../shared/data/calm] [--templates 10000]
 
 ``prefilter``: per source, the first ``--limit`` records extracted twice in the same process with
-the spaCy model already loaded, in batches of 256 as the Beam DoFn does: once with spaCy on every
-record (the baseline), once behind the prefilter (``transforms.people.cues``). Prints source
-records per second of each and the ratio, and checks that the prefilter lost no candidate the
-baseline found (the template ids must be equal); exits 1 if one is lost.
+the spaCy model already loaded, in batches of 256 with the spec's ``max_chars`` and seed as the Beam
+DoFn does: once with spaCy on every record (the baseline), once behind the prefilter
+(``transforms.prefilter``). Prints source records per second of each and the ratio, and checks that
+the prefilter lost no candidate the baseline found: the template ids the spec's candidate filters
+keep must be equal, before the first quota and after all filters; exits 1 if one is lost.
 
 ``gold``: precision and recall of extraction on the hand-checked gold set
 (``tests/data/extract_gold.jsonl``), per source (``pipelines.extract_eval``).
@@ -67,26 +68,53 @@ def _records(spec, ex, limit):
     return out
 
 
-def _extract(records, ex, nlp):
+def _extract(records, ex, nlp, spec):
     from transforms.extract import extract_batch
 
     out = []
-    for i in range(0, len(records), BATCH):
-        out += extract_batch(records[i:i + BATCH], ex, nlp)
+    for i in range(0, len(records), BATCH):  # as the pipeline calls it: max_chars and seed from the spec
+        out += extract_batch(records[i:i + BATCH], ex, nlp, spec.filters.max_chars, spec.seed)
     return out
+
+
+def _kept(spec, ex, outputs) -> tuple[set[str], set[str]]:
+    """Template ids the spec's candidate filters keep: before the first quota, and after every filter."""
+    from pipelines.graph import resolved_filters
+    from schemas.records import Template
+    from transforms.candidate_filters import apply_filters
+
+    filters = resolved_filters(spec, ex)
+    first_quota = next((i for i, f in enumerate(filters) if f["rule"] == "quota"), len(filters))
+    templates = [o for o in outputs if isinstance(o, Template)]
+    before, _ = apply_filters(templates, filters[:first_quota], spec.seed)
+    after, _ = apply_filters(templates, filters, spec.seed)
+    return {t.template_id for t in before}, {t.template_id for t in after}
+
+
+def _parsed(spec, ex, records) -> int:
+    """How many of the records spaCy reads behind the prefilter (readable, not over max_chars, passed)."""
+    from transforms.extract import RecordTexts, record_prefilter, record_texts, too_long
+
+    check = record_prefilter(ex, spec.seed)
+    n = 0
+    for r in records:
+        texts = record_texts(r, ex)
+        readable = isinstance(texts, RecordTexts) and not too_long(r, texts, spec.filters.max_chars)
+        n += readable and check(r, texts) is None
+    return n
 
 
 def part_prefilter(spec, args) -> int:
     from dataclasses import replace
 
-    from schemas.records import Template
     from transforms.extract import load_nlp
 
     nlp = load_nlp()
     wanted = args.sources.split(",") if args.sources else None
     lost_any = False
     totals = {"records": 0, "ner": 0.0, "pre": 0.0}
-    print(f"{'source':22} {'records':>7} {'passed':>7} {'NER-all rec/s':>13} {'prefilter rec/s':>15} {'ratio':>6} "
+    print(f"[prefilter] first {args.limit} records per source; {_machine()}")
+    print(f"{'source':22} {'records':>7} {'parsed':>7} {'NER-all rec/s':>13} {'prefilter rec/s':>15} {'ratio':>6} "
           f"{'kept':>5} {'lost':>4}")
     for ex in spec.extract:
         if wanted and ex.source not in wanted:
@@ -100,26 +128,26 @@ def part_prefilter(spec, args) -> int:
             continue
         everyone = replace(ex, settings={**ex.settings, "prefilter": False})
         t0 = time.perf_counter()
-        base = _extract(records, everyone, nlp)
+        base = _extract(records, everyone, nlp, spec)
         t_ner = time.perf_counter() - t0
         t0 = time.perf_counter()
-        pre = _extract(records, ex, nlp)
+        pre = _extract(records, ex, nlp, spec)
         t_pre = time.perf_counter() - t0
-        from transforms.extract import PREFILTERED
-        passed = sum(1 for o in pre if getattr(o, "reason", None) != PREFILTERED)
-        found = {o.template_id for o in base if isinstance(o, Template)}
-        kept = {o.template_id for o in pre if isinstance(o, Template)}
-        lost = found - kept
+        parsed = _parsed(spec, ex, records)
+        # a candidate is what the spec's filters keep: the candidates before the first quota must be the same
+        # (then so are the quota's choices)
+        (found, found_final), (kept, kept_final) = _kept(spec, ex, base), _kept(spec, ex, pre)
+        lost = (found - kept) | (found_final - kept_final)
         lost_any |= bool(lost)
         n = len(records)
         totals["records"] += n
         totals["ner"] += t_ner
         totals["pre"] += t_pre
-        print(f"{ex.source:22} {n:7d} {passed:7d} {n / t_ner:13.0f} {n / t_pre:15.0f} {t_ner / t_pre:6.1f} "
-              f"{len(kept):5d} {len(lost):4d}")
+        print(f"{ex.source:22} {n:7d} {parsed:7d} {n / t_ner:13.1f} {n / t_pre:15.1f} {t_ner / t_pre:6.1f} "
+              f"{len(kept):5d} {len(lost):4d}", flush=True)
     if totals["records"]:
         n = totals["records"]
-        print(f"{'all':22} {n:7d} {'':7} {n / totals['ner']:13.0f} {n / totals['pre']:15.0f} "
+        print(f"{'all':22} {n:7d} {'':7} {n / totals['ner']:13.1f} {n / totals['pre']:15.1f} "
               f"{totals['ner'] / totals['pre']:6.1f}")
     if lost_any:
         print("FAIL: the prefilter lost candidates that NER on every record finds", file=sys.stderr)

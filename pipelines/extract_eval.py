@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 from schemas.errors import InputError
@@ -145,7 +145,8 @@ def extract_gold(spec, gold: Sequence[Mapping], nlp=None):
         for r in records:
             t = record_texts(r, ex)
             texts_of[(ex.source, r.record_id)] = dict(t.items()) if not isinstance(t, str) else {}
-        for r, out in zip(records, extract_batch(records, ex, nlp)):
+        # the rule alone is scored: without the candidate filters, which the prefilter would apply early
+        for r, out in zip(records, extract_batch(records, replace(ex, filters=[]), nlp)):
             outputs[(ex.source, r.record_id)] = out
     missing = sorted({(g["source"], g["record_id"]) for g in gold} - set(texts_of))
     if missing:

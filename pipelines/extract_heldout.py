@@ -19,7 +19,7 @@ import json
 import os
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from schemas.records import SourceRecord, Template
 
@@ -138,7 +138,8 @@ def heldout_share(spec, passages: list[dict], nlp, candidates: set[tuple[str, st
         for i, (name, r) in located.items():
             groups[name].append((i, r))
         for name, pairs in groups.items():
-            outs = extract_batch([r for _, r in pairs], extracts[name], nlp)
+            # extraction alone, without the candidate filters (which the prefilter applies early)
+            outs = extract_batch([r for _, r in pairs], replace(extracts[name], filters=[]), nlp)
             for (i, r), out in zip(pairs, outs):
                 if isinstance(out, Template):
                     res.found += 1

@@ -56,9 +56,9 @@ def _key(source: str, stage: str, reason: str) -> str:
 
 
 def _extract_stage(reason: str) -> str:
-    from transforms.extract import PREFILTERED
+    from transforms.prefilter import is_prefiltered
 
-    return "prefilter" if reason == PREFILTERED else "extract"
+    return "prefilter" if is_prefiltered(reason) else "extract"
 
 
 def candidate_graph(p, spec, dump: Callable[[str, object], None]) -> None:
@@ -71,7 +71,8 @@ def candidate_graph(p, spec, dump: Callable[[str, object], None]) -> None:
         replace(s, options={MAX_RECORD_BYTES: spec.filters.max_record_bytes, **s.options}), spec.resolve(s.path))]
     ingested = p | "Ingest" >> IngestSources(sources)
     sampled = ingested[RECORDS] | SampleRecords(spec.extract, spec.seed)
-    extracted = sampled[KEPT] | "Extract" >> ExtractTemplates(spec.extract, max_chars=spec.filters.max_chars)
+    extracted = sampled[KEPT] | "Extract" >> ExtractTemplates(spec.extract, max_chars=spec.filters.max_chars,
+                                                                seed=spec.seed)
     filtered = filter_candidates(extracted[TEMPLATES], spec)
     read_counts = (ingested[RECORDS] | "RecordSources" >> beam.Map(lambda r: _key(r["source_dataset"], "read", "")))
     sample_counts = (sampled[FILTERED]

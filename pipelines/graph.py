@@ -73,7 +73,8 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
         ingested = p | "Ingest" >> IngestSources(sources)
         sampled = ingested[RECORDS] | SampleRecords(spec.extract, spec.seed)
         extracted = sampled[KEPT_CANDIDATES] | "Extract" >> ExtractTemplates(spec.extract,
-                                                                           max_chars=spec.filters.max_chars)
+                                                                           max_chars=spec.filters.max_chars,
+                                                                           seed=spec.seed)
         candidates = filter_candidates(extracted[TEMPLATES], spec)
         parts.append(candidates[KEPT_CANDIDATES])
         drops.append(sampled[REJECTED_CANDIDATES] | "SampleDrops" >> beam.Map(record_sample_drop))

@@ -1,5 +1,7 @@
 """The people rules on the sentences that broke extraction on SNLI, and every candidate read for he/she/they."""
 
+import os
+
 import pytest
 
 from schemas.records import LexiconEntry, SourceRecord, Template
@@ -11,6 +13,7 @@ from transforms.render import render_text
 
 NLI = ExtractSpec(source="snli", task="nli", fields={"premise": "p", "hypothesis": "h"}, answer="label")
 ELIJAH = LexiconEntry("names", "gender", "male", "Elijah", pronoun_set="he")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +88,18 @@ def test_every_candidate_renders_cleanly_for_he_she_and_they(nlp):
                           answer="neutral")
     found = render_findings([bad], nlp)[bad.template_id]
     assert any("article" in f for f in found) and any("they was" in f or "agreement" in f for f in found)
+
+
+def test_the_name_gazetteer_ships_with_the_lexicons_beside_its_builder():
+    import importlib.util
+
+    from transforms.people.cues import GAZETTEER_PATH, load_gazetteer
+
+    lexicons = os.path.join(ROOT, "configs", "data", "lexicons")
+    assert os.path.samefile(GAZETTEER_PATH, os.path.join(lexicons, "name_gazetteer.tsv"))
+    spec = importlib.util.spec_from_file_location("build_name_gazetteer",
+                                                  os.path.join(lexicons, "build_name_gazetteer.py"))
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    assert os.path.samefile(builder.OUT, GAZETTEER_PATH)  # the builder rewrites the file extraction reads
+    assert load_gazetteer()["Mary"] == "f"

@@ -23,7 +23,8 @@ spaCy is imported only here, lazily, so other stages never pay for it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import apache_beam as beam
@@ -36,16 +37,18 @@ from schemas.slots import SlotError, parse_slots
 from transforms.agreement import subject_verbs, verb_slot_text
 from transforms.ingest.base import get_path, record_position, record_unit
 from transforms.nlp import _NLP_CACHE, default_model, load_nlp  # noqa: F401 - re-exported
-from transforms.people.cues import GAZETTEER_PATH, has_person_cue, load_gazetteer, may_mention_person
+from transforms.people.cues import GAZETTEER_PATH, GENDERED_NOUN_SLOTS, has_person_cue, load_gazetteer
 from transforms.people.mentions import Refused, find_people
+from transforms.prefilter import PERSON_REASON, Prefilter, Raw
 
 NAMESPACE = "biasbench.extract"
 # the output tags of ExtractTemplates
 TEMPLATES, REJECTED, QUARANTINED = "templates", "rejected", "quarantined"
 
 
-# what a record the prefilter turned away is rejected with (spaCy never reads it)
-PREFILTERED = "no first name, gendered title or person noun after a determiner (prefilter)"
+# what a record without a first name, title or person noun is rejected with (spaCy never reads it); every
+# prefilter reason ends in "(prefilter)" (transforms.prefilter.is_prefiltered)
+PREFILTERED = PERSON_REASON
 
 # --------------------------------------------------------------------------- records in, results out
 
@@ -200,12 +203,16 @@ def _as_record(record: SourceRecord | Mapping[str, Any]) -> SourceRecord:
 def make_template(record: SourceRecord, spec, fields: Mapping[str, str], answer: str,
                   options: Sequence[str], provenance: Sequence[str]) -> Template:
     """A Template with its content-derived id, origin fields and source-order ordinal."""
-    metadata = {f: _text(get_path(record.fields, f)) or "" for f in spec.settings.get("metadata_fields", ())}
     return Template.create(
         task=spec.task, fields=dict(fields), answer=answer, options=tuple(options),
         source_dataset=record.source_dataset, source_record_id=record.record_id,
         source_split=record.source_split, source_license=record.source_license,
-        provenance=tuple(provenance), ordinal=record_position(record), metadata=metadata)
+        provenance=tuple(provenance), ordinal=record_position(record), metadata=record_metadata(record, spec))
+
+
+def record_metadata(record: SourceRecord, spec) -> dict[str, str]:
+    """The ``metadata_fields`` values a template of this record carries."""
+    return {f: _text(get_path(record.fields, f)) or "" for f in spec.settings.get("metadata_fields", ())}
 
 
 def too_long(record: SourceRecord, texts: RecordTexts, max_chars: int | None) -> Quarantined | None:
@@ -223,14 +230,24 @@ def too_long(record: SourceRecord, texts: RecordTexts, max_chars: int | None) ->
                        max_chars, record.record_id)
 
 
+def record_prefilter(spec, seed: int | None = None) -> Callable[[SourceRecord, RecordTexts], str | None]:
+    """The spec's prefilter (``transforms.prefilter``): ``check(record, texts)`` is why the record cannot
+    become a kept candidate, or None."""
+    check = Prefilter(spec.filters, spec.settings.get("name_gazetteer") or GAZETTEER_PATH, seed)
+    return lambda r, t: check(Raw(t.fields, t.answer, t.items(), record_metadata(r, spec), r.source_dataset,
+                                  r.record_id))
+
+
 def extract_batch(records: Sequence[SourceRecord | Mapping[str, Any]], spec, nlp=None,
-                  max_chars: int | None = None) -> list[Template | Rejection | Quarantined]:
+                  max_chars: int | None = None, seed: int | None = None) -> list[Template | Rejection | Quarantined]:
     """Apply the spec's rule to a batch of records (one ``nlp.pipe`` call for all their texts).
 
     Records from other sources than ``spec.source`` are skipped. A record whose task
     fields hold more than ``max_chars`` characters (or the entry's ``settings.max_chars``, when
-    smaller) is quarantined unparsed. The result
-    has one entry per record kept, rejected or quarantined, in input order.
+    smaller) is quarantined unparsed. With the ``prefilter`` setting (default on), a record the
+    rule or the entry's candidate filters could not keep is rejected unparsed
+    (``transforms.prefilter``; ``seed``, the spec's, lets it judge a ``sample`` filter too). The
+    result has one entry per record kept, rejected or quarantined, in input order.
     """
     ex = extractor_for(spec)
     if spec.settings.get("max_chars"):  # this entry's own bound, under the spec's filters.max_chars
@@ -243,9 +260,8 @@ def extract_batch(records: Sequence[SourceRecord | Mapping[str, Any]], spec, nlp
             texts = too_long(r, texts, max_chars) or texts
         prepared.append((r, texts))
     if ex.uses_spacy and spec.settings.get("prefilter", True):
-        gazetteer = spec.settings.get("name_gazetteer") or GAZETTEER_PATH
-        prepared = [(r, t if not isinstance(t, RecordTexts) or may_mention_person(t.fields.values(), gazetteer)
-                     else PREFILTERED) for r, t in prepared]
+        check = record_prefilter(spec, seed)
+        prepared = [(r, t if not isinstance(t, RecordTexts) else check(r, t) or t) for r, t in prepared]
     docs_per_record: list[dict[str, Any] | None] = [None] * len(prepared)
     if ex.uses_spacy:
         nlp = nlp if nlp is not None else load_nlp(spec.settings.get("spacy_model"))
@@ -282,24 +298,6 @@ def extract_batch(records: Sequence[SourceRecord | Mapping[str, Any]], spec, nlp
 
 
 # --------------------------------------------------------------------------- the person_mentions rule
-
-# gendered nouns that, when they describe a slotted person, become a male/female/neutral choice slot
-_GENDERED_NOUNS = {
-    "boy": "boy/girl/kid", "girl": "boy/girl/kid", "man": "man/woman/person", "woman": "man/woman/person",
-    "guy": "guy/woman/person", "lady": "gentleman/lady/person", "gentleman": "gentleman/lady/person",
-    "father": "father/mother/parent", "mother": "father/mother/parent", "dad": "dad/mom/parent",
-    "mom": "dad/mom/parent", "son": "son/daughter/child", "daughter": "son/daughter/child",
-    "brother": "brother/sister/sibling", "sister": "brother/sister/sibling",
-    "husband": "husband/wife/spouse", "wife": "husband/wife/spouse",
-    "boyfriend": "boyfriend/girlfriend/partner", "girlfriend": "boyfriend/girlfriend/partner",
-    "king": "king/queen/monarch", "queen": "king/queen/monarch",
-    "grandfather": "grandfather/grandmother/grandparent", "grandmother": "grandfather/grandmother/grandparent",
-    "actor": "actor/actress/actor", "actress": "actor/actress/actor",
-    "waiter": "waiter/waitress/server", "waitress": "waiter/waitress/server",
-    "businessman": "businessman/businesswoman/businessperson",
-    "businesswoman": "businessman/businesswoman/businessperson",
-}
-
 
 def _escape(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
@@ -344,7 +342,7 @@ def person_mentions(record: SourceRecord, spec, texts: RecordTexts, docs: Mappin
     with more people than ``max_persons``, slot only those it names; the rest stay as
     written), ``gendered_nouns`` (``slot``, ``reject`` or ``keep``), ``name_gazetteer``
     (a tab-separated name/gender file; default the shipped one), ``prefilter`` (default true:
-    records without a name, title or person noun in a task field are rejected before spaCy).
+    records that could not become a kept candidate are rejected before spaCy, ``transforms.prefilter``).
     """
     settings = spec.settings
     gazetteer = load_gazetteer(settings.get("name_gazetteer") or GAZETTEER_PATH)
@@ -379,11 +377,12 @@ def person_mentions(record: SourceRecord, spec, texts: RecordTexts, docs: Mappin
         provenance.append(f"{slot}: " + ", ".join(f"{m.key}[{m.start}:{m.end}]" for m in ref.mentions))
         provenance.append(f"{slot} is {ref.label!r}")  # the person as written (the celebrity filter reads it)
     for key, noun, ref in people.describing:
-        if id(ref) not in names or noun.lower_ not in _GENDERED_NOUNS or mode == "keep":
+        if id(ref) not in names or noun.lower_ not in GENDERED_NOUN_SLOTS or mode == "keep":
             continue
         if mode == "reject":
             return f"the gendered word {noun.text!r} describes {ref.label!r}"
-        spans[key].append((noun.idx, noun.idx + len(noun.text), f"{{{names[id(ref)]}:{_GENDERED_NOUNS[noun.lower_]}}}"))
+        choice = GENDERED_NOUN_SLOTS[noun.lower_]
+        spans[key].append((noun.idx, noun.idx + len(noun.text), f"{{{names[id(ref)]}:{choice}}}"))
         counts["gendered word"] = counts.get("gendered word", 0) + 1
     try:
         new_texts = {key: _apply(text, spans[key]) for key, text in texts.items()}
@@ -432,10 +431,10 @@ def canonical(record: SourceRecord, spec, texts: RecordTexts, docs) -> Template 
 class ExtractBatchFn(beam.DoFn):
     """Runs every extract spec over a batch of SourceRecord dicts; models load once per worker."""
 
-    def __init__(self, specs, max_chars: int | None = None):
+    def __init__(self, specs, max_chars: int | None = None, seed: int | None = None):
         super().__init__()
         self.specs = list(specs)
-        self.max_chars = max_chars
+        self.max_chars, self.seed = max_chars, seed
         self.nlps: dict[str, Any] = {}
 
     def setup(self):
@@ -447,7 +446,7 @@ class ExtractBatchFn(beam.DoFn):
     def process(self, batch):
         for spec in self.specs:
             nlp = self.nlps.get(spec.settings.get("spacy_model") or default_model())
-            for out in extract_batch(batch, spec, nlp, self.max_chars):
+            for out in extract_batch(batch, spec, nlp, self.max_chars, self.seed):
                 if isinstance(out, Quarantined):
                     Metrics.counter(NAMESPACE, f"quarantined.{spec.source}.{spec.task}").inc()
                     yield beam.pvalue.TaggedOutput(QUARANTINED, out.to_dict())
@@ -472,11 +471,14 @@ class ExtractTemplates(beam.PTransform):
     changes its output, so the result does not depend on the runner's batching.
     """
 
-    def __init__(self, extract_specs, *, max_chars: int | None = None, min_batch_size: int = 8,
-                 max_batch_size: int = 256):
+    def __init__(self, extract_specs, *, max_chars: int | None = None, seed: int | None = None,
+                 min_batch_size: int = 8, max_batch_size: int = 256):
         super().__init__()
-        self.specs = list(extract_specs)
-        self.max_chars = max_chars
+        # the candidate filters of a source read by two entries apply to both entries' candidates
+        # (pipelines.graph.filter_candidates keys them by source), so neither entry's prefilter may use them
+        entries = Counter(spec.source for spec in extract_specs)
+        self.specs = [spec if entries[spec.source] == 1 else replace(spec, filters=[]) for spec in extract_specs]
+        self.max_chars, self.seed = max_chars, seed
         for spec in self.specs:
             extractor_for(spec)  # a bad rule or setting fails when the pipeline is built, not on a worker
         self.min_batch_size, self.max_batch_size = min_batch_size, max_batch_size
@@ -485,5 +487,5 @@ class ExtractTemplates(beam.PTransform):
         return (records
                 | "Batch" >> beam.BatchElements(min_batch_size=self.min_batch_size,
                                                 max_batch_size=self.max_batch_size)
-                | "Extract" >> beam.ParDo(ExtractBatchFn(self.specs, self.max_chars))
+                | "Extract" >> beam.ParDo(ExtractBatchFn(self.specs, self.max_chars, self.seed))
                 .with_outputs(REJECTED, QUARANTINED, main=TEMPLATES))

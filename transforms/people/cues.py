@@ -1,12 +1,12 @@
-"""Word lists that mark a person, and the prefilter built on them.
+"""Word lists that mark a person, and the person rule of the prefilter (``transforms.prefilter``).
 
-The prefilter is a word-by-word pass that runs before spaCy: a record can
+:func:`may_mention_person` is a word-by-word pass that runs before spaCy: a record can
 yield a template only if one of its texts holds a capitalised first name from
 the gazetteer, a gendered title ("Mrs.") or a determiner and a singular person
 noun ("a man", "the girl"). Every slotted person starts from one of those (a
-pronoun is slotted only when one of them comes first), so the prefilter never
-drops a record the extractor would keep; the ``prefilter`` benchmark checks
-that on real corpora.
+pronoun is slotted only when one of them comes first), so it never drops a
+record the extractor would keep; the ``prefilter`` benchmark checks that on
+real corpora.
 
 >>> may_mention_person(["The soup was cold."]), may_mention_person(["Mary sang."]), may_mention_person(["A man ran"])
 (False, True, True)
@@ -21,7 +21,9 @@ import re
 from functools import lru_cache
 from typing import Iterable
 
-GAZETTEER_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "name_gazetteer.tsv")
+# shipped data lives under configs/data (installed beside this package, so the path holds in the sdist too)
+GAZETTEER_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                              "configs", "data", "lexicons", "name_gazetteer.tsv")
 
 # gendered third-person singular pronouns -> (gender, case); "her"/"his" are split by the parse
 PRONOUNS = {
@@ -54,6 +56,22 @@ ROLE_NOUNS = frozenset("""
     queen rider runner sailor scientist senator singer sister skater skateboarder skier soldier son spectator
     stranger student surfer trainer swimmer teacher tourist vendor victim waiter waitress wife worker wrestler writer
     """.split())
+# gendered nouns that, when they describe a slotted person, become a male/female/neutral choice slot
+GENDERED_NOUN_SLOTS = {
+    "boy": "boy/girl/kid", "girl": "boy/girl/kid", "man": "man/woman/person", "woman": "man/woman/person",
+    "guy": "guy/woman/person", "lady": "gentleman/lady/person", "gentleman": "gentleman/lady/person",
+    "father": "father/mother/parent", "mother": "father/mother/parent", "dad": "dad/mom/parent",
+    "mom": "dad/mom/parent", "son": "son/daughter/child", "daughter": "son/daughter/child",
+    "brother": "brother/sister/sibling", "sister": "brother/sister/sibling",
+    "husband": "husband/wife/spouse", "wife": "husband/wife/spouse",
+    "boyfriend": "boyfriend/girlfriend/partner", "girlfriend": "boyfriend/girlfriend/partner",
+    "king": "king/queen/monarch", "queen": "king/queen/monarch",
+    "grandfather": "grandfather/grandmother/grandparent", "grandmother": "grandfather/grandmother/grandparent",
+    "actor": "actor/actress/actor", "actress": "actor/actress/actor",
+    "waiter": "waiter/waitress/server", "waitress": "waiter/waitress/server",
+    "businessman": "businessman/businesswoman/businessperson",
+    "businesswoman": "businessman/businesswoman/businessperson",
+}
 # kinship words written as names ("Dad said", "Papa looked"): people, never slotted
 KINSHIP_NAMES = {"dad": "m", "daddy": "m", "papa": "m", "pa": "m", "grandpa": "m", "mom": "f", "mum": "f",
                  "mommy": "f", "mama": "f", "ma": "f", "grandma": "f", "granny": "f"}
@@ -101,23 +119,45 @@ def is_ambiguous_name(word: str) -> bool:
     return word.lower() in _AMBIGUOUS_NAMES
 
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z-]*")
+# words with their hyphens, in any script ("André", "Mary-Jane"), and the letter runs inside them
+_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-])*")
+_PIECE = re.compile(r"[^\W\d_]+")
+_POSSESSIVE = re.compile(r"['’]")
 _DETERMINERS = ("a", "an", "the", "this", "that", "one")
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text`` for name lookups: each word, then the parts a hyphen or apostrophe splits it into
+    (the parser splits "Mary-Jane" into "Mary", "-", "Jane" and a name may start with either part)."""
+    out = []
+    for word in _WORD.findall(text or ""):
+        out.append(word)
+        parts = _PIECE.findall(word)
+        if len(parts) > 1:
+            out.extend(parts)
+    return out
 
 
 def may_mention_person(texts: Iterable[str], path: str = GAZETTEER_PATH) -> bool:
     """Whether any text holds what a slotted person starts from: a capitalised gazetteer name, a
-    gendered title, or a determiner right before a singular person noun ("a man"). One set lookup
-    per word, no model. (A pronoun alone never makes a template: it needs one of those before it.)"""
+    gendered title (before a capitalised word when written in lower case: "mr Carter"), or a
+    determiner right before a singular person noun ("a man", "the person's"). One set lookup per
+    word, no model. (A pronoun alone never makes a template: it needs one of those before it.)"""
     names = load_gazetteer(path)
     for text in texts:
+        words = _WORD.findall(text or "")
         prev = ""
-        for word in _WORD.findall(text or ""):
-            low = word.lower()
-            if (word[0].isupper() and (word in names or low in GENDERED_TITLES)) or \
-                    (low in PERSON_NOUNS and prev in _DETERMINERS):
+        for i, word in enumerate(words):
+            forms = [word] + _PIECE.findall(word)
+            if any(f[0].isupper() and f in names for f in forms):
                 return True
-            prev = low
+            if any(f.lower() in GENDERED_TITLES for f in forms) and \
+                    (word[0].isupper() or (i + 1 < len(words) and words[i + 1][0].isupper())):
+                return True
+            base = _POSSESSIVE.split(word)[0].lower()  # "person's" -> "person"
+            if base in PERSON_NOUNS and prev in _DETERMINERS:
+                return True
+            prev = base
     return False
 
 
@@ -126,7 +166,7 @@ def has_person_cue(text: str, path: str = GAZETTEER_PATH) -> bool:
     ("john" in a lower-case answer), a gendered title, a person noun or a gendered pronoun. A text
     without one (an NLI label, "bathroom") needs no parse: it can hold no mention."""
     names = load_gazetteer(path)
-    for word in _WORD.findall(text or ""):
+    for word in _words(text):
         low = word.lower()
         if low in PRONOUNS or low in PERSON_NOUNS or low in GENDERED_TITLES or low in ROLE_NOUNS \
                 or word in names or word.capitalize() in names:

@@ -1,4 +1,4 @@
-"""Rebuild ``transforms/people/name_gazetteer.tsv``: first names and the gender they usually signal.
+"""Rebuild ``configs/data/lexicons/name_gazetteer.tsv``: first names and the gender they usually signal.
 
     python configs/data/lexicons/build_name_gazetteer.py [NAMES_DIR]
 
@@ -27,7 +27,7 @@ MIN_WORLD_COUNT = 20
 NOT_NAMES = {"Man", "Woman", "Boy", "Girl", "Person", "Child", "Kid", "Lady", "Guy", "Gentleman", "Baby"}
 SHARE = 0.9
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-OUT = os.path.join(ROOT, "transforms", "people", "name_gazetteer.tsv")
+OUT = os.path.join(ROOT, "configs", "data", "lexicons", "name_gazetteer.tsv")
 
 
 def build(names_dir: str) -> dict[str, str]:
