@@ -145,8 +145,10 @@ def extract_gold(spec, gold: Sequence[Mapping], nlp=None):
         for r in records:
             t = record_texts(r, ex)
             texts_of[(ex.source, r.record_id)] = dict(t.items()) if not isinstance(t, str) else {}
-        # the rule alone is scored: without the candidate filters, which the prefilter would apply early
-        for r, out in zip(records, extract_batch(records, replace(ex, filters=[]), nlp)):
+        # the rule alone is scored: without the candidate filters, which the prefilter would apply early,
+        # and without the entry's max_chars, a bound on a run's cost that sets long records aside unparsed
+        rule_only = replace(ex, filters=[], settings={k: v for k, v in ex.settings.items() if k != "max_chars"})
+        for r, out in zip(records, extract_batch(records, rule_only, nlp)):
             outputs[(ex.source, r.record_id)] = out
     missing = sorted({(g["source"], g["record_id"]) for g in gold} - set(texts_of))
     if missing:

@@ -147,8 +147,7 @@ def record_texts(record: SourceRecord, spec) -> RecordTexts | str:
     ``option_fields``: several source fields that are the options, in order;
     ``fill_in``: ``{task field: [placeholder, source field]}`` writes a source field into a
     placeholder first (the relation-extraction questions say "XXX" for their subject);
-    ``capitalize``: task fields whose first letter is written in upper case (TweetQA's questions are
-    all lower case, which the grammar check refuses as a sentence start).
+    (``capitalize`` is applied to the template, after slotting: see ``make_template``.)
     """
     fields: dict[str, str] = {}
     for task_field, src in spec.fields.items():
@@ -163,9 +162,6 @@ def record_texts(record: SourceRecord, spec) -> RecordTexts | str:
     for task_field, (placeholder, src) in (settings.get("fill_in") or {}).items():
         if task_field in fields:
             fields[task_field] = fields[task_field].replace(placeholder, _text(get_path(record.fields, src)) or "")
-    for task_field in settings.get("capitalize") or ():  # a source that writes its questions in lower case
-        if task_field in fields:
-            fields[task_field] = fields[task_field][:1].upper() + fields[task_field][1:]
     options: list[str] = []
     if settings.get("option_fields"):
         options = [_text(get_path(record.fields, f)) or "" for f in settings["option_fields"]]
@@ -202,9 +198,16 @@ def _as_record(record: SourceRecord | Mapping[str, Any]) -> SourceRecord:
 
 def make_template(record: SourceRecord, spec, fields: Mapping[str, str], answer: str,
                   options: Sequence[str], provenance: Sequence[str]) -> Template:
-    """A Template with its content-derived id, origin fields and source-order ordinal."""
+    """A Template with its content-derived id, origin fields and source-order ordinal.
+
+    The entry's ``capitalize`` setting names task fields whose first letter the template writes in upper
+    case (TweetQA's questions are all lower case, which the grammar check refuses as a sentence start).
+    It applies to the slotted text, not the record: the parse of the source's own text decides the people.
+    """
+    caps = spec.settings.get("capitalize") or ()
+    fields = {k: v[:1].upper() + v[1:] if k in caps else v for k, v in fields.items()}
     return Template.create(
-        task=spec.task, fields=dict(fields), answer=answer, options=tuple(options),
+        task=spec.task, fields=fields, answer=answer, options=tuple(options),
         source_dataset=record.source_dataset, source_record_id=record.record_id,
         source_split=record.source_split, source_license=record.source_license,
         provenance=tuple(provenance), ordinal=record_position(record), metadata=record_metadata(record, spec))
