@@ -126,22 +126,28 @@ def score(gold: Sequence[Mapping], texts_of: Mapping[tuple[str, str], Mapping[st
     return dict(scores)
 
 
-def extract_gold(spec, gold: Sequence[Mapping], nlp=None):
-    """Run the spec's extraction over the gold records: ``(texts_of, outputs)`` for :func:`score`."""
-    from transforms.extract import extract_batch, record_texts
+def gold_records(spec, gold: Sequence[Mapping]):
+    """``(extract entry, its source's gold records)`` for each of the spec's entries whose source the gold
+    set covers, the records read through the entry's source profile."""
     from transforms.ingest import read_source
 
     wanted: dict[str, set[str]] = defaultdict(set)
     for g in gold:
         wanted[g["source"]].add(g["record_id"])
     sources = {s.name: s for s in spec.sources}
-    texts_of, outputs = {}, {}
     for ex in spec.extract:
-        if ex.source not in wanted:
-            continue
-        src = sources[ex.source]
-        records = [r for r in read_source(src, spec.resolve(src.path))
-                   if isinstance(r, SourceRecord) and r.record_id in wanted[ex.source]]
+        if ex.source in wanted:
+            src = sources[ex.source]
+            yield ex, [r for r in read_source(src, spec.resolve(src.path))
+                       if isinstance(r, SourceRecord) and r.record_id in wanted[ex.source]]
+
+
+def extract_gold(spec, gold: Sequence[Mapping], nlp=None):
+    """Run the spec's extraction over the gold records: ``(texts_of, outputs)`` for :func:`score`."""
+    from transforms.extract import extract_batch, record_texts
+
+    texts_of, outputs = {}, {}
+    for ex, records in gold_records(spec, gold):
         for r in records:
             t = record_texts(r, ex)
             texts_of[(ex.source, r.record_id)] = dict(t.items()) if not isinstance(t, str) else {}

@@ -215,21 +215,11 @@ def _with_resolved_filters(spec, ex):
 @pytest.mark.slow
 @pytest.mark.skipif(not os.path.isdir(CALM), reason="../shared/data/calm is not present (a fresh clone)")
 def test_the_gold_set_never_loses_a_kept_record(nlp):
-    from pipelines.extract_eval import load_gold
-    from transforms.ingest import read_source
+    from pipelines.extract_eval import gold_records, load_gold
 
     spec = _calm_spec()
-    wanted = {}
-    for g in load_gold(GOLD):
-        wanted.setdefault(g["source"], set()).add(g["record_id"])
-    sources = {s.name: s for s in spec.sources}
     kept = away = 0
-    for ex in spec.extract:
-        if ex.source not in wanted:
-            continue
-        src = sources[ex.source]
-        records = [r for r in read_source(src, spec.resolve(src.path))
-                   if isinstance(r, SourceRecord) and r.record_id in wanted[ex.source]]
+    for ex, records in gold_records(spec, load_gold(GOLD)):
         k, a = assert_never_drops_a_kept_record(_with_resolved_filters(spec, ex), records, nlp, spec.seed,
                                                 spec.filters.max_chars)
         kept, away = kept + k, away + a
