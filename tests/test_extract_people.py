@@ -63,6 +63,16 @@ def test_a_modified_person_noun_is_never_half_slotted(nlp):
     assert out.reason == "'A musician' in hypothesis may be 'A man'"
 
 
+def test_a_name_still_written_outside_its_slots_is_rejected_not_half_slotted(nlp):
+    out = nli(nlp, "Carolina went to see the Carolina Panthers play.", "Carolina is at a game.")
+    assert isinstance(out, Rejection)
+    assert out.reason == "'Carolina' is still written in premise outside the slots of 'Carolina'"
+    # the same surname after another first name is someone else, whom the template may leave as written
+    t = nli(nlp, "The youngest billionaire is Hind Hariri, daughter of Prime Minister Rafik Hariri.",
+            "Hind Hariri is rich.")
+    assert t.fields["premise"].endswith("of Prime Minister Rafik Hariri.") and t.fields["hypothesis"] == "{person} is rich."
+
+
 def test_two_people_and_gendered_words(nlp):
     t = nli(nlp, "A girl playfully kicks a guy in the park.", "A girl is play fighting.")
     assert t.fields == {"premise": "{person} playfully kicks {person2} in the park.",

@@ -23,6 +23,7 @@ spaCy is imported only here, lazily, so other stages never pay for it.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -318,6 +319,33 @@ def _apply(text: str, spans: list[tuple[int, int, str]]) -> str:
     return "".join(out)
 
 
+def _unslotted_name(refs, others, texts: Mapping[str, str]) -> str | None:
+    """Why a slotted person is still written somewhere as a name (the parse missed a mention, or the
+    name is also a place or a team: "the Carolina Panthers"), or None. A template is right only if
+    every mention of its person is slotted, so such a record is rejected, not half slotted.
+
+    Checked: each name the person goes by, whole, and the last word of a name of several words,
+    unless a person left unslotted (``others``) also goes by that word ("Rafik Hariri" beside the
+    slotted "Hind Hariri").
+    """
+    theirs = {w for r in others for n in r.names for w in n}
+    for ref in refs:
+        whole = {" ".join(n) for n in ref.names}
+        words = whole | {n[-1] for n in ref.names if len(n) > 1}
+        for word in sorted(w for w in words if len(w) > 1 and w not in theirs):
+            pattern = re.compile(r"(?<![\w{])" + re.escape(word) + r"(?![\w}])")
+            for key, text in texts.items():
+                for m in pattern.finditer(text):
+                    if word not in whole and _RE_NAME_BEFORE.search(text, 0, m.start()):
+                        continue  # a surname after another first name: someone else ("Rafik Hariri")
+                    return f"{word!r} is still written in {key} outside the slots of {ref.label!r}"
+    return None
+
+
+# a capitalised word (not a title) just before a match: the match ends someone else's name
+_RE_NAME_BEFORE = re.compile(r"(?<![\w.])(?!(?:Mr|Mrs|Ms|Miss|Dr|Prof|Sir|Lady|Lord)\b)[A-Z][\w'-]*\s+$")
+
+
 def _focus(people, settings, max_persons: int):
     """The referents to slot: all of them, or with more than ``max_persons`` those the ``focus`` field names."""
     refs = people.referents
@@ -391,6 +419,9 @@ def person_mentions(record: SourceRecord, spec, texts: RecordTexts, docs: Mappin
         new_texts = {key: _apply(text, spans[key]) for key, text in texts.items()}
     except Refused as e:
         return str(e)
+    left = _unslotted_name(refs, [r for r in people.referents + people.others if r not in refs], new_texts)
+    if left:
+        return left
     for key, text in new_texts.items():
         # a verb slot agrees with a subject pronoun; the parser of the slot syntax binds it to the
         # nearest slot before it, which must be that pronoun
