@@ -27,12 +27,12 @@ import sys
 from typing import Sequence
 
 from pipelines.release_store import local_view
-from pipelines.run_lock import LockHeld
+from pipelines.run_lock import LockHeld, LockLost
 from schemas import progress, storage
 from schemas.errors import BiasbenchError, SpecError, ValidationFailed
 from transforms.calm_inputs import NO_FETCH_ENV
 
-EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_LOCKED = 2, 3, 4
+EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_LOCKED, EXIT_LOCK_LOST = 2, 3, 4, 5
 
 #: setup.py's ``driver`` extra, by import name: Dataflow workers never install it, the commands below need it
 DRIVER_MODULES = ("yaml", "great_expectations", "pandas", "huggingface_hub", "psutil", "sacrebleu", "matplotlib",
@@ -528,6 +528,8 @@ def _report_error(e: Exception) -> int:
         return EXIT_REFUSED
     if isinstance(e, LockHeld):
         return EXIT_LOCKED
+    if isinstance(e, LockLost):
+        return EXIT_LOCK_LOST
     return EXIT_BAD_INPUT  # bad input, spec or slot; Beam re-raises worker errors wrapped
 
 
