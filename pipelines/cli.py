@@ -12,7 +12,8 @@
 
 Every error is one line on stderr and a non-zero exit (2 for bad input or
 spec, 3 for a release refused by validation, 4 when another run holds the
-rebuild lock, 130/143 when stopped by SIGINT/SIGTERM).
+rebuild lock, 5 when a rebuild lost its lock while stalled, 130/143 when
+stopped by SIGINT/SIGTERM).
 """
 
 from __future__ import annotations
@@ -188,7 +189,7 @@ def _rebuild(args) -> int:
     except BaseException as e:  # an interruption too: the scheduler still gets its one JSON object
         outcome.status = "refused" if isinstance(e, ValidationFailed) else "failed"
         outcome.error = _one_line(e) if isinstance(e, Exception) else f"interrupted ({type(e).__name__} {e})"
-        if isinstance(e, LockHeld):
+        if isinstance(e, (LockHeld, LockLost)):
             outcome.lock_holder = e.holder
         if args.json:
             _print_outcome(outcome)

@@ -6,16 +6,29 @@ run id) and until when; the holder renews the expiry while it runs, so a long
 build keeps it, and a holder that was killed (SIGKILL, a lost machine) stops
 renewing and blocks the next run only until the expiry passes.
 
+A holder that stalls (stopped, hung) past the expiry is taken over like a dead one, so
+the holder checks that it still holds the lock where it makes something visible:
+``Lease.fenced`` around committing a release and publishing it. A holder that lost
+it raises :class:`LockLost` (exit 5) before writing anything there.
+
 - Local disk: the lock file is created with ``O_CREAT | O_EXCL`` (creation fails
-  if it exists). A stale lock (expired, or held by a process of this host that is
-  gone) is taken over under a short-lived break file, also created with
-  ``O_EXCL``, after checking that the lock is still the one judged stale, so two
-  runs that both find a stale lock never both take it.
+  if it exists). Every other change to it (a stale lock taken over after checking
+  it is still the one judged stale, a renewal, a release) and a holder's fenced
+  step happen while holding a guard file beside it (``.break``), also created with
+  ``O_EXCL``: two runs that both find a stale lock never both take it, and a run
+  never takes over a lock whose holder is checking it or committing. The guard of
+  a process of this host is held while that process lives (a run stopped inside
+  its commit keeps the next run out until it resumes or ends), one of another host
+  for ``_BREAK_STALE_AFTER`` seconds.
 - ``gs://``: the lock object is written with the generation precondition
   ``if_generation_match=0`` (create only if absent). A stale lock is taken over by
   overwriting it with ``if_generation_match=<its generation>``, renewing and
   releasing use the holder's own generation: every change is a compare-and-swap
-  on the object's generation, which GCS enforces.
+  on the object's generation, which GCS enforces. A fenced step starts with such a
+  renewal, which fails once another run took the lock over and otherwise gives
+  the step a fresh expiry; GCS has no write conditional on another object, so a
+  holder stopped for longer than the expiry inside the step itself (copying a
+  release's objects, writing its manifest) is the case this cannot exclude.
 - ``s3://`` is refused: no conditional write is wired in for it yet.
 
 A run that finds a live lock raises :class:`LockHeld` (exit 4) naming the holder.
