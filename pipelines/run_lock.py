@@ -352,8 +352,8 @@ class Lease:
     """The lock as its holder holds it: renewed in the background, and :meth:`fenced` around every step
     that makes something visible."""
 
-    def __init__(self, path: str, backend, owner: Owner, ttl: float):
-        self.path, self.backend, self.owner, self.ttl = path, backend, owner, ttl
+    def __init__(self, backend, owner: Owner, ttl: float):
+        self.backend, self.owner, self.ttl = backend, owner, ttl
         self.busy = threading.Lock()  # one renewal or fence at a time
 
     @property
@@ -400,7 +400,7 @@ def holding_lock(parent: str, ttl: float = DEFAULT_TTL) -> Iterator[Lease]:
     holder = backend.acquire(owner)
     if holder is not None:
         raise LockHeld(path, holder)
-    lease = Lease(path, backend, owner, ttl)
+    lease = Lease(backend, owner, ttl)
     stop = threading.Event()
 
     def renew() -> None:
