@@ -259,3 +259,34 @@ def test_a_holder_stopped_inside_its_commit_keeps_the_lock_until_it_finishes(tmp
     assert target.read_bytes() == b"published"
     with holding_lock(parent):  # released as it ended
         pass
+
+
+def test_a_gcs_commit_fenced_by_a_lost_lock_writes_nothing_where_the_release_belongs(gcs_with_preconditions):
+    """``release_store.commit_release`` with the lease's fence, through the filesystem layer on the emulator:
+    after a takeover (the lock object overwritten through its generation, as a taking run does) the commit
+    stops before its first object; with the lock held it commits."""
+    from pipelines.release_store import commit_release, release_exists
+    from pipelines.run_lock import LockLost
+    from schemas import storage
+
+    parent = "gs://locks/releases/fenced"
+    url = f"{parent}/{LOCK_NAME}"
+
+    def staged(name: str) -> str:
+        staging = f"{parent}/.staging-{name}"
+        storage.write_bytes(f"{staging}/data/rows.parquet", b"rows")
+        storage.write_bytes(f"{staging}/manifest.json", b"{}")
+        return staging
+
+    with holding_lock(parent, ttl=60) as lease:
+        _, generation = _GcsLock(url)._read()
+        assert _GcsLock(url)._write(json.dumps(foreign_lock(60)).encode(), generation) is not None
+        with pytest.raises(LockLost, match="now held by host other-host"):
+            commit_release(staged("lost"), f"{parent}/0.1.0", lease.fenced)
+        assert not release_exists(f"{parent}/0.1.0") and storage.list_files(f"{parent}/0.1.0") == []
+    assert _GcsLock(url)._read()[0]["run_id"] == "foreign"  # the lost holder's release left it alone
+    _GcsLock(url).release(None)  # (no generation: delete whatever is there)
+    with holding_lock(parent, ttl=60) as lease:
+        commit_release(staged("held"), f"{parent}/0.1.0", lease.fenced)
+        assert release_exists(f"{parent}/0.1.0") and storage.list_files(f"{parent}/0.1.0") == [
+            "data/rows.parquet", "manifest.json"]
