@@ -4,10 +4,10 @@ The run holds ``<out>/<benchmark>/.rebuild.lock`` (``pipelines.run_lock``) while
 compares, builds and publishes, and makes sure it still holds it when it commits a
 release and publishes one (``Lease.fenced``: a run that stalled past the expiry and lost
 the lock stops with ``LockLost``, exit 5, before making anything visible). It compares
-what the latest release was made from with what the spec would use now: the spec's hash, every input's hash
-(``pipelines.manifest.input_hashes``: local files by sha256, ``gs://``/``s3://``
-objects by the sha256 of their bytes, pinned CALM inputs by their pin) and the
-version of the rendering rules (``transforms.rules``). Nothing changed: status
+what the latest release was made from with what the spec would use now: the spec's
+hash, every input's hash (``pipelines.manifest.input_hashes``: local files by sha256,
+``gs://``/``s3://`` objects by the sha256 of their bytes, pinned CALM inputs by their
+pin) and the version of the rendering rules (``transforms.rules``). Nothing changed: status
 ``unchanged``, no version cut. Otherwise the next version is built and diffed
 against the latest (status ``new``); a build the gate refuses is ``refused``.
 
