@@ -320,13 +320,14 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
 
 def build_release(spec, out_dir: str = "releases", version: str | None = None, runner: str = "direct",
                   workers: int = 1, dask_address: str | None = None, beam_args: Sequence[str] = (),
-                  decide_version=None, gate=None) -> BuildResult:
+                  decide_version=None, gate=None, fence=None) -> BuildResult:
     """Build ``spec`` into ``<out_dir>/<benchmark>/<version>`` (a local path or a ``gs://``/``s3://`` URL).
 
     ``decide_version(staged_dir)``, when given, sees the staged rows, templates and lexicons (no manifest
     yet) and returns ``(version, changelog)``, which replace ``version``: how ``rebuild`` numbers a
     release by what changed. ``gate``: a :class:`validation.worker.GateWorker` the caller started early and
-    closes (``biasbench build`` starts it before importing Beam); one is made here when None.
+    closes (``biasbench build`` starts it before importing Beam); one is made here when None. ``fence``:
+    entered around the commit (``release_store.commit_release``; ``rebuild``'s lock check).
     """
     version = version or spec.version
     if described_job(runner, beam_args):
@@ -377,7 +378,7 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
             raise BiasbenchError(f"{final} already exists with different content; releases are immutable: "
                                  f"build with --version X.Y.Z")
         if not unchanged:
-            commit_release(staging, final)
+            commit_release(staging, final, fence)
         return BuildResult(final, configs, seconds, unchanged, report, quarantined=quarantine_counts(final),
                            dropped=drop_counts(final), unused_overrides=notes.get("unused_overrides", []))
     except BaseException:

@@ -12,7 +12,8 @@
 
 Every error is one line on stderr and a non-zero exit (2 for bad input or
 spec, 3 for a release refused by validation, 4 when another run holds the
-rebuild lock, 130/143 when stopped by SIGINT/SIGTERM).
+rebuild lock, 5 when a rebuild lost its lock while stalled, 130/143 when
+stopped by SIGINT/SIGTERM).
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ import sys
 from typing import Sequence
 
 from pipelines.release_store import local_view
-from pipelines.run_lock import LockHeld
+from pipelines.run_lock import LockHeld, LockLost
 from schemas import progress, storage
 from schemas.errors import BiasbenchError, SpecError, ValidationFailed
 from transforms.calm_inputs import NO_FETCH_ENV
 
-EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_LOCKED = 2, 3, 4
+EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_LOCKED, EXIT_LOCK_LOST = 2, 3, 4, 5
 
 #: setup.py's ``driver`` extra, by import name: Dataflow workers never install it, the commands below need it
 DRIVER_MODULES = ("yaml", "great_expectations", "pandas", "huggingface_hub", "psutil", "sacrebleu", "matplotlib",
@@ -188,7 +189,7 @@ def _rebuild(args) -> int:
     except BaseException as e:  # an interruption too: the scheduler still gets its one JSON object
         outcome.status = "refused" if isinstance(e, ValidationFailed) else "failed"
         outcome.error = _one_line(e) if isinstance(e, Exception) else f"interrupted ({type(e).__name__} {e})"
-        if isinstance(e, LockHeld):
+        if isinstance(e, (LockHeld, LockLost)):
             outcome.lock_holder = e.holder
         if args.json:
             _print_outcome(outcome)
@@ -528,6 +529,8 @@ def _report_error(e: Exception) -> int:
         return EXIT_REFUSED
     if isinstance(e, LockHeld):
         return EXIT_LOCKED
+    if isinstance(e, LockLost):
+        return EXIT_LOCK_LOST
     return EXIT_BAD_INPUT  # bad input, spec or slot; Beam re-raises worker errors wrapped
 
 

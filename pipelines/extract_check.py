@@ -2,9 +2,9 @@
 
 A candidate is rendered twice per pronoun set, once with a name that starts with a vowel sound and
 once with one that does not (an article written before a slot shows either way), in every text
-field, the answer and the options. The parser-based grammar check (``validation.grammar_check``)
-reads each rendered text field, the row lint (``schemas.lint``) every rendering; a candidate with
-any finding is refused, the findings named.
+field, the answer and the options. The grammar check a build runs on its probes
+(``pipelines.grammar.check_texts``) reads each rendered text field, the row lint (``schemas.lint``)
+every rendering; a candidate with any finding is refused, the findings named.
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ def renderings(template: Template) -> list[tuple[str, str, str]]:
     return out
 
 
-def render_findings(templates: Sequence[Template], nlp) -> dict[str, list[str]]:
+def render_findings(templates: Sequence[Template], nlp=None) -> dict[str, list[str]]:
     """Template id -> the grammar-check and lint findings of its renderings ("they: agreement: they … was")."""
-    from validation.grammar_check import check_doc
+    from pipelines.grammar import check_texts
 
     rows: list[tuple[str, str, str]] = []
     for t in templates:
@@ -55,11 +55,10 @@ def render_findings(templates: Sequence[Template], nlp) -> dict[str, list[str]]:
         rows += [(t.template_id, f"{pset}/{key}", text) for pset, key, text in renderings(t) if text]
     found: dict[str, list[str]] = {t.template_id: [] for t in templates}
     # a label or a short answer is no sentence: the lint alone reads it; a text that renders the same
-    # for several fillers (a passage whose person is slotted only in the question) is parsed once
+    # for several fillers (a passage whose person is slotted only in the question) is checked once
     sentences = [(tid, where, text) for tid, where, text in rows
                  if not where.split("/", 1)[1].startswith(("answer", "options["))]
-    distinct = list(dict.fromkeys(text for _, _, text in sentences))
-    checked = {text: check_doc(doc) for text, doc in zip(distinct, nlp.pipe(distinct))}
+    checked = check_texts(list(dict.fromkeys(text for _, _, text in sentences)), nlp=nlp)
     for tid, where, text in sentences:
         for f in checked[text]:
             found[tid].append(f"{where}: {f.rule}: {f.detail}")
@@ -83,8 +82,6 @@ def refuse_unclean(spec, templates: Sequence[Template]) -> tuple[list[Template],
     extracted = [t for t in templates if t.source_dataset in sources]
     if not extracted:
         return list(templates), []
-    from transforms.extract import load_nlp
-
-    findings = render_findings(extracted, load_nlp())
+    findings = render_findings(extracted)
     kept = [t for t in templates if t.template_id not in findings]
     return kept, [{"stage": "extract", "reason": "render", "id": tid} for tid in sorted(findings)]

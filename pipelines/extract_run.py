@@ -1,7 +1,8 @@
 """``biasbench extract SPEC --data-dir DIR --out DIR``: candidates for a curator to read.
 
 Phase one is a Beam pipeline (ingest → extract → each source's candidate filters); the driver then
-removes exact duplicates (and near ones with ``filters.dedup: near``, as the build does), renders
+drops what the spec's ``filters`` drop (``min_chars``, ``max_referents`` …, as a build does), removes
+exact duplicates (and near ones with ``filters.dedup: near``, as the build does), renders
 every candidate for he, she and they and refuses those the grammar check or the lint flags, and
 writes into ``--out``:
 
@@ -222,6 +223,7 @@ def run_extract(spec, out_dir: str, runner: str = "direct", workers: int = 1, da
     from pipelines.build import pipeline_options
     from pipelines.extract_check import render_findings
     from transforms.extract import load_nlp
+    from transforms.filter import split_by_filters
     from transforms.write import write_table
 
     os.makedirs(out_dir, exist_ok=True)
@@ -244,6 +246,9 @@ def run_extract(spec, out_dir: str, runner: str = "direct", workers: int = 1, da
         kept = [Template.from_dict(t) for t in take("kept", [])]
         counts = Counter({k: n for k, n in take("counts", [])})
         quarantined = take("quarantined", [])
+        kept, dropped = split_by_filters(kept, spec.filters)  # the spec's filters, as a build applies them
+        for t, rule in dropped:
+            counts[_key(t.source_dataset, f"filter:{rule}", rule)] += 1
         kept, beat, duplicates = _dedup(kept, spec)
         for t, why in duplicates:
             counts[_key(t.source_dataset, "dedup", why)] += 1

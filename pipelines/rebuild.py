@@ -1,11 +1,13 @@
 """``biasbench rebuild``: one unattended run, under the benchmark's lock, with one machine-readable outcome.
 
 The run holds ``<out>/<benchmark>/.rebuild.lock`` (``pipelines.run_lock``) while it
-compares, builds and publishes. It compares what the latest release was made from
-with what the spec would use now: the spec's hash, every input's hash
-(``pipelines.manifest.input_hashes``: local files by sha256, ``gs://``/``s3://``
-objects by the sha256 of their bytes, pinned CALM inputs by their pin) and the
-version of the rendering rules (``transforms.rules``). Nothing changed: status
+compares, builds and publishes, and makes sure it still holds it when it commits a
+release and publishes one (``Lease.fenced``: a run that stalled past the expiry and lost
+the lock stops with ``LockLost``, exit 5, before making anything visible). It compares
+what the latest release was made from with what the spec would use now: the spec's
+hash, every input's hash (``pipelines.manifest.input_hashes``: local files by sha256,
+``gs://``/``s3://`` objects by the sha256 of their bytes, pinned CALM inputs by their
+pin) and the version of the rendering rules (``transforms.rules``). Nothing changed: status
 ``unchanged``, no version cut. Otherwise the next version is built and diffed
 against the latest (status ``new``); a build the gate refuses is ``refused``.
 
@@ -77,7 +79,7 @@ def rebuild(spec, out_dir: str, *, bump: str | None = None, force: bool = False,
 
     ``outcome`` is filled in as the run goes, so a caller that catches an error still has
     what was known (the previous version, a release built before a failed publish).
-    Raises ``LockHeld``, ``ValidationFailed`` (a corrupt latest release, a refused build,
+    Raises ``LockHeld``, ``LockLost``, ``ValidationFailed`` (a corrupt latest release, a refused build,
     a refused publish) and the build's and publish's other errors.
     """
     from pipelines.build import build_release, check_intact
@@ -92,7 +94,7 @@ def rebuild(spec, out_dir: str, *, bump: str | None = None, force: bool = False,
     outcome.benchmark = spec.benchmark
     parent = storage.join(out_dir, spec.benchmark)
     result = None
-    with holding_lock(parent, DEFAULT_TTL if lock_ttl is None else lock_ttl):
+    with holding_lock(parent, DEFAULT_TTL if lock_ttl is None else lock_ttl) as lease:
         latest = latest_release(parent)
         hashes = input_hashes(spec)
         version, decide = spec.version, None  # the first release: the spec's version
@@ -107,7 +109,8 @@ def rebuild(spec, out_dir: str, *, bump: str | None = None, force: bool = False,
                 decide = version_decider(latest, old, spec, bump, force)
         if outcome.status != "unchanged":
             result = build_release(spec, out_dir=out_dir, version=version, runner=runner, workers=workers,
-                                   dask_address=dask_address, beam_args=beam_args, decide_version=decide)
+                                   dask_address=dask_address, beam_args=beam_args, decide_version=decide,
+                                   fence=lease.fenced)
             # the version decide() chose names the release folder
             outcome.version = result.release_dir.rstrip("/").rsplit("/", 1)[-1]
             outcome.release = result.release_dir
@@ -116,7 +119,8 @@ def rebuild(spec, out_dir: str, *, bump: str | None = None, force: bool = False,
                     full = diff_releases(old_dir, new_dir)
                 outcome.diff, outcome.diff_text = diff_summary(full), format_diff(full)
         if publish_to:
-            outcome.published = publish(outcome.release, publish_to)
+            with lease.fenced():
+                outcome.published = publish(outcome.release, publish_to)
         outcome.status = "new" if result is not None else "unchanged"
     return outcome, result
 

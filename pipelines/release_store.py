@@ -42,20 +42,26 @@ def latest_release(parent: str) -> str | None:
     return None
 
 
-def commit_release(staging: str, final: str) -> None:
-    """Make the staged release visible at ``final`` (which must hold no release)."""
+def commit_release(staging: str, final: str, fence=None) -> None:
+    """Make the staged release visible at ``final`` (which must hold no release).
+
+    ``fence()`` is entered around each step that writes where the release belongs (``rebuild`` passes
+    its lock's :meth:`pipelines.run_lock.Lease.fenced`, which refuses a run that lost its lock)."""
+    fence = fence or contextlib.nullcontext
     if release_exists(final):
         raise FileExistsError(f"{final} already holds a release")
     if storage.is_remote(final):
-        storage.delete_tree(final)  # objects of a commit that was killed before its manifest
-        storage.copy_tree(staging, final, skip=frozenset({MANIFEST}))
-        # the commit point: one object, written last
-        storage.write_bytes(storage.join(final, MANIFEST), storage.read_bytes(storage.join(staging, MANIFEST)))
+        with fence():
+            storage.delete_tree(final)  # objects of a commit that was killed before its manifest
+            storage.copy_tree(staging, final, skip=frozenset({MANIFEST}))
+        with fence():  # the commit point: one object, written last
+            storage.write_bytes(storage.join(final, MANIFEST), storage.read_bytes(storage.join(staging, MANIFEST)))
         storage.delete_tree(staging)
     else:
-        if os.path.isdir(final):  # a folder with no manifest is no release: debris of something else
-            shutil.rmtree(final)
-        os.replace(staging, final)
+        with fence():
+            if os.path.isdir(final):  # a folder with no manifest is no release: debris of something else
+                shutil.rmtree(final)
+            os.replace(staging, final)
 
 
 def move_aside(staging: str, target: str) -> None:

@@ -91,3 +91,31 @@ def test_build_applies_the_curators_decisions_and_the_card_counts_them(spec_dir,
     assert any(p == f"curation: edited from {ids['7']}" for p in edited["provenance"])
     card = (release / "README.md").read_text()
     assert "## Curation" in card and "1 accepted, 1 rejected, 1 edited" in card
+
+
+@pytest.mark.slow
+def test_extract_applies_the_spec_filters_as_the_build_does(spec_dir, capsys):
+    """``filters.min_chars`` and ``filters.max_referents`` drop in ``extract`` what they drop in ``build``, counted
+    per source under ``filters``: the candidates shown are the templates a build keeps."""
+    spec = yaml.safe_load((spec_dir / "spec.yaml").read_text())
+    corpus = [*CORPUS, {"id": "8", "premise": "Mary waited for John at the station all morning.",
+                        "hypothesis": "Mary met John.", "label": "0"}]
+    (spec_dir / "corpus.jsonl").write_text("".join(json.dumps(r) + "\n" for r in corpus))
+    spec["extract"][0]["filters"] = [f for f in spec["extract"][0]["filters"] if f["rule"] != "quota"]
+    spec["filters"] = {"min_chars": 60, "max_referents": 1}
+    (spec_dir / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    out = spec_dir / "out"
+    assert main(["extract", str(spec_dir / "spec.yaml"), "--out", str(out)]) == 0
+    shown = {t["source_record_id"]: t["template_id"] for t in pq.read_table(out / "candidates.parquet").to_pylist()}
+    caps = json.loads((out / "report.json").read_text())["per_source"]["caps"]
+    assert caps["filters"] == {"max_referents": 1, "min_chars": 1, "no_celebrities": 1}, caps
+    assert caps["read"] == (caps["quarantined"] + caps["prefiltered"] + sum(caps["rejected"].values())
+                            + sum(caps["filters"].values()) + caps["duplicates"] + caps["render"] + caps["kept"])
+    capsys.readouterr()
+    assert main(["build", str(spec_dir / "spec.yaml"), "--out", str(spec_dir / "releases")]) == 0
+    release = Path(capsys.readouterr().out.strip())
+    built = {t["source_record_id"]: t["template_id"] for t in pq.read_table(release / "templates.parquet").to_pylist()}
+    assert built == shown and set(shown) == {"1", "7"}
+    counts = json.loads((release / "rejected.json").read_text())["counts"]
+    assert {k: n for k, n in counts.items() if k in ("filter/min_chars", "filter/max_referents")} == \
+        {"filter/min_chars": caps["filters"]["min_chars"], "filter/max_referents": caps["filters"]["max_referents"]}

@@ -136,6 +136,37 @@ def test_a_killed_holder_does_not_block_the_next_run(tmp_path, capsys):
     assert code == 0 and outcome["status"] == "unchanged" and not lock.exists()
 
 
+def test_a_run_stalled_past_its_lock_expiry_stops_before_committing(tmp_path):
+    """A rebuild stopped (SIGSTOP) in the middle of its build until its lock expired and another run took it
+    over: resumed, it builds on, then stops at the commit with exit 5, leaving no release and no debris."""
+    from pipelines.run_lock import holding_lock
+
+    spec = write_tiny_spec(tmp_path / "spec")
+    out = tmp_path / "out"
+    parent = out / "tiny"
+    run = start_rebuild(spec, out, "--lock-ttl", "2")
+    deadline = time.monotonic() + 300
+    while not any(p.name.startswith(".staging-") for p in (parent.iterdir() if parent.is_dir() else ())):
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+        time.sleep(0.02)
+    os.killpg(run.pid, signal.SIGSTOP)  # the run and its helpers: a hung machine
+    try:
+        time.sleep(max(0.0, json.loads((parent / LOCK_NAME).read_text())["expires"] - time.time()) + 0.5)
+        with holding_lock(str(parent), ttl=600) as mine:  # the next run takes the expired lock over
+            os.killpg(run.pid, signal.SIGCONT)
+            stdout, stderr = run.communicate(timeout=900)
+            assert run.returncode == 5, stderr
+            outcome = json.loads(stdout)
+            assert outcome["status"] == "failed" and outcome["lock_holder"]["run_id"] == mine.run_id
+            [line] = [ln for ln in stderr.splitlines() if ln.startswith("biasbench:")]
+            assert "this run lost the lock while it was stalled" in line and f"pid {os.getpid()}" in line
+            assert sorted(p.name for p in parent.iterdir()) == [LOCK_NAME]  # no release, no staging folder
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    assert not parent.exists() or sorted(p.name for p in parent.iterdir()) == []
+
+
 def test_a_changed_object_storage_input_is_detected(tmp_path, capsys):
     import yaml
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -150,3 +151,142 @@ def test_gcs_lock_held_by_a_live_foreign_run_blocks_until_expiry(gcs_with_precon
         holder, _ = _GcsLock(f"{parent}/{LOCK_NAME}")._read()
         assert holder["run_id"] == owner.run_id and holder["expires"] > time.time()
     assert _GcsLock(f"{parent}/{LOCK_NAME}")._read() is None
+
+
+#: a holder in its own process: takes the lock, says "held", waits for a line, then makes something visible
+#: (``target``) under ``Lease.fenced``; with "hold" it says "fenced" inside the fence and waits for another line.
+#: Errors end it as the CLI ends (one line, the exit code).
+HOLDER = """
+import sys
+from pipelines.cli import _report_error
+from pipelines.run_lock import _gcs_client, holding_lock
+from schemas.errors import BiasbenchError
+
+parent, target, ttl, hold = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4:] == ["hold"]
+try:
+    with holding_lock(parent, ttl=ttl) as lease:
+        print("held", flush=True)
+        sys.stdin.readline()
+        with lease.fenced():
+            if hold:
+                print("fenced", flush=True)
+                sys.stdin.readline()
+            if target.startswith("gs://"):
+                bucket, _, name = target[len("gs://"):].partition("/")
+                _gcs_client().bucket(bucket).blob(name).upload_from_string(b"published")
+            else:
+                open(target, "wb").write(b"published")
+except BiasbenchError as e:
+    sys.exit(_report_error(e))
+"""
+
+
+def start_holder(parent: str, target: str, ttl: float, *hold: str) -> subprocess.Popen:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    run = subprocess.Popen([sys.executable, "-c", HOLDER, parent, target, str(ttl), *hold], text=True,
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env={**os.environ, "PYTHONPATH": root})
+    assert run.stdout.readline() == "held\n", run.communicate()
+    return run
+
+
+def stalled_past_expiry(run: subprocess.Popen, ttl: float) -> None:
+    """SIGSTOP the holder and wait until its lock has expired."""
+    os.kill(run.pid, signal.SIGSTOP)
+    time.sleep(ttl + 0.5)
+
+
+@pytest.fixture(params=["local", "gcs"])
+def where(request, tmp_path, monkeypatch):
+    """(the lock's parent, the holder's target, a reader of the target) on local disk or ``gs://``."""
+    if request.param == "local":
+        target = tmp_path / "published"
+        yield str(tmp_path / "bench"), str(target), lambda: target.read_bytes() if target.exists() else None
+        return
+    from google.api_core.exceptions import NotFound
+
+    from pipelines.run_lock import _gcs_client
+    from tests.gcs_preconditions import preconditions_proxy
+
+    gcs = request.getfixturevalue("gcs")
+    gcs.create_bucket("fence")
+
+    def published():
+        try:
+            return _gcs_client().bucket("fence").blob("published").download_as_bytes()
+        except NotFound:
+            return None
+
+    with preconditions_proxy(gcs.host) as proxy:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", proxy)  # the holder's process inherits it
+        yield "gs://fence/releases/bench", "gs://fence/published", published
+
+
+def test_a_holder_stalled_past_its_expiry_loses_the_lock_and_publishes_nothing(where):
+    parent, target, published = where
+    ttl = 1.5
+    run = start_holder(parent, target, ttl)
+    stalled_past_expiry(run, ttl)
+    with holding_lock(parent, ttl=60) as mine:  # the next run takes the expired lock over
+        os.kill(run.pid, signal.SIGCONT)
+        _, err = run.communicate("go\n", timeout=120)
+        assert run.returncode == 5, err
+        [line] = err.splitlines()
+        assert line.startswith(f"biasbench: {parent}/{LOCK_NAME}: this run lost the lock while it was stalled")
+        assert f"pid {os.getpid()}" in line and line.endswith("nothing published")
+        assert published() is None
+        backend = _GcsLock(f"{parent}/{LOCK_NAME}") if parent.startswith("gs://") else None
+        holder = backend._read()[0] if backend else json.loads(open(f"{parent}/{LOCK_NAME}").read())
+        assert holder["run_id"] == mine.run_id  # the stalled run's release left the new holder's lock alone
+
+
+def test_a_holder_stopped_inside_its_commit_keeps_the_lock_until_it_finishes(tmp_path):
+    """Local disk: the fence holds the guard, so a run stopped in the middle of a commit is not taken over
+    (the next run exits 4 naming it), and finishes when it resumes."""
+    parent, target = str(tmp_path / "bench"), tmp_path / "published"
+    ttl = 1.0
+    run = start_holder(parent, str(target), ttl, "hold")
+    run.stdin.write("go\n")
+    run.stdin.flush()
+    assert run.stdout.readline() == "fenced\n"
+    stalled_past_expiry(run, ttl)
+    with pytest.raises(LockHeld, match=f"pid {run.pid}"):
+        with holding_lock(parent):
+            pass
+    os.kill(run.pid, signal.SIGCONT)
+    _, err = run.communicate("go\n", timeout=120)
+    assert run.returncode == 0, err
+    assert target.read_bytes() == b"published"
+    with holding_lock(parent):  # released as it ended
+        pass
+
+
+def test_a_gcs_commit_fenced_by_a_lost_lock_writes_nothing_where_the_release_belongs(gcs_with_preconditions):
+    """``release_store.commit_release`` with the lease's fence, through the filesystem layer on the emulator:
+    after a takeover (the lock object overwritten through its generation, as a taking run does) the commit
+    stops before its first object; with the lock held it commits."""
+    from pipelines.release_store import commit_release, release_exists
+    from pipelines.run_lock import LockLost
+    from schemas import storage
+
+    parent = "gs://locks/releases/fenced"
+    url = f"{parent}/{LOCK_NAME}"
+
+    def staged(name: str) -> str:
+        staging = f"{parent}/.staging-{name}"
+        storage.write_bytes(f"{staging}/data/rows.parquet", b"rows")
+        storage.write_bytes(f"{staging}/manifest.json", b"{}")
+        return staging
+
+    with holding_lock(parent, ttl=60) as lease:
+        _, generation = _GcsLock(url)._read()
+        assert _GcsLock(url)._write(json.dumps(foreign_lock(60)).encode(), generation) is not None
+        with pytest.raises(LockLost, match="now held by host other-host"):
+            commit_release(staged("lost"), f"{parent}/0.1.0", lease.fenced)
+        assert not release_exists(f"{parent}/0.1.0") and storage.list_files(f"{parent}/0.1.0") == []
+    assert _GcsLock(url)._read()[0]["run_id"] == "foreign"  # the lost holder's release left it alone
+    _GcsLock(url).release(None)  # (no generation: delete whatever is there)
+    with holding_lock(parent, ttl=60) as lease:
+        commit_release(staged("held"), f"{parent}/0.1.0", lease.fenced)
+        assert release_exists(f"{parent}/0.1.0") and storage.list_files(f"{parent}/0.1.0") == [
+            "data/rows.parquet", "manifest.json"]

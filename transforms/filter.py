@@ -78,6 +78,20 @@ def rejection(template: Template | Mapping[str, Any], spec) -> tuple[str, str] |
     return None
 
 
+def split_by_filters(templates: Iterable[Template], spec) -> tuple[list[Template], list[tuple[Template, str]]]:
+    """The templates ``spec`` (a FilterSpec) keeps, in order, and each one it drops with the reason key of
+    :func:`rejection`: ``FilterTemplates`` for a driver holding candidates in memory (``biasbench extract``
+    shows only candidates a build would keep)."""
+    kept, dropped = [], []
+    for t in templates:
+        found = rejection(t, spec)
+        if found is None:
+            kept.append(t)
+        else:
+            dropped.append((t, found[0]))
+    return kept, dropped
+
+
 def rejection_reason(template: Template | Mapping[str, Any], spec) -> str | None:
     """Why ``spec`` (a FilterSpec) drops the template (the message of :func:`rejection`), or None when kept."""
     found = rejection(template, spec)
