@@ -25,6 +25,24 @@ def pytest_configure(config):
     if not config.getoption("--hypothesis-profile", None):
         settings.load_profile("ci" if os.environ.get("CI", "").lower() not in ("", "0", "false") else "default")
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """``--dist loadgroup``: the test's group at the end of its node id, which is all the scheduler sees.
+
+    pytest-xdist (3.8) writes ``item._nodeid``; pytest 9 reads the node id from ``item._id``, so there
+    the ``xdist_group`` marks were silently lost: the tests of one release ran on both workers, each
+    waiting on the other's build of it and making its own extra builds. ``test_suite_schedule.py``
+    fails if a group does not reach the node id."""
+    if not getattr(config.option, "loadgroup", False):  # set in xdist workers under --dist loadgroup
+        return
+    for item in items:
+        groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                         for m in item.iter_markers("xdist_group")})
+        suffix = "@" + "_".join(groups)
+        if groups and not item.nodeid.endswith(suffix) and not isinstance(getattr(item, "_id", None), (str, type(None))):
+            item._id = type(item._id).parse(item.nodeid + suffix)
+
+
 PROJECT = Path(__file__).resolve().parent.parent
 # BIASBENCH_SHARED_DATA: the shared data folder when the project is not checked out beside it (a worktree)
 SHARED = Path(os.environ.get("BIASBENCH_SHARED_DATA") or PROJECT.parent / "shared" / "data")
