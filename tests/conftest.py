@@ -165,6 +165,27 @@ def file_digests(release: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def gcs_emulator(tmp_path_factory):
+    """One GCS emulator process for the worker's session (it starts in seconds, ten under load); its
+    variables are not set: ``tests.gcs_emulator.emulator_variables`` sets them for the test that uses it.
+    Each test makes buckets of its own name."""
+    from tests.gcs_emulator import GcsEmulator
+
+    emulator = GcsEmulator(tmp_path_factory.mktemp("gcs"))
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def gcs(gcs_emulator):
+    """The session's GCS emulator, its variables in ``os.environ`` (child processes inherit them) for this test."""
+    from tests.gcs_emulator import emulator_variables
+
+    with emulator_variables(gcs_emulator):
+        yield gcs_emulator
+
+
+@pytest.fixture(scope="session")
 def minilm():
     """The packaged MiniLM, loaded once for the whole session (skips without the ``semantic`` extra).
 
