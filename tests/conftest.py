@@ -139,14 +139,15 @@ def shipped_release(tmp_path_factory):
         if data is not None and not data.is_dir():
             pytest.skip(f"{data} is absent: the {name} inputs are read in place from ../shared")
         return built_once(tmp_path_factory, name, lambda out: build_in_child(
-            out, name, *(["--data-dir", str(data)] if data else []), hashseed=1))
+            out, name, *(["--data-dir", str(data)] if data else []), "--progress", "on", hashseed=1))
 
     return get
 
 
 def build_in_child(out: Path, *args: str, hashseed: int) -> Path:
     """``python -m pipelines.cli build ARGS --out OUT`` in a fresh interpreter with its own
-    ``PYTHONHASHSEED``; the release folder it printed last.
+    ``PYTHONHASHSEED``; the release folder it printed last. What the build printed on stderr is kept
+    beside the release (:func:`build_log`).
 
     A second build in the same process would share the first one's string hashes, caches and
     imported state, so only a separate process shows that nothing depends on them."""
@@ -155,7 +156,13 @@ def build_in_child(out: Path, *args: str, hashseed: int) -> Path:
     done = subprocess.run([sys.executable, "-m", "pipelines.cli", "build", *args, "--out", str(out)],
                           cwd=PROJECT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+    (Path(out) / "build-stderr.txt").write_text(done.stderr, encoding="utf-8")
     return Path(done.stdout.strip().splitlines()[-1])
+
+
+def build_log(release: Path) -> str:
+    """The stderr of the :func:`build_in_child` build that made ``release`` (``--out/<benchmark>/<version>``)."""
+    return (release.parent.parent / "build-stderr.txt").read_text(encoding="utf-8")
 
 
 def file_digests(release: Path) -> dict[str, str]:
