@@ -26,6 +26,9 @@ pytest.importorskip("gcp_storage_emulator", reason="needs gcp-storage-emulator (
 
 from gcs_emulator import emulator_variables, running_emulator  # noqa: E402
 
+# one worker runs this module: the CLI run of the `described` fixture (module scope) is made once, not once per worker
+pytestmark = pytest.mark.xdist_group("dataflow")
+
 PROJECT = Path(__file__).resolve().parent.parent
 BUCKET = "biasbench-dataflow-test"
 #: distribution names of setup.py's driver extra (and of `datasets`, which only tests use)
