@@ -1,6 +1,7 @@
 """Shared test fixtures: the ../shared data folder, offline switches, small helpers."""
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -165,6 +166,34 @@ def file_digests(release: Path) -> dict[str, str]:
     """Every file of a release folder (data, manifest, card, stats, validation) as path -> sha256."""
     return {p.relative_to(release).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(release.rglob("*")) if p.is_file()}
+
+
+#: ``biasbench stats`` of CALM's published JSON Lines: calm-v1's row figures must equal what it computes from them
+CALM_STATS_ARGS = ["--text-field", "context,premise,sentence", "--group-field", "gender,race",
+                   "--config-pattern", "(.+)_dataset"]
+
+
+@pytest.fixture(scope="session")
+def calm_published_stats(tmp_path_factory) -> dict:
+    """``biasbench stats CALM_DIR/release CALM_STATS_ARGS --json`` (CALM as published), computed once per
+    session through the CLI and shared by the workers."""
+    if not CALM_DIR.is_dir():
+        pytest.skip(f"{CALM_DIR} is absent: CALM's published data is read in place from ../shared")
+
+    def compute(out: Path) -> Path:
+        import contextlib
+        import io
+
+        from pipelines.cli import main
+
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            assert main(["stats", str(CALM_DIR / "release"), *CALM_STATS_ARGS, "--json"]) == 0
+        out.mkdir(parents=True)
+        (out / "stats.json").write_text(printed.getvalue(), encoding="utf-8")
+        return out / "stats.json"
+
+    return json.loads(built_once(tmp_path_factory, "calm-published-stats", compute).read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")
