@@ -26,6 +26,7 @@ def pytest_configure(config):
     if not config.getoption("--hypothesis-profile", None):
         settings.load_profile("ci" if os.environ.get("CI", "").lower() not in ("", "0", "false") else "default")
 
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """``--dist loadgroup``: the test's group at the end of its node id, which is all the scheduler sees.
