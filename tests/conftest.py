@@ -1,6 +1,7 @@
 """Shared test fixtures: the ../shared data folder, offline switches, small helpers."""
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -24,6 +25,25 @@ def pytest_configure(config):
     # before the test modules are imported: their @settings are built on the profile loaded here
     if not config.getoption("--hypothesis-profile", None):
         settings.load_profile("ci" if os.environ.get("CI", "").lower() not in ("", "0", "false") else "default")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """``--dist loadgroup``: the test's group at the end of its node id, which is all the scheduler sees.
+
+    pytest-xdist (3.8) writes ``item._nodeid``; pytest 9 reads the node id from ``item._id``, so there
+    the ``xdist_group`` marks were silently lost: the tests of one release ran on both workers, each
+    waiting on the other's build of it and making its own extra builds. ``test_suite_schedule.py``
+    fails if a group does not reach the node id."""
+    if not getattr(config.option, "loadgroup", False):  # set in xdist workers under --dist loadgroup
+        return
+    for item in items:
+        groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                         for m in item.iter_markers("xdist_group")})
+        suffix = "@" + "_".join(groups)
+        if groups and not item.nodeid.endswith(suffix) and not isinstance(getattr(item, "_id", None), (str, type(None))):
+            item._id = type(item._id).parse(item.nodeid + suffix)
+
 
 PROJECT = Path(__file__).resolve().parent.parent
 # BIASBENCH_SHARED_DATA: the shared data folder when the project is not checked out beside it (a worktree)
@@ -88,17 +108,13 @@ def built_once(tmp_path_factory, name: str, build) -> Path:
 
 
 def _build_default(out: Path) -> Path:
-    from pipelines.cli import main
-
-    assert main(["build", "--out", str(out)]) == 0
-    (release,) = [p for p in (out / "biasbench-demo").iterdir() if not p.name.startswith(".")]
-    return release
+    return build_in_child(out, "--progress", "on", hashseed=1)
 
 
 @pytest.fixture(scope="session")
 def default_release(tmp_path_factory) -> Path:
-    """The embedded default, built once per test session through the CLI (in the process of the worker
-    that asks first)."""
+    """The embedded default, built once per test session through the CLI in a child interpreter
+    (``PYTHONHASHSEED=1``), like the other shipped releases."""
     return built_once(tmp_path_factory, "default", _build_default)
 
 
@@ -115,20 +131,21 @@ def shipped_release(tmp_path_factory):
     take minutes each: tests of one release carry ``xdist_group(name)`` so that one worker builds it
     while the other runs the rest (``--dist loadgroup``)."""
     def get(name: str) -> Path:
-        if name == "default":
-            return built_once(tmp_path_factory, "default", _build_default)
         data = SHIPPED[name]
         if data is not None and not data.is_dir():
             pytest.skip(f"{data} is absent: the {name} inputs are read in place from ../shared")
+        if name == "default":
+            return built_once(tmp_path_factory, name, _build_default)
         return built_once(tmp_path_factory, name, lambda out: build_in_child(
-            out, name, *(["--data-dir", str(data)] if data else []), hashseed=1))
+            out, name, *(["--data-dir", str(data)] if data else []), "--progress", "on", hashseed=1))
 
     return get
 
 
 def build_in_child(out: Path, *args: str, hashseed: int) -> Path:
     """``python -m pipelines.cli build ARGS --out OUT`` in a fresh interpreter with its own
-    ``PYTHONHASHSEED``; the release folder it printed last.
+    ``PYTHONHASHSEED``; the release folder it printed last. What the build printed on stderr is kept
+    beside the release (:func:`build_log`).
 
     A second build in the same process would share the first one's string hashes, caches and
     imported state, so only a separate process shows that nothing depends on them."""
@@ -137,13 +154,68 @@ def build_in_child(out: Path, *args: str, hashseed: int) -> Path:
     done = subprocess.run([sys.executable, "-m", "pipelines.cli", "build", *args, "--out", str(out)],
                           cwd=PROJECT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+    (Path(out) / "build-stderr.txt").write_text(done.stderr, encoding="utf-8")
     return Path(done.stdout.strip().splitlines()[-1])
+
+
+def build_log(release: Path) -> str:
+    """The stderr of the :func:`build_in_child` build that made ``release`` (``--out/<benchmark>/<version>``)."""
+    return (release.parent.parent / "build-stderr.txt").read_text(encoding="utf-8")
 
 
 def file_digests(release: Path) -> dict[str, str]:
     """Every file of a release folder (data, manifest, card, stats, validation) as path -> sha256."""
     return {p.relative_to(release).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(release.rglob("*")) if p.is_file()}
+
+
+#: ``biasbench stats`` of CALM's published JSON Lines: calm-v1's row figures must equal what it computes from them
+CALM_STATS_ARGS = ["--text-field", "context,premise,sentence", "--group-field", "gender,race",
+                   "--config-pattern", "(.+)_dataset"]
+
+
+@pytest.fixture(scope="session")
+def calm_published_stats(tmp_path_factory) -> dict:
+    """``biasbench stats CALM_DIR/release CALM_STATS_ARGS --json`` (CALM as published), computed once per
+    session through the CLI and shared by the workers."""
+    if not CALM_DIR.is_dir():
+        pytest.skip(f"{CALM_DIR} is absent: CALM's published data is read in place from ../shared")
+
+    def compute(out: Path) -> Path:
+        import contextlib
+        import io
+
+        from pipelines.cli import main
+
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            assert main(["stats", str(CALM_DIR / "release"), *CALM_STATS_ARGS, "--json"]) == 0
+        out.mkdir(parents=True)
+        (out / "stats.json").write_text(printed.getvalue(), encoding="utf-8")
+        return out / "stats.json"
+
+    return json.loads(built_once(tmp_path_factory, "calm-published-stats", compute).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator(tmp_path_factory):
+    """One GCS emulator process for the worker's session (it starts in seconds, ten under load); its
+    variables are not set: ``tests.gcs_emulator.emulator_variables`` sets them for the test that uses it.
+    Each test makes buckets of its own name."""
+    from tests.gcs_emulator import GcsEmulator
+
+    emulator = GcsEmulator(tmp_path_factory.mktemp("gcs"))
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def gcs(gcs_emulator):
+    """The session's GCS emulator, its variables in ``os.environ`` (child processes inherit them) for this test."""
+    from tests.gcs_emulator import emulator_variables
+
+    with emulator_variables(gcs_emulator):
+        yield gcs_emulator
 
 
 @pytest.fixture(scope="session")

@@ -89,13 +89,23 @@ class GcsEmulator:
 def running_emulator(workdir: Path) -> Iterator[GcsEmulator]:
     """An emulator whose variables are set in ``os.environ`` (so child processes inherit them) while open."""
     emulator = GcsEmulator(workdir)
+    try:
+        with emulator_variables(emulator):
+            yield emulator
+    finally:
+        emulator.stop()
+
+
+@contextmanager
+def emulator_variables(emulator: GcsEmulator) -> Iterator[GcsEmulator]:
+    """``emulator``'s variables in ``os.environ`` while open (an emulator the session shares: each test that
+    uses it sets them only for itself), the earlier values back after."""
     saved = {k: os.environ.get(k) for k in emulator.env}
     os.environ.update(emulator.env)
     _reset_beam_credentials()
     try:
         yield emulator
     finally:
-        emulator.stop()
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)

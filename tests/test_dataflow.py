@@ -24,7 +24,10 @@ import pytest
 pytest.importorskip("apache_beam.runners.dataflow", reason="needs apache-beam[gcp]")
 pytest.importorskip("gcp_storage_emulator", reason="needs gcp-storage-emulator (the dev extra)")
 
-from gcs_emulator import running_emulator  # noqa: E402
+from gcs_emulator import emulator_variables, running_emulator  # noqa: E402
+
+# one worker runs this module: the CLI run of the `described` fixture (module scope) is made once, not once per worker
+pytestmark = pytest.mark.xdist_group("dataflow")
 
 PROJECT = Path(__file__).resolve().parent.parent
 BUCKET = "biasbench-dataflow-test"
@@ -251,7 +254,7 @@ def test_missing_driver_extra_is_one_line(monkeypatch, capsys, tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-def test_object_store_inputs_carry_their_content_hash(tmp_path):
+def test_object_store_inputs_carry_their_content_hash(tmp_path, gcs_emulator):
     """gs:// inputs are read through Beam's FileSystems and hashed: an object like a local file, a
     prefix like a local folder."""
     from apache_beam.io.filesystems import FileSystems
@@ -263,8 +266,8 @@ def test_object_store_inputs_carry_their_content_hash(tmp_path):
     spec = load_spec("default")
     local_folder = tmp_path / "demo"
     local_folder.mkdir()
-    with running_emulator(tmp_path) as emulator:
-        gcs = emulator.create_bucket(BUCKET)
+    with emulator_variables(gcs_emulator) as emulator:
+        gcs = emulator.create_bucket(f"{BUCKET}-inputs")
         for source in spec.sources:
             data = Path(spec.resolve(source.path)).read_bytes()
             (local_folder / Path(source.path).name).write_bytes(data)

@@ -10,27 +10,12 @@ import json
 import pytest
 
 from pipelines.cli import main
-from tests.conftest import CALM_DIR
-
-CALM_ARGS = ["--text-field", "context,premise,sentence", "--group-field", "gender,race",
-             "--config-pattern", "(.+)_dataset"]
-
-
-def _stats(argv, capsys):
-    assert main(["stats", *argv, "--json"]) == 0
-    return json.loads(capsys.readouterr().out)
-
-
-@pytest.fixture(scope="module")
-def calm_published(tmp_path_factory):
-    if not CALM_DIR.is_dir():
-        pytest.skip(f"{CALM_DIR} is absent: CALM's published data is read in place from ../shared")
-    return CALM_DIR / "release"
 
 
 @pytest.mark.slow
-def test_calm_as_published_has_the_figures_without_template_ones(calm_published, capsys):
-    stats = _stats([str(calm_published), *CALM_ARGS], capsys)
+@pytest.mark.xdist_group("calm-v1")  # the session computes these stats once, on the worker of calm-v1's tests
+def test_calm_as_published_has_the_figures_without_template_ones(calm_published_stats):
+    stats = calm_published_stats
     assert sorted(stats["configs"]) == sorted(f"{t}_{a}" for t in ("qa", "nli", "sentiment") for a in ("gender", "race"))
     assert stats["total_rows"] == 78_400
     qa = stats["configs"]["qa_gender"]

@@ -45,6 +45,9 @@ from transforms.ingest import read_source
 PROJECT = Path(__file__).resolve().parent.parent
 DEMO_DIR = Path(default_spec_path()).parent
 
+# one worker runs this module: the `workspace` build (a CLI build, module scope) is made once, not once per worker
+pytestmark = pytest.mark.xdist_group("hostile")
+
 
 def cli_env(**extra) -> dict:
     env = dict(os.environ, PYTHONPATH=str(PROJECT), GX_ANALYTICS_ENABLED="false", HF_HUB_OFFLINE="1",

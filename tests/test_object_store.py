@@ -24,7 +24,6 @@ import yaml
 
 from pipelines.spec import default_spec_path
 from tests.conftest import CALM_DIR, PROJECT
-from tests.gcs_emulator import running_emulator
 from tests.small_specs import write_small_spec
 
 DEMO_DIR = Path(default_spec_path()).parent
@@ -49,12 +48,6 @@ def remote_files(root: str) -> dict[str, str]:
 
     return {rel: hashlib.sha256(storage.read_bytes(storage.join(root, rel))).hexdigest()
             for rel in storage.list_files(root)}
-
-
-@pytest.fixture(scope="module")
-def gcs(tmp_path_factory):
-    with running_emulator(tmp_path_factory.mktemp("gcs")) as emulator:
-        yield emulator
 
 
 @pytest.fixture(scope="module")

@@ -167,15 +167,14 @@ def test_a_run_stalled_past_its_lock_expiry_stops_before_committing(tmp_path):
     assert not parent.exists() or sorted(p.name for p in parent.iterdir()) == []
 
 
-def test_a_changed_object_storage_input_is_detected(tmp_path, capsys):
+def test_a_changed_object_storage_input_is_detected(tmp_path, capsys, gcs_emulator):
     import yaml
 
     from schemas import storage
-    from tests.gcs_emulator import running_emulator
+    from tests.gcs_emulator import emulator_variables
     from tests.small_specs import tiny_spec_dict, tiny_template_lines
 
-    (tmp_path / "gcs").mkdir()
-    with running_emulator(tmp_path / "gcs") as gcs:
+    with emulator_variables(gcs_emulator) as gcs:
         bucket = gcs.create_bucket("inputs")
         url = f"{bucket}/tiny/templates.jsonl"
         storage.write_bytes(url, tiny_template_lines().encode())
