@@ -23,12 +23,13 @@ _MODEL = []  # the loaded SentenceTransformer, once per process
 _HELPERS = []  # the pool of helper processes, started by the first embedding large enough to share
 
 PROCESSES_ENV = "BIASBENCH_EMBED_PROCESSES"
-# tokens a helper process must have to embed before one is started: a helper costs about 4 CPU s
-# to start (torch, the model), and 50,000 tokens are about 20 CPU s of embedding
+# tokens a helper process must have to embed before one is started: a helper costs 11.5 CPU s
+# to start at a load average of 12 (importing torch and sentence-transformers, then the model), and
+# 50,000 tokens are about 23 CPU s of embedding
 MIN_TOKENS_PER_PROCESS = 50_000
-# tokens handed to a process at a time: small enough that the processes finish together, large
-# enough that passing token ids and vectors between processes costs nothing next to the model
-TOKENS_PER_SHARE = 16_384
+# tokens handed to a process at a time (about 2 CPU s): small enough that the processes finish within a
+# second or two of each other, large enough that passing token ids and vectors costs nothing beside the model
+TOKENS_PER_SHARE = 4096
 
 
 def semantic_available() -> bool:
@@ -228,6 +229,7 @@ def _helper_pool(helpers: int):
     and kept for its later embeddings; restarted larger if more are wanted."""
     if _HELPERS and _HELPERS[0][0] >= helpers:
         return _HELPERS[0][1]
+    import atexit
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -235,6 +237,7 @@ def _helper_pool(helpers: int):
         _HELPERS.pop()[1].shutdown()
     pool = ProcessPoolExecutor(helpers, mp_context=multiprocessing.get_context("spawn"), initializer=load_minilm)
     _HELPERS.append((helpers, pool))
+    atexit.register(pool.shutdown)  # while the interpreter is whole: a pool collected at teardown complains
     return pool
 
 

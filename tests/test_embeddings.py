@@ -66,7 +66,7 @@ def test_vectors_are_the_same_bytes_with_a_helper_process(minilm):
     """Two processes (this one and a spawned helper, each on one thread) share the batches: every
     vector is the same bytes as one process alone computes, and as sentence-transformers' to rounding."""
     texts = [f"{t} ({i} of them, told again in other words number {i * 7})" for i in range(40) for t in TEXTS]
-    alone = minilm_vectors(texts, dtype=np.float32, processes=1)
+    alone = minilm_vectors(texts, dtype=np.float32, processes=1, tokens_per_batch=256)
     shared = minilm_vectors(texts, dtype=np.float32, processes=2, tokens_per_batch=256, tokens_per_share=512)
     assert alone.tobytes() == shared.tobytes()
     from schemas.embeddings import helper_pids
