@@ -194,8 +194,8 @@ def _embedded(work: list, processes: int):
     helper processes, two shares queued per helper so none waits while this process embeds one."""
     if processes <= 1 or len(work) <= 1:
         return [embed_batches(share) for share in work]
-    from collections import deque
     import sys
+    from collections import deque
     from concurrent.futures import FIRST_COMPLETED, wait
     from concurrent.futures.process import BrokenProcessPool
 
@@ -218,8 +218,6 @@ def _embedded(work: list, processes: int):
                 _HELPERS.clear()
                 print(f"schemas.embeddings: a helper process failed ({broken}); embedding on in this process",
                       file=sys.stderr)
-                pending.extend([k, *running.values()])
-                running.clear()
                 return [r if r is not None else embed_batches(work[i]) for i, r in enumerate(results)]
     return results
 
