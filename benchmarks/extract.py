@@ -29,6 +29,8 @@ sized), taken round-robin over the qa and nli sources in profile order. In one p
 - ``minhash``: the lexical fallback (datasketch MinHash + LSH, threshold 0.6);
 - ``minilm``: the MiniLM model loaded, then every template embedded and compared
   (cosine >= 0.9, chunked matrix products); skipped with a note without the semantic extra.
+  Prints the processes that embedded (this one and its helpers, one torch thread each), the CPU
+  seconds of each (a helper's include its start) and the load average when it began.
 
 Target: each near method under 60 s for 10,000 templates on 2 cores. The ratio printed
 is the method's time over the exact baseline's; CPU seconds are printed beside wall time,
