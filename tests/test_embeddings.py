@@ -79,7 +79,7 @@ def test_vectors_are_the_same_bytes_with_a_helper_process(minilm):
 def test_loading_the_model_prints_no_progress_bar():
     code = "from schemas.embeddings import load_minilm; load_minilm(); print('loaded')"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=os.path.dirname(os.path.dirname(__file__)))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "loaded"
     assert "Loading weights" not in done.stderr and "it/s" not in done.stderr, done.stderr
