@@ -61,7 +61,7 @@ def _extract_stage(reason: str) -> str:
     return "prefilter" if is_prefiltered(reason) else "extract"
 
 
-def candidate_graph(p, spec, dump: Callable[[str, object], None]) -> None:
+def candidate_graph(p, spec, dump: Callable[[str, object], None], quota_order: bool = True) -> None:
     from pipelines.graph import extract_records, filter_candidates
     from transforms.candidate_filters import KEPT, REJECTED as FILTERED, SampleRecords
     from transforms.extract import QUARANTINED, REJECTED, TEMPLATES
@@ -72,7 +72,7 @@ def candidate_graph(p, spec, dump: Callable[[str, object], None]) -> None:
         replace(s, options={MAX_RECORD_BYTES: spec.filters.max_record_bytes, **s.options}), spec.resolve(s.path))]
     ingested = p | "Ingest" >> IngestSources(sources)
     sampled = ingested[RECORDS] | SampleRecords(spec.extract, spec.seed)
-    extracted = extract_records(sampled[KEPT], spec)
+    extracted = extract_records(sampled[KEPT], spec, quota_order)
     filtered = filter_candidates(extracted[TEMPLATES], spec)
     read_counts = (ingested[RECORDS] | "RecordSources" >> beam.Map(lambda r: _key(r["source_dataset"], "read", "")))
     # records a filter dropped unparsed: outside a leading sample, or past the point where the quota filled
@@ -219,7 +219,9 @@ def _write(path: str, data: bytes) -> None:
 
 
 def run_extract(spec, out_dir: str, runner: str = "direct", workers: int = 1, dask_address: str | None = None,
-                beam_args: Sequence[str] = ()) -> ExtractResult:
+                beam_args: Sequence[str] = (), quota_order: bool = True) -> ExtractResult:
+    """Phase one on ``runner``, then dedup, the render check and the files; ``quota_order=False`` parses every
+    record of a source with a quota (the same candidates, slower: see ``transforms.quota_order``)."""
     import pickle
 
     from pipelines.build import pipeline_options
@@ -235,7 +237,7 @@ def run_extract(spec, out_dir: str, runner: str = "direct", workers: int = 1, da
 
         with pipeline_options(runner, workers, dask_address, beam_args) as (make_runner, options):
             with beam.Pipeline(runner=make_runner(), options=options) as p:
-                candidate_graph(p, spec, dump)
+                candidate_graph(p, spec, dump, quota_order)
 
         def take(name, default):
             path = os.path.join(staging, name + ".pickle")
