@@ -34,6 +34,7 @@ from typing import Any, Callable, Mapping, Sequence
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from schemas import progress
 from schemas.ids import digest
 from schemas.records import SourceRecord, Template
 from transforms.candidate_filters import check
@@ -129,12 +130,16 @@ def _route(record: dict, entries: Mapping[str, Sequence], plans: Mapping[str, Qu
 
 
 def _plan_round(state: Mapping[str, tuple[int, int]], records: Mapping[str, int], plans: Mapping[str, QuotaPlan],
-                last: bool) -> dict[str, tuple[int, int, int]]:
+                round_no: int, rounds: int) -> dict[str, tuple[int, int, int]]:
     """``{source: (lo, found)}`` so far -> ``{source: (lo, hi, found)}`` of this round."""
     out = {}
     for source, n in sorted(records.items()):
         lo, found = state.get(source, (0, 0))
-        out[source] = (lo, next_bound(lo, found, plans[source].quota, n, last), found)
+        hi = next_bound(lo, found, plans[source].quota, n, round_no == rounds - 1)
+        out[source] = (lo, hi, found)
+        if hi > lo:
+            progress.say(f"[extract] {source}: quota order round {round_no + 1}/{rounds}, {found:,} of "
+                         f"{plans[source].quota:,} found, reading up to {hi / KEY_SPACE:.1%} of its {n:,} records")
     return out
 
 
@@ -192,7 +197,7 @@ class ExtractInQuotaOrder(beam.PTransform):
                                    | "RecordsPerSource" >> beam.combiners.Count.PerElement())
         state = records.pipeline | "NothingRead" >> beam.Create([{}])
         for k in range(self.rounds):
-            bounds = state | f"PlanRound{k}" >> beam.Map(_plan_round, sizes, self.plans, k == self.rounds - 1)
+            bounds = state | f"PlanRound{k}" >> beam.Map(_plan_round, sizes, self.plans, k, self.rounds)
             chosen = ordered | f"Round{k}" >> beam.Filter(_in_round, beam.pvalue.AsSingleton(bounds), self.seed)
             out = self._extract(chosen, f"ExtractRound{k}")
             outs.append(out)
