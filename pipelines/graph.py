@@ -8,10 +8,11 @@
     templates + lexicons ─Plan─► shard tasks              (pure function, once)
     shard tasks ─Expand+Lint+Write─► Parquet shards, shard summaries   (phase 2)
 
-A source whose filters end in a ``quota`` is extracted in quota order, only as far as the quota
-fills (``transforms.quota_order``). Planning sits between two pipelines so that each shard task enters phase 2
-through ``Create``: every runner (Dask included, whose bags keep the partitions
-of their source) can then spread shards over its workers.
+A source whose candidate filters hold a ``quota`` is extracted in quota order, only as far as the
+quota fills (``transforms.quota_order``). Planning sits between two pipelines
+so that each shard task enters phase 2 through ``Create``: every runner (Dask
+included, whose bags keep the partitions of their source) can then spread
+shards over its workers.
 """
 
 from __future__ import annotations
