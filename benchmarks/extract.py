@@ -13,8 +13,9 @@ to where the quota fills: ``transforms.quota_order``, the same rounds). First on
 records of each source, both run fully: records per second of each, the ratio of wall and of CPU
 seconds, and a check that the candidates kept after every filter (quota included) are the same
 set; exits 1 if one is lost (or added). With ``--whole``, every record of each source through the
-pipeline's path, timed, against the baseline's rate MEASURED on a stable-hash sample of ``--sample``
-records of the source and EXTRAPOLATED (spaCy on all 77,949 records would take over an hour here);
+pipeline's path, timed, against the baseline's rate MEASURED on a sample of ``--sample`` records of
+the source (``--baseline-sample``: consecutive records from a stable-hash start, or a record-id hash)
+and EXTRAPOLATED (spaCy on all 77,949 records would take over an hour here);
 the output says so, and checks no equality at that size.
 
 ``gold``: precision and recall of extraction on the hand-checked gold set
@@ -118,11 +119,21 @@ def _timed(fn):
     return value, time.perf_counter() - t, time.process_time() - cpu
 
 
-def _hash_sample(records, n: int, seed: int):
-    """The ``n`` records with the smallest stable hash of (seed, source, record id): the baseline's sample."""
+_SAMPLES = {"block": "consecutive records from a stable-hash start", "hash": "by a stable hash of the record id"}
+
+
+def _baseline_sample(records, n: int, seed: int, how: str):
+    """The baseline's sample of a source: ``hash``, the ``n`` records with the smallest stable hash of (seed,
+    source, record id), in file order; ``block``, ``n`` consecutive records from a stable-hash start, so that
+    records sharing a passage (DROP, DuoRC, MCTest, QAMR) share its parse as they do in file order."""
     from schemas.ids import digest
 
-    return sorted(records, key=lambda r: digest(["benchmark-sample", seed, r.source_dataset, r.record_id]))[:n]
+    if how == "block":
+        start = int(digest(["benchmark-sample", seed, records[0].source_dataset]), 16) % max(1, len(records) - n + 1)
+        return records[start:start + n]
+    chosen = {id(r) for r in sorted(records, key=lambda r: digest(["benchmark-sample", seed, r.source_dataset,
+                                                                    r.record_id]))[:n]}
+    return [r for r in records if id(r) in chosen]
 
 
 def _ratio_row(name, n, read, unreached, base, new, kept="", lost="") -> str:
@@ -179,7 +190,7 @@ def part_prefilter(spec, args) -> int:
     if totals["n"]:
         print(_ratio_row("all", totals["n"], "", "", totals["base"], totals["new"]))
     if args.whole:
-        _whole_sources(spec, entries, sources, filters_of, nlp, args.sample)
+        _whole_sources(spec, entries, sources, filters_of, nlp, args.sample, args.baseline_sample)
     print(f"  after: {_machine()}")
     if lost_any:
         print("FAIL: the pipeline's path lost (or added) candidates that spaCy on every record keeps", file=sys.stderr)
@@ -188,21 +199,21 @@ def part_prefilter(spec, args) -> int:
     return 0
 
 
-def _whole_sources(spec, entries, sources, filters_of, nlp, sample: int) -> None:
-    """Every record of each source through the pipeline's path, timed; the base's rate MEASURED on a
-    stable-hash sample of ``sample`` records of the source and EXTRAPOLATED to all of them."""
+def _whole_sources(spec, entries, sources, filters_of, nlp, sample: int, how: str) -> None:
+    """Every record of each source through the pipeline's path, timed; the base's rate MEASURED on a sample
+    of ``sample`` records of the source (``how``: :func:`_baseline_sample`) and EXTRAPOLATED to all of them."""
     from dataclasses import replace
 
     print(f"\n== whole sources: new = every record through the pipeline's path (timed); base = spaCy on every record, "
-          f"its rate MEASURED ON A STABLE-HASH SAMPLE of {sample} records per source and EXTRAPOLATED to the whole "
-          f"source (not run on every record: too slow here); no equality check at this size")
+          f"its rate MEASURED ON A SAMPLE of {sample} records per source ({_SAMPLES[how]}) and EXTRAPOLATED to the "
+          f"whole source (not run on every record: too slow here); no equality check at this size")
     print(HEAD)
     totals = {"n": 0, "base": [0.0, 0.0], "new": [0.0, 0.0]}
     for ex in entries:
         records = sources.get(ex.source)
         if not records:
             continue
-        few = _hash_sample(records, sample, spec.seed)
+        few = _baseline_sample(records, sample, spec.seed, how)
         everyone = replace(ex, settings={**ex.settings, "prefilter": False})
         _, *base_few = _timed(lambda: _extract(few, everyone, nlp, spec))
         base = [x * len(records) / len(few) for x in base_few]  # extrapolated from the sample's rate
@@ -216,7 +227,8 @@ def _whole_sources(spec, entries, sources, filters_of, nlp, sample: int) -> None
     if totals["n"]:
         print(_ratio_row("all", totals["n"], "", "", totals["base"], totals["new"]))
         print(f"(base seconds are extrapolated from the sample: {totals['base'][0]:,.0f} s wall, "
-              f"{totals['base'][1]:,.0f} CPU s for {totals['n']:,} records; new measured: {totals['new'][0]:,.0f} s wall, "
+              f"{totals['base'][1]:,.0f} CPU s for {totals['n']:,} records; new measured: "
+              f"{totals['new'][0]:,.0f} s wall, "
               f"{totals['new'][1]:,.0f} CPU s; target: ratio >= 20)")
 
 
@@ -377,6 +389,9 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=2000, help="records per source, both paths run fully (prefilter)")
     ap.add_argument("--whole", action="store_true", help="also every record of each source through the pipeline's "
                     "path, against the baseline's rate on a sample, extrapolated (prefilter)")
+    ap.add_argument("--baseline-sample", choices=["block", "hash"], default="block",
+                    help="how the baseline's sample is drawn, with --whole (prefilter): consecutive records from a "
+                    "stable-hash start (keeps shared passages together, as in file order) or by record-id hash")
     ap.add_argument("--sample", type=int, default=200, help="records per source the baseline's rate is measured on, "
                     "with --whole (prefilter)")
     ap.add_argument("--sources", default="", help="comma-separated source names (prefilter); default all")

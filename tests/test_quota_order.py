@@ -80,7 +80,8 @@ def spec_path(tmp_path_factory):
         "filters": {"min_chars": 10},
         "lexicons": [{"name": "names", "path": "names.jsonl"}],
         "configs": [{"name": "statement_gender", "task": "statement", "axis": "gender", "lexicon": "names",
-                     "groups": [{"name": "male"}, {"name": "female"}], "design": {"strategy": "sample", "per_group": 2}}],
+                     "groups": [{"name": "male"}, {"name": "female"}],
+                     "design": {"strategy": "sample", "per_group": 2}}],
     }
     (d / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     return d / "spec.yaml"
