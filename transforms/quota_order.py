@@ -139,7 +139,8 @@ def _plan_round(state: Mapping[str, tuple[int, int]], records: Mapping[str, int]
         out[source] = (lo, hi, found)
         if hi > lo:
             progress.say(f"[extract] {source}: quota order round {round_no + 1}/{rounds}, {found:,} of "
-                         f"{plans[source].quota:,} found, reading up to {hi / KEY_SPACE:.1%} of its {n:,} records")
+                         f"{plans[source].quota:,} found; reading its records with a quota key under "
+                         f"{hi / KEY_SPACE:.1%} of the key range ({n:,} records in all)")
     return out
 
 
