@@ -38,7 +38,8 @@ def candidate_filter_drop(rejected: Mapping) -> dict:
 
 
 def record_sample_drop(rejected: Mapping) -> dict:
-    """A record a leading ``sample`` filter dropped before extraction, counted as that filter's drop."""
+    """A record a candidate filter dropped unparsed (outside a leading ``sample``, or past the point where a
+    ``quota`` filled), counted as that filter's drop."""
     return {"stage": "extract", "reason": rejected["stage"],
             "id": f"{rejected['source_dataset']}:{rejected['record_id']}"}
 

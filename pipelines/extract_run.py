@@ -62,21 +62,22 @@ def _extract_stage(reason: str) -> str:
     return "prefilter" if is_prefiltered(reason) else "extract"
 
 
-def candidate_graph(p, spec, dump: Callable[[str, object], None]) -> None:
-    from pipelines.graph import filter_candidates
+def candidate_graph(p, spec, dump: Callable[[str, object], None], quota_order: bool = True) -> None:
+    from pipelines.graph import extract_records, filter_candidates
     from transforms.candidate_filters import KEPT, REJECTED as FILTERED, SampleRecords
-    from transforms.extract import QUARANTINED, REJECTED, TEMPLATES, ExtractTemplates
+    from transforms.extract import QUARANTINED, REJECTED, TEMPLATES
     from transforms.ingest import RECORDS, IngestSources, expand_paths
+    from transforms.quota_order import UNREACHED_TAG as UNREACHED
 
     sources = [pair for s in spec.sources for pair in expand_paths(
         replace(s, options={MAX_RECORD_BYTES: spec.filters.max_record_bytes, **s.options}), spec.resolve(s.path))]
     ingested = p | "Ingest" >> IngestSources(sources)
     sampled = ingested[RECORDS] | SampleRecords(spec.extract, spec.seed)
-    extracted = sampled[KEPT] | "Extract" >> ExtractTemplates(spec.extract, max_chars=spec.filters.max_chars,
-                                                                seed=spec.seed)
+    extracted = extract_records(sampled[KEPT], spec, quota_order)
     filtered = filter_candidates(extracted[TEMPLATES], spec)
     read_counts = (ingested[RECORDS] | "RecordSources" >> beam.Map(lambda r: _key(r["source_dataset"], "read", "")))
-    sample_counts = (sampled[FILTERED]
+    # records a filter dropped unparsed: outside a leading sample, or past the point where the quota filled
+    sample_counts = ((sampled[FILTERED], extracted[UNREACHED]) | "UnparsedDrops" >> beam.Flatten()
                      | "SampleReasons" >> beam.Map(lambda r: _key(r["source_dataset"], r["stage"], r["reason"])))
     ext_counts = (extracted[REJECTED]
                   | "ExtractReasons" >> beam.Map(lambda r: _key(r["source_dataset"], _extract_stage(r["reason"]),
@@ -99,7 +100,9 @@ def source_counts(counts: Mapping[str, int], quarantined: Sequence[Mapping], kep
     """Per source, what became of its records: ``read`` (ingested, quarantined ones included),
     ``quarantined`` (malformed, oversized, over ``max_chars``), ``prefiltered``, ``rejected`` (by the
     extraction rule, by reason), ``filters`` (candidates each filter dropped; a leading ``sample``
-    counts records), ``duplicates`` (exact and near), ``render`` (the he/she/they check) and ``kept``.
+    counts records, and so does ``quota`` for the records past the point where it filled, never parsed:
+    ``transforms.quota_order``), ``duplicates`` (exact and near), ``render`` (the he/she/they check) and
+    ``kept``.
     Every record read is counted once: read = quarantined + prefiltered + rejected + filters + duplicates
     + render + kept."""
     out = {s: {"read": 0, "quarantined": 0, "prefiltered": 0, "rejected": {}, "filters": {}, "duplicates": 0,
@@ -217,7 +220,9 @@ def _write(path: str, data: bytes) -> None:
 
 
 def run_extract(spec, out_dir: str, runner: str = "direct", workers: int = 1, dask_address: str | None = None,
-                beam_args: Sequence[str] = ()) -> ExtractResult:
+                beam_args: Sequence[str] = (), quota_order: bool = True) -> ExtractResult:
+    """Phase one on ``runner``, then dedup, the render check and the files; ``quota_order=False`` parses every
+    record of a source with a quota (the same candidates, slower: see ``transforms.quota_order``)."""
     import pickle
 
     from pipelines.build import pipeline_options
@@ -234,7 +239,7 @@ def run_extract(spec, out_dir: str, runner: str = "direct", workers: int = 1, da
 
         with pipeline_options(runner, workers, dask_address, beam_args) as (make_runner, options):
             with beam.Pipeline(runner=make_runner(), options=options) as p:
-                candidate_graph(p, spec, dump)
+                candidate_graph(p, spec, dump, quota_order)
 
         def take(name, default):
             path = os.path.join(staging, name + ".pickle")

@@ -8,9 +8,11 @@
     templates + lexicons ─Plan─► shard tasks              (pure function, once)
     shard tasks ─Expand+Lint+Write─► Parquet shards, shard summaries   (phase 2)
 
-Planning sits between two pipelines so that each shard task enters phase 2
-through ``Create``: every runner (Dask included, whose bags keep the partitions
-of their source) can then spread shards over its workers.
+A source whose candidate filters hold a ``quota`` is extracted in quota order, only as far as the
+quota fills (``transforms.quota_order``). Planning sits between two pipelines
+so that each shard task enters phase 2 through ``Create``: every runner (Dask
+included, whose bags keep the partitions of their source) can then spread
+shards over its workers.
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ from schemas.records import LexiconEntry, Template, lexicons_table, templates_ta
 from transforms.candidate_filters import KEPT as KEPT_CANDIDATES, REJECTED as REJECTED_CANDIDATES, FilterCandidates
 from transforms.candidate_filters import SampleRecords
 from transforms.curation import CurateTemplates
-from transforms.extract import QUARANTINED, REJECTED, TEMPLATES, ExtractTemplates
+from transforms.extract import QUARANTINED, REJECTED, TEMPLATES
 from transforms.filter import DROPPED, KEPT, DedupTemplates, FilterTemplates
 from transforms.filter import REJECTED as FILTER_REJECTED
 from transforms.ingest import RECORDS, IngestSources, expand_paths
 from transforms.load import ImportTemplateFiles, LoadLexicons
 from transforms.near_dedup import KEPT as NEAR_KEPT, PAIRS as NEAR_PAIRS, NearDedupTemplates
 from transforms.plan import templates_for
+from transforms.quota_order import UNREACHED_TAG as UNREACHED, ExtractInQuotaOrder
 from transforms.shards import ExpandAndWriteShards
 from transforms.write import write_table
 
@@ -72,12 +75,11 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
             replace(s, options={MAX_RECORD_BYTES: spec.filters.max_record_bytes, **s.options}), spec.resolve(s.path))]
         ingested = p | "Ingest" >> IngestSources(sources)
         sampled = ingested[RECORDS] | SampleRecords(spec.extract, spec.seed)
-        extracted = sampled[KEPT_CANDIDATES] | "Extract" >> ExtractTemplates(spec.extract,
-                                                                           max_chars=spec.filters.max_chars,
-                                                                           seed=spec.seed)
+        extracted = extract_records(sampled[KEPT_CANDIDATES], spec)
         candidates = filter_candidates(extracted[TEMPLATES], spec)
         parts.append(candidates[KEPT_CANDIDATES])
         drops.append(sampled[REJECTED_CANDIDATES] | "SampleDrops" >> beam.Map(record_sample_drop))
+        drops.append(extracted[UNREACHED] | "UnreachedDrops" >> beam.Map(record_sample_drop))
         drops.append(extracted[REJECTED] | "ExtractionDrops" >> beam.Map(extraction_drop))
         drops.append(candidates[REJECTED_CANDIDATES] | "CandidateFilterDrops" >> beam.Map(candidate_filter_drop))
         _ = (extracted[REJECTED] | "CountRejected" >> beam.combiners.Count.Globally()
@@ -123,19 +125,33 @@ def resolved_filters(spec, ex) -> list[dict]:
     return [{**f, "path": spec.resolve(f["path"])} if "path" in f else dict(f) for f in ex.filters]
 
 
+def source_filters(spec) -> dict[str, list[dict]]:
+    """Source -> the candidate filters all its candidates get: those of its last extract entry that has
+    filters (a source two entries read has one set of filters), data paths resolved."""
+    return {ex.source: resolved_filters(spec, ex) for ex in spec.extract if ex.filters}
+
+
+def extract_records(records, spec, quota_order: bool = True):
+    """Source record dicts -> ``{templates, rejected, quarantined, unreached}``: every extract entry applied,
+    the records of a source with a ``quota`` in quota order, up to where it fills (``transforms.quota_order``).
+    ``quota_order=False`` extracts every record (the same kept candidates; what the tests compare with)."""
+    return records | "Extract" >> ExtractInQuotaOrder(spec.extract, source_filters(spec) if quota_order else {},
+                                                      spec.seed, max_chars=spec.filters.max_chars)
+
+
 def filter_candidates(candidates, spec):
     """Extracted template dicts -> {kept, rejected}: each source's ``extract[].filters`` applied to its own
     candidates (sources without filters pass through); rejected are {template, stage, reason}."""
     kept, rejected = [], []
-    with_filters = {ex.source: ex for ex in spec.extract if ex.filters}
+    with_filters = source_filters(spec)
     if not with_filters:
         return {KEPT_CANDIDATES: candidates, REJECTED_CANDIDATES: candidates | "NoCandidateFilters" >> beam.Filter(
             lambda _: False)}
     kept.append(candidates | "WithoutFilters" >> beam.Filter(lambda t, names: t["source_dataset"] not in names,
                                                              sorted(with_filters)))
-    for name, ex in sorted(with_filters.items()):
+    for name, filters in sorted(with_filters.items()):
         mine = candidates | f"Source[{name}]" >> beam.Filter(lambda t, n: t["source_dataset"] == n, name)
-        out = mine | f"Filters[{name}]" >> FilterCandidates(resolved_filters(spec, ex), spec.seed)
+        out = mine | f"Filters[{name}]" >> FilterCandidates(filters, spec.seed)
         kept.append(out[KEPT_CANDIDATES])
         rejected.append(out[REJECTED_CANDIDATES])
     return {KEPT_CANDIDATES: kept | "KeptCandidates" >> beam.Flatten(),

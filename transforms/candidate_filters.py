@@ -19,7 +19,8 @@ worker count. ``sample`` keeps a candidate when that hash falls under ``rate``.
 ``sample``             kept when hash(seed, source, record id) < ``rate``; when it opens the
                        filters of every extract entry of a source, it is applied to the
                        source's records before extraction (:class:`SampleRecords`)
-``quota``              at most ``max`` per source
+``quota``              at most ``max`` per source (extraction reads the source's records in
+                       this order and stops once the quota fills: ``transforms.quota_order``)
 =====================  =====================================================================
 
 >>> from schemas.records import Template

@@ -234,6 +234,18 @@ def too_long(record: SourceRecord, texts: RecordTexts, max_chars: int | None) ->
                        max_chars, record.record_id)
 
 
+def prepare_record(record: SourceRecord, spec, max_chars: int | None = None) -> RecordTexts | str | Quarantined:
+    """What extraction reads of a record before any parse: its texts, or why it has none (a rejection
+    reason), or its quarantine entry when its task fields exceed ``max_chars`` (or the entry's
+    ``settings.max_chars``, when smaller)."""
+    if spec.settings.get("max_chars"):  # this entry's own bound, under the spec's filters.max_chars
+        max_chars = min(int(spec.settings["max_chars"]), max_chars or int(spec.settings["max_chars"]))
+    texts = record_texts(record, spec)
+    if isinstance(texts, RecordTexts):
+        texts = too_long(record, texts, max_chars) or texts
+    return texts
+
+
 def record_prefilter(spec, seed: int | None = None) -> Callable[[SourceRecord, RecordTexts], str | None]:
     """The spec's prefilter (``transforms.prefilter``): ``check(record, texts)`` is why the record cannot
     become a kept candidate, or None."""
@@ -254,15 +266,8 @@ def extract_batch(records: Sequence[SourceRecord | Mapping[str, Any]], spec, nlp
     result has one entry per record kept, rejected or quarantined, in input order.
     """
     ex = extractor_for(spec)
-    if spec.settings.get("max_chars"):  # this entry's own bound, under the spec's filters.max_chars
-        max_chars = min(int(spec.settings["max_chars"]), max_chars or int(spec.settings["max_chars"]))
     recs = [r for r in map(_as_record, records) if r.source_dataset == spec.source]
-    prepared: list[tuple[SourceRecord, RecordTexts | str | Quarantined]] = []
-    for r in recs:
-        texts = record_texts(r, spec)
-        if isinstance(texts, RecordTexts):
-            texts = too_long(r, texts, max_chars) or texts
-        prepared.append((r, texts))
+    prepared = [(r, prepare_record(r, spec, max_chars)) for r in recs]
     if ex.uses_spacy and spec.settings.get("prefilter", True):
         check = record_prefilter(spec, seed)
         prepared = [(r, t if not isinstance(t, RecordTexts) else check(r, t) or t) for r, t in prepared]
