@@ -47,7 +47,7 @@ def renderings(template: Template) -> list[tuple[str, str, str]]:
 
 def render_findings(templates: Sequence[Template], nlp) -> dict[str, list[str]]:
     """Template id -> the grammar-check and lint findings of its renderings ("they: agreement: they … was")."""
-    from validation.grammar_check import check_doc
+    from pipelines.grammar import check_texts
 
     rows: list[tuple[str, str, str]] = []
     for t in templates:
@@ -59,7 +59,7 @@ def render_findings(templates: Sequence[Template], nlp) -> dict[str, list[str]]:
     sentences = [(tid, where, text) for tid, where, text in rows
                  if not where.split("/", 1)[1].startswith(("answer", "options["))]
     distinct = list(dict.fromkeys(text for _, _, text in sentences))
-    checked = {text: check_doc(doc) for text, doc in zip(distinct, nlp.pipe(distinct))}
+    checked = check_texts(distinct, nlp=nlp)  # each text tagged and parsed only as far as its findings need
     for tid, where, text in sentences:
         for f in checked[text]:
             found[tid].append(f"{where}: {f.rule}: {f.detail}")
