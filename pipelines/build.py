@@ -299,19 +299,19 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
         grammar_found = grammar() if grammar is not None else None
         digests = digesting.result()
         report = pending.result()
-        drawing.result()  # the manifest lists stats.png
+        if grammar_found is not None:
+            report = add_grammar_check(report, grammar_found, spec.validation.max_grammar_findings)
+        write_validation(staging_dir, report)
+        # the card reads no file list: the files are listed once, when README.md and stats.png are written
+        draft = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION, rows_sha256=digests,
+                               rules_version=rules.RULES_VERSION, changelog=changelog, files=())
+        with open(os.path.join(staging_dir, "README.md"), "w", encoding="utf-8") as f:
+            f.write(render_card(draft.to_dict(), spec, stats, report))
+        drawing.result()
     finally:
         if own is not None:
             own.close()
     storage.delete_tree(os.path.join(staging_dir, PLAN_DIR))  # what the grammar check read
-    if grammar_found is not None:
-        report = add_grammar_check(report, grammar_found, spec.validation.max_grammar_findings)
-    write_validation(staging_dir, report)
-    draft = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION, rows_sha256=digests,
-                           rules_version=rules.RULES_VERSION, changelog=changelog)
-    with open(os.path.join(staging_dir, "README.md"), "w", encoding="utf-8") as f:
-        f.write(render_card(draft.to_dict(), spec, stats, report))
-    # only README.md changed since the draft: list the files again, keep the rows digests
     manifest = replace(draft, files=tuple(file_entries(staging_dir)))
     with open(os.path.join(staging_dir, MANIFEST), "w", encoding="utf-8") as f:
         f.write(manifest_text(manifest.to_dict()))
