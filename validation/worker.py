@@ -16,16 +16,14 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
-import sys
 from concurrent.futures import Future, ProcessPoolExecutor
 
 
 def _exit_at_once() -> None:
     """End this process without tearing its modules down: freeing Great Expectations', spaCy's and their
     dependencies' objects takes a second or more, which the build waits for, and nothing reads them again
-    (every result went back through the pool's queue before the pool asked the process to stop)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
+    (every result went back through the pool's queue before the pool asked the process to stop, and
+    multiprocessing flushed stdout and stderr when the pool's loop returned)."""
     os._exit(0)
 
 
