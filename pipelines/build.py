@@ -22,6 +22,7 @@ from pipelines.extract_check import refuse_unclean
 from pipelines.grammar import grammar_from_plan, grammar_report, load_parser
 from pipelines.graph import load_drops, load_phase1, shard_graph, template_graph, write_catalogues
 from pipelines.manifest import build_manifest, input_hashes
+from pipelines.plots import import_matplotlib, write_png
 from pipelines.quarantine import progress_line, quarantine_counts, write_quarantine
 from pipelines.runners import described_job, pipeline_options
 from pipelines.release_store import commit_release, local_view, move_aside, release_exists, working_copy
@@ -203,6 +204,8 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         _say(f"[plan] {len(tasks)} shards, {sum(t.rows for t in tasks):,} rows planned")
         if beside:
             pending = gate.submit(grammar_from_plan, staging_dir, task_paths)
+        if gate is not None:  # the gate's process draws stats.png in finalize
+            gate.submit(import_matplotlib)
         t2 = time.perf_counter()
         with beam.Pipeline(runner=make_runner(), options=options) as p:
             shard_graph(p, task_paths, staging_dir)
@@ -266,15 +269,14 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     release's own changelog (what ``rebuild`` cut), kept in the manifest and shown in the card;
     ``grammar``: ``run_pipeline``'s function giving the grammar check's report (None: no such check).
 
-    The two processes share the work: the gate's process reads the shards back for their digests and
-    judges the gate (after the grammar check, when it runs there) while this one computes the stats;
-    the one that did not parse draws stats.png.
+    The two processes share the work: the gate's process reads the shards back for their digests, judges
+    the gate (after the grammar check, when it runs there) and draws stats.png, while this one computes
+    the stats and then collects the grammar figures (parsing here when this process loaded spaCy).
     """
     from dataclasses import replace
 
     from pipelines.card import render_card
     from pipelines.manifest import rows_digests
-    from pipelines.plots import write_png
     from validation.stats import compute_stats, write_stats
     from validation.gate import add_grammar_check, write_validation
     from validation.worker import GateWorker
@@ -282,7 +284,6 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     configs = _config_info(spec, summaries)
     own = GateWorker(warm=False) if gate is None else None
     worker = gate or own
-    parsed_here = grammar is not None and not getattr(grammar, "beside", False)
     try:
         digesting = worker.submit(rows_digests, staging_dir, configs)
         lint = _merge_lint(summaries)
@@ -292,26 +293,25 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
             stats["dropped"] = dropped  # shown in the card; the ids are in rejected.json
         write_stats(staging_dir, stats)
         versioned = replace(spec, version=version)  # validation.json records the version being built
-        png = (write_png, [(spec.benchmark, stats)], os.path.join(staging_dir, "stats.png"))
-        pending = worker.submit_gate(staging_dir, versioned, lint, stats, after=png if parsed_here else None)
-        if not parsed_here:
-            png[0](*png[1:])
+        pending = worker.submit_gate(staging_dir, versioned, lint, stats)
+        drawing = worker.submit(write_png, [(spec.benchmark, stats)], os.path.join(staging_dir, "stats.png"))
         hashes = input_hashes(spec)
         grammar_found = grammar() if grammar is not None else None
         digests = digesting.result()
         report = pending.result()
+        if grammar_found is not None:
+            report = add_grammar_check(report, grammar_found, spec.validation.max_grammar_findings)
+        write_validation(staging_dir, report)
+        # the card reads no file list: the files are listed once, when README.md and stats.png are written
+        draft = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION, rows_sha256=digests,
+                               rules_version=rules.RULES_VERSION, changelog=changelog, files=())
+        with open(os.path.join(staging_dir, "README.md"), "w", encoding="utf-8") as f:
+            f.write(render_card(draft.to_dict(), spec, stats, report))
+        drawing.result()
     finally:
         if own is not None:
             own.close()
     storage.delete_tree(os.path.join(staging_dir, PLAN_DIR))  # what the grammar check read
-    if grammar_found is not None:
-        report = add_grammar_check(report, grammar_found, spec.validation.max_grammar_findings)
-    write_validation(staging_dir, report)
-    draft = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION, rows_sha256=digests,
-                           rules_version=rules.RULES_VERSION, changelog=changelog)
-    with open(os.path.join(staging_dir, "README.md"), "w", encoding="utf-8") as f:
-        f.write(render_card(draft.to_dict(), spec, stats, report))
-    # only README.md changed since the draft: list the files again, keep the rows digests
     manifest = replace(draft, files=tuple(file_entries(staging_dir)))
     with open(os.path.join(staging_dir, MANIFEST), "w", encoding="utf-8") as f:
         f.write(manifest_text(manifest.to_dict()))

@@ -27,10 +27,11 @@ def rows_digests(release_dir: str, configs: Mapping[str, dict]) -> dict[str, str
 def build_manifest(release_dir: str, spec, version: str, configs: Mapping[str, dict],
                    input_hashes: Mapping[str, str], code_version: str,
                    rows_sha256: Mapping[str, str] | None = None, rules_version: str = "",
-                   changelog=()) -> Manifest:
+                   changelog=(), files=None) -> Manifest:
     """``rows_sha256``: the configs' ``rows_digests`` when the caller computed them already; ``changelog``:
-    the entries ``rebuild`` wrote, earlier versions' first."""
-    files = tuple(file_entries(release_dir))
+    the entries ``rebuild`` wrote, earlier versions' first; ``files``: the file entries, listed from
+    ``release_dir`` when None (a build lists them once, after the card its draft renders is written)."""
+    files = tuple(file_entries(release_dir) if files is None else files)
     rows_sha = dict(rows_sha256) if rows_sha256 is not None else rows_digests(release_dir, configs)
     return Manifest(benchmark=spec.benchmark, version=version, spec_hash=spec.spec_hash,
                     input_hashes=dict(sorted(input_hashes.items())), code_version=code_version,

@@ -105,6 +105,13 @@ def _legend(ax) -> None:
         ax.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
 
 
+def import_matplotlib() -> None:
+    """Import what ``write_png`` draws with, ahead of the drawing (a process with time to spare)."""
+    import matplotlib  # noqa: F401
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
+    from matplotlib.figure import Figure  # noqa: F401
+
+
 def write_png(benchmarks: Sequence[tuple[str, Mapping[str, Any]]], path: str) -> str:
     """Draw the stats of one or more benchmarks (``(label, stats)``) into ``path``; return it."""
     import matplotlib

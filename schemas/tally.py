@@ -135,7 +135,7 @@ class RowTally:
                 self.length_histogram[g] += hist[i * LENGTH_BINS:(i + 1) * LENGTH_BINS]
             first = (-self.position) % self.sample_step
             if first < n:
-                picked = pc.take(text, pa.array(range(first, n, self.sample_step), pa.int64()))
+                picked = pc.take(text, np.arange(first, n, self.sample_step, dtype=np.int64))
                 if isinstance(picked, pa.ChunkedArray):
                     picked = picked.combine_chunks()
                 self.sample.append(pc.drop_null(picked))

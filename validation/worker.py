@@ -5,7 +5,7 @@ on the second core as soon as a build starts (``biasbench build`` starts it
 before the driver imports Beam), so by the time the rows are written the gate is
 ready; the main process never imports it at all. The child also takes other work
 the driver would otherwise wait for (``submit``): the grammar check's parse, the
-rows digests.
+rows digests, stats.png.
 
 A build opens ``with GateWorker() as gate:`` before the pipeline runs and later
 calls ``gate.run_gate(staging_dir, spec, lint, stats)``.
@@ -13,9 +13,22 @@ calls ``gate.run_gate(staging_dir, spec, lint, stats)``.
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
+
+
+def _exit_at_once() -> None:
+    """End this process without tearing its modules down: freeing Great Expectations', spaCy's and their
+    dependencies' objects takes a second or more, which the build waits for, and nothing reads them again
+    (every result went back through the pool's queue before the pool asked the process to stop, and
+    multiprocessing flushed stdout and stderr when the pool's loop returned)."""
+    os._exit(0)
+
+
+def _init_child() -> None:
+    atexit.register(_exit_at_once)  # after the exit handlers of what the work imports (registered later)
 
 
 def _warm_up() -> None:
@@ -26,13 +39,10 @@ def _warm_up() -> None:
     import validation.gate  # noqa: F401
 
 
-def _run_gate(staging_dir, spec, lint, stats, after=None):
+def _run_gate(staging_dir, spec, lint, stats):
     from validation.gate import run_gate
 
-    report = run_gate(staging_dir, spec, lint, stats)
-    if after is not None:
-        after[0](*after[1:])
-    return report
+    return run_gate(staging_dir, spec, lint, stats)
 
 
 class GateWorker:
@@ -41,7 +51,8 @@ class GateWorker:
     def __init__(self, warm: bool = True):
         self._pool = None
         try:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_init_child)
             if warm:
                 self._warm = self._pool.submit(_warm_up)
         except (OSError, RuntimeError):  # no processes to be had here: run in this process instead
@@ -50,14 +61,9 @@ class GateWorker:
     def run_gate(self, staging_dir, spec, lint, stats) -> dict:
         return self.submit_gate(staging_dir, spec, lint, stats).result()
 
-    def submit_gate(self, staging_dir, spec, lint, stats, after=None) -> Future:
-        """The gate's report as a future; ``after``: ``(function, *args)`` the child runs next (e.g. a picture
-        to draw) before the future is done, while this process does other work."""
-        if self._pool is None:
-            done: Future = Future()
-            done.set_result(_run_gate(staging_dir, spec, lint, stats, after))
-            return done
-        return self._pool.submit(_run_gate, staging_dir, spec, lint, stats, after)
+    def submit_gate(self, staging_dir, spec, lint, stats) -> Future:
+        """The gate's report as a future, while this process does other work."""
+        return self.submit(_run_gate, staging_dir, spec, lint, stats)
 
     def submit(self, fn, *args) -> Future:
         """``fn(*args)`` in the child (in this process when there is none), after what was submitted before."""
