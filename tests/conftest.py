@@ -1,10 +1,13 @@
 """Shared test fixtures: the ../shared data folder, offline switches, small helpers."""
 
+import atexit
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,11 @@ from hypothesis import settings
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+# `datasets` names the cache of a local folder by the folder's name and its config, not by the files'
+# contents: two test builds of one benchmark version (a release folder is named by its version) would
+# read each other's rows from a shared ~/.cache. Each test session (xdist worker) gets its own cache.
+os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="biasbench-hf-datasets-")
+atexit.register(shutil.rmtree, os.environ["HF_DATASETS_CACHE"], True)
 
 # Hypothesis: in CI (CI set, as CI services do) every property test runs the same examples on every
 # run, so a red build is the code's doing, not the draw's; developers keep the random search, which
