@@ -80,7 +80,9 @@ class GateWorker:
                 if proc.is_alive():
                     proc.kill()
                     proc.join(timeout=5)
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            # wait for the pool's manager thread (the child is dead, so it ends at once): left running, it
+            # closes its wake-up pipe while the interpreter's exit handler writes to it (EBADF on stderr)
+            self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
     def close(self) -> None:
