@@ -88,6 +88,8 @@ def embedding_processes(tokens: int) -> int:
         return wanted
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(cores, tokens // MIN_TOKENS_PER_PROCESS))
+
+
 # rows x padded length of one forward pass; of 512 to 8,192, 1,024 cost the fewest CPU seconds (the
 # activations stay in cache, the matrix products are still large)
 TOKENS_PER_BATCH = 1024
