@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -25,6 +26,7 @@ from pipelines.manifest import build_manifest, input_hashes
 from pipelines.plots import import_matplotlib, write_png
 from pipelines.quarantine import progress_line, quarantine_counts, write_quarantine
 from pipelines.runners import described_job, pipeline_options
+from pipelines.shard_follower import follow_config_stats
 from pipelines.release_store import commit_release, local_view, move_aside, release_exists, working_copy
 from pipelines.staging import make_staging_dir, missing_folders, remove_if_empty, remove_stale_staging
 from schemas import progress, storage
@@ -204,7 +206,11 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         _say(f"[plan] {len(tasks)} shards, {sum(t.rows for t in tasks):,} rows planned")
         if beside:
             pending = gate.submit(grammar_from_plan, staging_dir, task_paths)
-        if gate is not None:  # the gate's process draws stats.png in finalize
+        following = gate is not None and gate.in_child
+        if following:  # the other core computes each config's figures as soon as its shards are written
+            notes["config_stats"] = gate.submit(follow_config_stats, staging_dir, spec,
+                                                dict(Counter(t.layout.name for t in tasks)))
+        if gate is not None and not (following and beside):  # the gate's process draws stats.png in finalize
             gate.submit(import_matplotlib)
         t2 = time.perf_counter()
         with beam.Pipeline(runner=make_runner(), options=options) as p:
@@ -228,7 +234,8 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
     summaries = read_summaries(staging_dir, len(tasks))
     if not beside:  # the gate's process reads the plan until its check is done: finalize removes it then
         storage.delete_tree(storage.join(staging_dir, PLAN_DIR))
-    storage.delete_tree(storage.join(staging_dir, SUMMARY_DIR))
+    if not following:  # otherwise the gate's process reads the shards' tallies until its figures are done
+        storage.delete_tree(storage.join(staging_dir, SUMMARY_DIR))
     return summaries
 
 
@@ -262,16 +269,20 @@ def near_dedup_line(filters, pairs: Sequence[dict]) -> str:
 
 
 def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], gate=None,
-             changelog: Sequence[str] = (), grammar=None) -> tuple[dict, dict]:
+             changelog: Sequence[str] = (), grammar=None, config_stats=None) -> tuple[dict, dict]:
     """Stats, validation, card and manifest into the staging dir; return (configs, report).
 
     ``gate`` is a :class:`validation.worker.GateWorker` (one is made when None); ``changelog`` is the
     release's own changelog (what ``rebuild`` cut), kept in the manifest and shown in the card;
-    ``grammar``: ``run_pipeline``'s function giving the grammar check's report (None: no such check).
+    ``grammar``: ``run_pipeline``'s function giving the grammar check's report (None: no such check);
+    ``config_stats``: ``run_pipeline``'s future of each config's figures (``pipelines.shard_follower``;
+    None: they are computed here).
 
-    The two processes share the work: the gate's process reads the shards back for their digests, judges
-    the gate (after the grammar check, when it runs there) and draws stats.png, while this one computes
-    the stats and then collects the grammar figures (parsing here when this process loaded spaCy).
+    The two processes share the work. The gate's process computes each config's figures (without
+    ``config_stats``, this one does) and judges the gate. When it also ran the grammar check, it is the
+    busier one: this process then reads the shards back for their digests (unless the figures are done
+    already) and draws stats.png. Otherwise (this process parses for the grammar check, having loaded
+    spaCy, or computes the figures) the gate's process does both.
     """
     from dataclasses import replace
 
@@ -285,19 +296,34 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     own = GateWorker(warm=False) if gate is None else None
     worker = gate or own
     try:
-        digesting = worker.submit(rows_digests, staging_dir, configs)
+        # the gate's process computes the figures and, unless this one parses for the grammar check, it has
+        # checked grammar as well: then this one reads the shards back and draws stats.png
+        drawing_here = config_stats is not None and not (grammar is not None and not grammar.beside)
+        digests = digesting = None
+        if not drawing_here or config_stats.done():
+            digesting = worker.submit(rows_digests, staging_dir, configs)
+        else:
+            digests = rows_digests(staging_dir, configs)
+        if drawing_here:
+            import_matplotlib()
+        computed = config_stats.result() if config_stats is not None else None
+        storage.delete_tree(os.path.join(staging_dir, SUMMARY_DIR))  # what the figures were computed from
         lint = _merge_lint(summaries)
-        stats = compute_stats(staging_dir, spec, lint.to_dict(), tallies=_merge_tallies(summaries))
+        stats = compute_stats(staging_dir, spec, lint.to_dict(), tallies=_merge_tallies(summaries), computed=computed)
         dropped = drop_counts(staging_dir)
         if dropped:
             stats["dropped"] = dropped  # shown in the card; the ids are in rejected.json
         write_stats(staging_dir, stats)
         versioned = replace(spec, version=version)  # validation.json records the version being built
         pending = worker.submit_gate(staging_dir, versioned, lint, stats)
-        drawing = worker.submit(write_png, [(spec.benchmark, stats)], os.path.join(staging_dir, "stats.png"))
+        png = ([(spec.benchmark, stats)], os.path.join(staging_dir, "stats.png"))
+        drawing = None if drawing_here else worker.submit(write_png, *png)
+        if drawing_here:
+            write_png(*png)
         hashes = input_hashes(spec)
         grammar_found = grammar() if grammar is not None else None
-        digests = digesting.result()
+        if digests is None:
+            digests = digesting.result() if digesting is not None else rows_digests(staging_dir, configs)
         report = pending.result()
         if grammar_found is not None:
             report = add_grammar_check(report, grammar_found, spec.validation.max_grammar_findings)
@@ -307,7 +333,8 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
                                rules_version=rules.RULES_VERSION, changelog=changelog, files=())
         with open(os.path.join(staging_dir, "README.md"), "w", encoding="utf-8") as f:
             f.write(render_card(draft.to_dict(), spec, stats, report))
-        drawing.result()
+        if drawing is not None:
+            drawing.result()
     finally:
         if own is not None:
             own.close()
@@ -363,7 +390,8 @@ def build_release(spec, out_dir: str = "releases", version: str | None = None, r
         t1 = time.perf_counter()
         _say("[validate] lint totals, Great Expectations suite, stats, card, manifest")
         with working_copy(staging) as local:
-            configs, report = finalize(spec, local, version, summaries, gate, changelog, notes["grammar"])
+            configs, report = finalize(spec, local, version, summaries, gate, changelog, notes["grammar"],
+                                       notes.get("config_stats"))
             same = release_exists(final) and _same_release(final, local)
         seconds["validate"] = time.perf_counter() - t1
         if not report.get("passed"):

@@ -375,11 +375,20 @@ def filler_where_drops(spec, templates: Sequence[Template], ctx: LexiconContext)
     return out
 
 
+def entries_of(rows: list[dict]) -> list[LexiconEntry]:
+    """Lexicon entries from their dicts, each with its ``entry_id``: the one a dict carries (phase 1's
+    ``transforms.load`` computed it from the same fields), else computed here."""
+    entries = [LexiconEntry.from_dict(e) for e in rows]
+    for entry, row in zip(entries, rows):
+        if "entry_id" in row:
+            entry.__dict__["entry_id"] = row["entry_id"]  # where ``functools.cached_property`` keeps it
+    fill_entry_ids(entries)
+    return entries
+
+
 def plan_shards(spec, templates: list[Template], lexicons: dict[str, list[dict]]):
     """The shard tasks (a pure function of spec, templates and lexicons: same on every run), and the
     LexiconContext they were planned with, which the shard workers render with."""
-    entries = {name: [LexiconEntry.from_dict(e) for e in rows] for name, rows in lexicons.items()}
-    for rows in entries.values():
-        fill_entry_ids(rows)
+    entries = {name: entries_of(rows) for name, rows in lexicons.items()}
     ctx = LexiconContext(entries, spec.article_overrides)
     return plan_release(spec, templates, entries, ctx), ctx

@@ -115,15 +115,31 @@ def summary_path(staging_dir: str, task: ShardTask) -> str:
     return storage.join(staging_dir, SUMMARY_DIR, task.layout.name, f"{task.index:06d}.json")
 
 
+def finished_shards(staging_dir: str) -> list[tuple[str, int]]:
+    """``(config, index)`` of every shard whose completion marker is written, sorted."""
+    root = storage.join(staging_dir, SUMMARY_DIR)
+    found = []
+    for rel in storage.list_files(root):
+        config, _, name = rel.rpartition("/")
+        if name.endswith(".json") and config:
+            found.append((config, int(name[:-len(".json")])))
+    return sorted(found)
+
+
+def read_tally(staging_dir: str, config: str, index: int) -> dict[str, Any]:
+    """The tally state (``schemas.tally.tally_state``) a finished shard left beside its marker."""
+    return pickle.loads(storage.read_bytes(storage.join(staging_dir, SUMMARY_DIR, config, f"{index:06d}{_TALLY}")))
+
+
 def read_summaries(staging_dir: str, tasks_expected: int) -> list[dict[str, Any]]:
     """Every shard's summary, sorted by (config, index); an error if a shard left none."""
     root = storage.join(staging_dir, SUMMARY_DIR)
-    summaries = [json.loads(storage.read_bytes(storage.join(root, rel))) for rel in storage.list_files(root)
-                 if rel.endswith(".json")]
+    summaries = [json.loads(storage.read_bytes(storage.join(root, config, f"{index:06d}.json")))
+                 for config, index in finished_shards(staging_dir)]
     if len(summaries) != tasks_expected:
         raise RuntimeError(f"{len(summaries)} of {tasks_expected} shards reported back; the run is incomplete")
     for s in summaries:
-        s["tally"] = pickle.loads(storage.read_bytes(storage.join(root, s["config"], f"{s['index']:06d}{_TALLY}")))
+        s["tally"] = read_tally(staging_dir, s["config"], s["index"])
     return sorted(summaries, key=lambda s: (s["config"], s["index"]))
 
 

@@ -46,6 +46,7 @@ from typing import Any, Mapping
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from schemas import storage
 from schemas.records import FILL_TYPES, TASK_FIELDS, required_columns
 from schemas.tally import SAMPLE_ROWS, RowTally, sample_step, tally_files
 from validation.figures import (PAIRWISE_SAMPLE, distinct_n, length_figures, length_figures_from_sums,
@@ -116,11 +117,13 @@ def diversity(texts: pa.Array) -> dict[str, float]:
 
 
 def read_templates(release_dir: str) -> dict[str, dict[str, Any]]:
-    """templates.parquet as {template_id: {source_dataset, text}} (text: ``figures.template_text``)."""
-    path = os.path.join(release_dir, "templates.parquet")
-    if not os.path.exists(path):
+    """templates.parquet as {template_id: {source_dataset, text}} (text: ``figures.template_text``); read
+    through the filesystem layer, so a staging folder on an object store is read where it is."""
+    path = storage.join(release_dir, "templates.parquet")
+    if not storage.exists(path):
         return {}
-    t = pq.read_table(path, columns=["template_id", "task", "fields", "source_dataset"])
+    with storage.open_read(path) as f:
+        t = pq.read_table(f, columns=["template_id", "task", "fields", "source_dataset"])
     out = {}
     for tid, task, fields, src in zip(*(t[c].to_pylist() for c in ("template_id", "task", "fields", "source_dataset"))):
         by_name = dict(fields)
@@ -271,8 +274,23 @@ def release_figures(configs: Mapping[str, Mapping[str, Any]], tallies: Mapping[s
     return {"task_shares": shares(per_task), "source_shares": shares(per_source), "similarity_method": similarity_method}
 
 
+def resolve_similarity_method(spec, requested: str | None = None) -> str:
+    """The similarity method the figures use: ``requested``, else the spec's; ``minilm`` falls back to
+    ``tfidf-cosine`` when the ``semantic`` extra is not installed."""
+    method = requested or spec.validation.similarity_method
+    return "tfidf-cosine" if method == "minilm" and not semantic_available() else method
+
+
+def spec_config_stats(config, tally: RowTally, templates: Mapping[str, Mapping[str, Any]] | None,
+                      method: str) -> dict[str, Any]:
+    """The report of one config of the spec (``config``: its ``ConfigSpec``) from its merged tally."""
+    return {**config_stats(tally, config.task, [g.name for g in config.groups], templates, method),
+            "axis": config.axis}
+
+
 def compute_stats(release_dir: str, spec, lint: Mapping[str, Any] | Any | None = None,
-                  tallies: Mapping[str, RowTally] | None = None, similarity_method: str | None = None) -> dict[str, Any]:
+                  tallies: Mapping[str, RowTally] | None = None, similarity_method: str | None = None,
+                  computed: Mapping[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The diversity and balance report of a release directory (JSON-serialisable, sorted keys).
 
     ``tallies``: each config's merged shard tallies (a build has them); configs
@@ -280,11 +298,11 @@ def compute_stats(release_dir: str, spec, lint: Mapping[str, Any] | Any | None =
     release's rows (``LintResult``, its ``to_dict()``, or ``{config: result}``);
     its totals are copied in. Configs of the spec without data are listed under
     ``missing_configs``. ``similarity_method``: see ``figures.pairwise_similarity``.
+    ``computed``: configs' reports already made by ``spec_config_stats`` from the same tallies (a
+    build computes them in the gate's process while the shards are still being written).
     """
-    method = similarity_method or spec.validation.similarity_method
-    if method == "minilm" and not semantic_available():
-        method = "tfidf-cosine"
-    templates = read_templates(release_dir)
+    method = resolve_similarity_method(spec, similarity_method)
+    templates = None
     configs: dict[str, Any] = {}
     used: dict[str, RowTally] = {}
     missing = []
@@ -296,8 +314,12 @@ def compute_stats(release_dir: str, spec, lint: Mapping[str, Any] | Any | None =
                 continue
             tally = tally_config(release_dir, c.name, c.task)
         used[c.name] = tally
-        configs[c.name] = {**config_stats(tally, c.task, [g.name for g in c.groups], templates, method),
-                           "axis": c.axis}
+        if computed is not None and c.name in computed:
+            configs[c.name] = computed[c.name]
+            continue
+        if templates is None:
+            templates = read_templates(release_dir)
+        configs[c.name] = spec_config_stats(c, tally, templates, method)
     stats: dict[str, Any] = {
         "benchmark": spec.benchmark,
         "version": spec.version,

@@ -58,6 +58,11 @@ class GateWorker:
         except (OSError, RuntimeError):  # no processes to be had here: run in this process instead
             self._pool = None
 
+    @property
+    def in_child(self) -> bool:
+        """Whether submitted work runs in the child (False: in this process, no process could be started)."""
+        return self._pool is not None
+
     def run_gate(self, staging_dir, spec, lint, stats) -> dict:
         return self.submit_gate(staging_dir, spec, lint, stats).result()
 

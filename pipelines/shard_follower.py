@@ -1,0 +1,60 @@
+"""Each config's figures computed while the shards are still being written, in the gate's process.
+
+The driver spends the expansion writing shards on one core; the gate's process, once its grammar
+check is done, has the other core to itself. It follows the shards' completion markers
+(``transforms.shards.finished_shards``, the same hand-off through the filesystem the driver reads)
+and, as soon as the last shard of a config is written, merges that config's tallies in shard order
+and computes its report (``validation.stats.spec_config_stats``): the distinct-n, self-BLEU and
+similarity figures over the config's text sample are most of what ``compute_stats`` costs. The
+driver then takes the reports instead of computing them (``compute_stats(..., computed=…)``): the
+same tallies in the same order, so stats.json is byte for byte what the driver would have written.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Mapping
+
+from schemas import storage
+from schemas.tally import merged, tally_from_state
+from transforms.shards import finished_shards, read_tally
+from validation.stats import read_templates, resolve_similarity_method, spec_config_stats
+
+TEMPLATES_FILE = "templates.parquet"  # the driver writes it before the first shard; it stays in the release
+#: seconds between two looks at the markers: a local folder is cheap to list, an object store is not
+POLL_SECONDS = {"local": 0.05, "remote": 1.0}
+
+
+def follow_config_stats(staging_dir: str, spec, shards: Mapping[str, int]) -> dict[str, dict[str, Any]]:
+    """``{config: report}`` for every config of ``shards`` (config -> its number of shards), each computed
+    once its shards' markers are all written; returns when every config is done.
+
+    Raises when the staging folder loses its templates.parquet (written before the first shard; a
+    failed build removes the folder) or the process that submitted this one is gone, so a failed build
+    never leaves this loop running."""
+    parent = os.getppid()
+    poll = POLL_SECONDS["remote" if storage.is_remote(staging_dir) else "local"]
+    by_config = {c.name: c for c in spec.configs}
+    method = resolve_similarity_method(spec)
+    templates = None
+    read: dict[str, dict[int, Any]] = {name: {} for name in shards}
+    reports: dict[str, dict[str, Any]] = {}
+    while len(reports) < len(shards):
+        fresh = False
+        for config, index in finished_shards(staging_dir):
+            if config in reports or config not in read or index in read[config]:
+                continue
+            read[config][index] = tally_from_state(read_tally(staging_dir, config, index))
+            fresh = True
+            if len(read[config]) == shards[config]:
+                if templates is None:
+                    templates = read_templates(staging_dir)
+                tally = merged(read[config][i] for i in sorted(read[config]))
+                reports[config] = spec_config_stats(by_config[config], tally, templates, method)
+                read[config] = {}
+        if not fresh and len(reports) < len(shards):
+            if os.getppid() != parent or not storage.exists(storage.join(staging_dir, TEMPLATES_FILE)):
+                raise RuntimeError(f"{staging_dir}: the build that wrote it is gone; stopped following its shards")
+            time.sleep(poll)
+    return reports

@@ -1,0 +1,115 @@
+"""Each config's figures computed in the gate's process while the shards are written
+(``pipelines.shard_follower``) give the release the driver gives computing them itself."""
+
+import pickle
+import threading
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from pipelines.build import build_release
+from pipelines.shard_follower import follow_config_stats
+from pipelines.spec import load_spec
+from schemas import storage
+from schemas.tally import RowTally, merged, tally_state
+from tests.conftest import file_digests
+from tests.small_specs import write_small_spec
+from transforms.shards import SUMMARY_DIR
+from validation.stats import spec_config_stats
+from validation.worker import GateWorker
+
+
+class RecordingGate(GateWorker):
+    """A real gate worker that notes the name of every function submitted to it."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.submitted = []
+
+    def submit(self, fn, *args):
+        self.submitted.append(getattr(fn, "__name__", repr(fn)))
+        return super().submit(fn, *args)
+
+
+def _two_config_spec(folder: Path) -> Path:
+    config = {"task": "sentiment", "axis": "gender", "lexicon": "names",
+              "groups": [{"name": "female"}, {"name": "male"}], "design": {"strategy": "all"}}
+    return write_small_spec(folder, configs=[{"name": "first", **config}, {"name": "second", **config}],
+                            release={"rows_per_shard": 4})  # 18 rows a config, in several shards
+
+
+def test_figures_computed_beside_the_expansion_give_the_release_the_driver_gives(tmp_path):
+    spec = load_spec(str(_two_config_spec(tmp_path / "spec")))
+    beside = RecordingGate(warm=False)
+    try:
+        followed = build_release(spec, out_dir=str(tmp_path / "beside"), gate=beside)
+    finally:
+        beside.close()
+    assert "follow_config_stats" in beside.submitted
+    here = RecordingGate(warm=False)
+    here.close()  # a closed worker runs what it is given in this process: the driver computes the figures
+    driven = build_release(spec, out_dir=str(tmp_path / "here"), gate=here)
+    assert "follow_config_stats" not in here.submitted
+    assert len(followed.configs["first"]["files"]) > 1  # figures merged from several shards
+    assert file_digests(Path(followed.release_dir)) == file_digests(Path(driven.release_dir))
+    assert not (Path(followed.release_dir) / SUMMARY_DIR).exists()
+
+
+def _shard_tally(rows: list[tuple[str, str]], first_row: int) -> RowTally:
+    tally = RowTally("sentence", ["example_id"], 1, first_row)
+    tally.add(pa.table({"example_id": [f"x{first_row + i}" for i in range(len(rows))],
+                        "template_id": ["t1"] * len(rows), "group": [g for g, _ in rows],
+                        "sentence": [s for _, s in rows], "source_dataset": ["own"] * len(rows)}))
+    return tally
+
+
+def _templates_file(staging: str) -> None:
+    """What the driver writes before the first shard (here without templates); the follower stops without it."""
+    import pyarrow.parquet as pq
+
+    from schemas.records import templates_table
+
+    storage.makedirs(staging)
+    pq.write_table(templates_table([]), storage.join(staging, "templates.parquet"))
+
+
+def _write_marker(staging: str, config: str, index: int, tally: RowTally) -> None:
+    root = storage.join(staging, SUMMARY_DIR, config)
+    storage.write_bytes(storage.join(root, f"{index:06d}.tally.pickle"), pickle.dumps(tally_state(tally)))
+    storage.write_json(storage.join(root, f"{index:06d}.json"), {"config": config, "index": index})
+
+
+def test_a_config_is_reported_once_its_last_shard_is_written_from_its_shards_in_order(tmp_path):
+    spec = load_spec(str(_two_config_spec(tmp_path / "spec")))
+    staging = str(tmp_path / "staging")
+    _templates_file(staging)
+    shards = [[("female", "Mary loved the film."), ("male", "John loved the film.")],
+              [("female", "Anna said the meal was cold."), ("male", "Omar said the meal was cold.")]]
+    _write_marker(staging, "first", 1, _shard_tally(shards[1], 2))  # the later shard lands first
+    _write_marker(staging, "second", 0, _shard_tally(shards[0], 0))
+
+    def the_rest():
+        time.sleep(0.5)
+        _write_marker(staging, "first", 0, _shard_tally(shards[0], 0))
+
+    writer = threading.Thread(target=the_rest)
+    writer.start()
+    reports = follow_config_stats(staging, spec, {"first": 2, "second": 1})
+    writer.join()
+    config = {c.name: c for c in spec.configs}
+    expected = spec_config_stats(config["first"], merged([_shard_tally(shards[0], 0), _shard_tally(shards[1], 2)]),
+                                 {}, "tfidf-cosine")
+    assert reports["first"] == expected and reports["first"]["rows"] == 4
+    assert reports["second"]["rows"] == 2
+
+
+def test_following_stops_when_the_staging_folder_is_removed(tmp_path):
+    spec = load_spec(str(_two_config_spec(tmp_path / "spec")))
+    staging = tmp_path / "staging"
+    _templates_file(str(staging))
+    _write_marker(str(staging), "first", 0, _shard_tally([("female", "Mary loved it.")], 0))
+    threading.Timer(0.3, lambda: storage.delete_tree(str(staging))).start()
+    with pytest.raises(RuntimeError, match="the build that wrote it is gone"):
+        follow_config_stats(str(staging), spec, {"first": 2})
