@@ -75,12 +75,12 @@ def _records(spec, ex, limit):
     return out
 
 
-def _extract(records, ex, nlp, spec):
+def _extract(records, ex, nlp, spec, parses=None):
     from transforms.extract import extract_batch
 
     out = []
     for i in range(0, len(records), BATCH):  # as the pipeline calls it: max_chars and seed from the spec
-        out += extract_batch(records[i:i + BATCH], ex, nlp, spec.filters.max_chars, spec.seed)
+        out += extract_batch(records[i:i + BATCH], ex, nlp, spec.filters.max_chars, spec.seed, parses)
     return out
 
 
@@ -97,21 +97,23 @@ def _pipeline_path(records, ex, nlp, spec, filters):
     """What the pipeline does with one source's records: a leading ``sample`` applied to the records
     (``SampleRecords``), records some entry cannot parse (unreadable, over ``max_chars``) extracted as
     they come, the rest in rounds of quota order (``transforms.quota_order``) up to where the quota
-    fills, behind the prefilter. Returns the outputs, the records the rounds read and the records never
-    reached."""
+    fills, behind the prefilter, each distinct text parsed once (the worker's cache: a fresh one a source).
+    Returns the outputs, the records the rounds read and the records never reached."""
     from transforms.candidate_filters import in_sample, record_sample_rates
+    from transforms.parse_cache import ParseCache
     from transforms.quota_order import extract_in_rounds, in_quota_order, quota_plans
 
     rate = record_sample_rates(spec.extract).get(ex.source)
     if rate is not None:
         records = [r for r in records if in_sample(r.source_dataset, r.record_id, rate, spec.seed)]
+    parses = ParseCache()
     plan = quota_plans({ex.source: filters}).get(ex.source)
     if plan is None:
-        return _extract(records, ex, nlp, spec), 0, 0
+        return _extract(records, ex, nlp, spec, parses), 0, 0
     ordered = [in_quota_order(r, [ex], spec.filters.max_chars) for r in records]
-    out = _extract([r for r, o in zip(records, ordered) if not o], ex, nlp, spec)
+    out = _extract([r for r, o in zip(records, ordered) if not o], ex, nlp, spec, parses)
     found, unreached, log = extract_in_rounds([r for r, o in zip(records, ordered) if o],
-                                              lambda batch: _extract(batch, ex, nlp, spec), plan, spec.seed)
+                                              lambda batch: _extract(batch, ex, nlp, spec, parses), plan, spec.seed)
     return out + found, sum(n for n, _ in log), len(unreached)
 
 

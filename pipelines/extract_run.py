@@ -62,7 +62,8 @@ def _extract_stage(reason: str) -> str:
     return "prefilter" if is_prefiltered(reason) else "extract"
 
 
-def candidate_graph(p, spec, dump: Callable[[str, object], None], quota_order: bool = True) -> None:
+def candidate_graph(p, spec, dump: Callable[[str, object], None], quota_order: bool = True,
+                    parse_cache: bool = True) -> None:
     from pipelines.graph import extract_records, filter_candidates
     from transforms.candidate_filters import KEPT, REJECTED as FILTERED, SampleRecords
     from transforms.extract import QUARANTINED, REJECTED, TEMPLATES
@@ -73,7 +74,7 @@ def candidate_graph(p, spec, dump: Callable[[str, object], None], quota_order: b
         replace(s, options={MAX_RECORD_BYTES: spec.filters.max_record_bytes, **s.options}), spec.resolve(s.path))]
     ingested = p | "Ingest" >> IngestSources(sources)
     sampled = ingested[RECORDS] | SampleRecords(spec.extract, spec.seed)
-    extracted = extract_records(sampled[KEPT], spec, quota_order)
+    extracted = extract_records(sampled[KEPT], spec, quota_order, parse_cache)
     filtered = filter_candidates(extracted[TEMPLATES], spec)
     read_counts = (ingested[RECORDS] | "RecordSources" >> beam.Map(lambda r: _key(r["source_dataset"], "read", "")))
     # records a filter dropped unparsed: outside a leading sample, or past the point where the quota filled
@@ -220,9 +221,10 @@ def _write(path: str, data: bytes) -> None:
 
 
 def run_extract(spec, out_dir: str, runner: str = "direct", workers: int = 1, dask_address: str | None = None,
-                beam_args: Sequence[str] = (), quota_order: bool = True) -> ExtractResult:
+                beam_args: Sequence[str] = (), quota_order: bool = True, parse_cache: bool = True) -> ExtractResult:
     """Phase one on ``runner``, then dedup, the render check and the files; ``quota_order=False`` parses every
-    record of a source with a quota (the same candidates, slower: see ``transforms.quota_order``)."""
+    record of a source with a quota, ``parse_cache=False`` a shared passage once a batch rather than once a
+    worker (the same candidates either way, slower: see ``transforms.quota_order``, ``transforms.parse_cache``)."""
     import pickle
 
     from pipelines.build import pipeline_options
@@ -239,7 +241,7 @@ def run_extract(spec, out_dir: str, runner: str = "direct", workers: int = 1, da
 
         with pipeline_options(runner, workers, dask_address, beam_args) as (make_runner, options):
             with beam.Pipeline(runner=make_runner(), options=options) as p:
-                candidate_graph(p, spec, dump, quota_order)
+                candidate_graph(p, spec, dump, quota_order, parse_cache)
 
         def take(name, default):
             path = os.path.join(staging, name + ".pickle")

@@ -38,6 +38,7 @@ from transforms.ingest import RECORDS, IngestSources, expand_paths
 from transforms.load import ImportTemplateFiles, LoadLexicons
 from transforms.near_dedup import KEPT as NEAR_KEPT, PAIRS as NEAR_PAIRS, NearDedupTemplates
 from transforms.plan import templates_for
+from transforms.parse_cache import DEFAULT_MAX_BYTES
 from transforms.quota_order import UNREACHED_TAG as UNREACHED, ExtractInQuotaOrder
 from transforms.shards import ExpandAndWriteShards
 from transforms.write import write_table
@@ -131,12 +132,15 @@ def source_filters(spec) -> dict[str, list[dict]]:
     return {ex.source: resolved_filters(spec, ex) for ex in spec.extract if ex.filters}
 
 
-def extract_records(records, spec, quota_order: bool = True):
+def extract_records(records, spec, quota_order: bool = True, parse_cache: bool = True):
     """Source record dicts -> ``{templates, rejected, quarantined, unreached}``: every extract entry applied,
-    the records of a source with a ``quota`` in quota order, up to where it fills (``transforms.quota_order``).
-    ``quota_order=False`` extracts every record (the same kept candidates; what the tests compare with)."""
+    the records of a source with a ``quota`` in quota order, up to where it fills (``transforms.quota_order``),
+    each distinct text parsed once a worker (``transforms.parse_cache``). ``quota_order=False`` extracts every
+    record, ``parse_cache=False`` parses a text once a batch (the same kept candidates; what the tests compare
+    with)."""
     return records | "Extract" >> ExtractInQuotaOrder(spec.extract, source_filters(spec) if quota_order else {},
-                                                      spec.seed, max_chars=spec.filters.max_chars)
+                                                      spec.seed, max_chars=spec.filters.max_chars,
+                                                      parse_cache_bytes=DEFAULT_MAX_BYTES if parse_cache else 0)
 
 
 def filter_candidates(candidates, spec):

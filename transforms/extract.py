@@ -38,6 +38,7 @@ from schemas.slots import SlotError, parse_slots
 from transforms.agreement import subject_verbs, verb_slot_text
 from transforms.ingest.base import get_path, record_position, record_unit
 from transforms.nlp import _NLP_CACHE, default_model, load_nlp  # noqa: F401 - re-exported
+from transforms.parse_cache import DEFAULT_MAX_BYTES, ParseCache, worker_cache
 from transforms.people.cues import GAZETTEER_PATH, GENDERED_NOUN_SLOTS, has_person_cue, load_gazetteer
 from transforms.people.mentions import Refused, find_people
 from transforms.prefilter import PERSON_REASON, Prefilter, Raw
@@ -255,15 +256,18 @@ def record_prefilter(spec, seed: int | None = None) -> Callable[[SourceRecord, R
 
 
 def extract_batch(records: Sequence[SourceRecord | Mapping[str, Any]], spec, nlp=None,
-                  max_chars: int | None = None, seed: int | None = None) -> list[Template | Rejection | Quarantined]:
-    """Apply the spec's rule to a batch of records (one ``nlp.pipe`` call for all their texts).
+                  max_chars: int | None = None, seed: int | None = None,
+                  parses: ParseCache | None = None) -> list[Template | Rejection | Quarantined]:
+    """Apply the spec's rule to a batch of records (one ``nlp.pipe`` call for all their texts not parsed yet).
 
     Records from other sources than ``spec.source`` are skipped. A record whose task
     fields hold more than ``max_chars`` characters (or the entry's ``settings.max_chars``, when
     smaller) is quarantined unparsed. With the ``prefilter`` setting (default on), a record the
     rule or the entry's candidate filters could not keep is rejected unparsed
-    (``transforms.prefilter``; ``seed``, the spec's, lets it judge a ``sample`` filter too). The
-    result has one entry per record kept, rejected or quarantined, in input order.
+    (``transforms.prefilter``; ``seed``, the spec's, lets it judge a ``sample`` filter too). ``parses``
+    (``transforms.parse_cache``) holds the docs of texts parsed before, by earlier batches of the worker;
+    without it each distinct text of the batch is parsed once. The result has one entry per record kept,
+    rejected or quarantined, in input order.
     """
     ex = extractor_for(spec)
     recs = [r for r in map(_as_record, records) if r.source_dataset == spec.source]
@@ -285,12 +289,10 @@ def extract_batch(records: Sequence[SourceRecord | Mapping[str, Any]], spec, nlp
                         texts.append(text)
                     else:  # no word a mention could be: tokens are all the rules read
                         docs_per_record[i][key] = nlp.make_doc(text)
-        # a passage many questions share (DuoRC's plots, DROP's passages) is parsed once a batch:
-        # the rules only read docs, so records may share one
-        distinct = list(dict.fromkeys(texts))
-        parsed = dict(zip(distinct, nlp.pipe(distinct)))
-        for (i, key), text in zip(keys, texts):
-            docs_per_record[i][key] = parsed[text]
+        # a passage many questions share (DuoRC's plots, DROP's passages) is parsed once a batch, or once a
+        # worker with its cache: the rules only read docs, so records may share one
+        for (i, key), doc in zip(keys, (parses if parses is not None else ParseCache()).parse(nlp, texts)):
+            docs_per_record[i][key] = doc
     out: list[Template | Rejection | Quarantined] = []
     for (rec, texts), docs in zip(prepared, docs_per_record):
         if isinstance(texts, Quarantined):
@@ -468,24 +470,30 @@ def canonical(record: SourceRecord, spec, texts: RecordTexts, docs) -> Template 
 # --------------------------------------------------------------------------- Beam
 
 class ExtractBatchFn(beam.DoFn):
-    """Runs every extract spec over a batch of SourceRecord dicts; models load once per worker."""
+    """Runs every extract spec over a batch of SourceRecord dicts; models load once per worker, and so does
+    the cache of parsed texts (``parse_cache_bytes`` its bound; 0: none, each batch parses its texts)."""
 
-    def __init__(self, specs, max_chars: int | None = None, seed: int | None = None):
+    def __init__(self, specs, max_chars: int | None = None, seed: int | None = None,
+                 parse_cache_bytes: int = DEFAULT_MAX_BYTES):
         super().__init__()
         self.specs = list(specs)
-        self.max_chars, self.seed = max_chars, seed
+        self.max_chars, self.seed, self.parse_cache_bytes = max_chars, seed, parse_cache_bytes
         self.nlps: dict[str, Any] = {}
+        self.parses: dict[str, ParseCache] = {}
 
     def setup(self):
         for spec in self.specs:
             if extractor_for(spec).uses_spacy:
                 name = spec.settings.get("spacy_model") or default_model()
                 self.nlps[name] = load_nlp(name)
+                if self.parse_cache_bytes > 0:  # shared by the DoFns of the process: every quota-order round's
+                    self.parses[name] = worker_cache(name, self.parse_cache_bytes)
 
     def process(self, batch):
         for spec in self.specs:
-            nlp = self.nlps.get(spec.settings.get("spacy_model") or default_model())
-            for out in extract_batch(batch, spec, nlp, self.max_chars, self.seed):
+            name = spec.settings.get("spacy_model") or default_model()
+            nlp = self.nlps.get(name)
+            for out in extract_batch(batch, spec, nlp, self.max_chars, self.seed, self.parses.get(name)):
                 if isinstance(out, Quarantined):
                     Metrics.counter(NAMESPACE, f"quarantined.{spec.source}.{spec.task}").inc()
                     yield beam.pvalue.TaggedOutput(QUARANTINED, out.to_dict())
@@ -511,8 +519,9 @@ class ExtractTemplates(beam.PTransform):
     """
 
     def __init__(self, extract_specs, *, max_chars: int | None = None, seed: int | None = None,
-                 min_batch_size: int = 8, max_batch_size: int = 256):
+                 min_batch_size: int = 8, max_batch_size: int = 256, parse_cache_bytes: int = DEFAULT_MAX_BYTES):
         super().__init__()
+        self.parse_cache_bytes = parse_cache_bytes
         # the candidate filters of a source read by two entries apply to both entries' candidates
         # (pipelines.graph.filter_candidates keys them by source), so neither entry's prefilter may use them
         entries = Counter(spec.source for spec in extract_specs)
@@ -526,5 +535,5 @@ class ExtractTemplates(beam.PTransform):
         return (records
                 | "Batch" >> beam.BatchElements(min_batch_size=self.min_batch_size,
                                                 max_batch_size=self.max_batch_size)
-                | "Extract" >> beam.ParDo(ExtractBatchFn(self.specs, self.max_chars, self.seed))
+                | "Extract" >> beam.ParDo(ExtractBatchFn(self.specs, self.max_chars, self.seed, self.parse_cache_bytes))
                 .with_outputs(REJECTED, QUARANTINED, main=TEMPLATES))

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable, Mapping, Sequence
 
 from schemas.ids import digest
@@ -75,8 +76,7 @@ class _Cues:
 
     def __init__(self, raw: Raw, gazetteer):
         self.gazetteer = gazetteer
-        self.capitals = {key: {p.lower() for tok in _TOKEN.findall(text) if _has_upper(tok)
-                               for p in _PIECE.findall(tok)} for key, text in raw.items}
+        self.capitals = {key: _capital_pieces(text) for key, text in raw.items}
 
     def may_hold_slot(self, key: str, text: str) -> bool:
         """Whether ``text`` (the record's text ``key``) can hold a person slot: a pronoun, a person or role
@@ -88,6 +88,17 @@ class _Cues:
         if pieces & _PERSON_WORDS or any(p.capitalize() in names for p in pieces):
             return True
         return any(pieces & caps for k, caps in self.capitals.items() if k != key)
+
+
+# The questions exploded from one passage (DuoRC's plots, DROP's passages) bring it again with every record:
+# what the rules read of a text alone is computed once a text, not once a record.
+_PER_TEXT = 4096
+
+
+@lru_cache(maxsize=_PER_TEXT)
+def _capital_pieces(text: str) -> frozenset[str]:
+    """The lower-cased letter runs of the words of ``text`` written with a capital."""
+    return frozenset(p.lower() for tok in _TOKEN.findall(text) if _has_upper(tok) for p in _PIECE.findall(tok))
 
 
 def _has_upper(token: str) -> bool:
@@ -102,12 +113,13 @@ def _in_mention_run(token: str) -> bool:
                for p in _PIECE.findall(token))
 
 
-def _mention_runs(text: str) -> list[tuple[int, int]]:
+@lru_cache(maxsize=_PER_TEXT)
+def _mention_runs(text: str) -> tuple[tuple[int, int], ...]:
     """``(characters, words)`` of each maximal run of words that mentions could lie in. In a lower-case
     text a name can be any word (TweetQA's questions), so the whole text is one run."""
     tokens = list(_TOKEN.finditer(text))
     if text.islower():
-        return [(len(text), len(tokens))] if tokens else []
+        return ((len(text), len(tokens)),) if tokens else ()
     runs, start, count, end = [], None, 0, 0
     for m in tokens:
         if _in_mention_run(m.group()):
@@ -119,7 +131,7 @@ def _mention_runs(text: str) -> list[tuple[int, int]]:
             start = None
     if start is not None:
         runs.append((end - start, count))
-    return runs
+    return tuple(runs)
 
 
 def min_slotted_chars(text: str) -> int:

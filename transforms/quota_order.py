@@ -39,6 +39,7 @@ from schemas.ids import digest
 from schemas.records import SourceRecord, Template
 from transforms.candidate_filters import check
 from transforms.extract import QUARANTINED, REJECTED, TEMPLATES, ExtractTemplates, RecordTexts, prepare_record
+from transforms.parse_cache import DEFAULT_MAX_BYTES
 
 NAMESPACE = "biasbench.quota_order"
 #: the output tag of the records never reached (``{source_dataset, record_id, stage, reason}``)
@@ -174,16 +175,18 @@ class ExtractInQuotaOrder(beam.PTransform):
     past the last round are tagged ``unreached`` instead of extracted."""
 
     def __init__(self, extract_specs, filters_by_source: Mapping[str, Sequence[Mapping[str, Any]]], seed: int, *,
-                 max_chars: int | None = None, rounds: int = ROUNDS):
+                 max_chars: int | None = None, rounds: int = ROUNDS, parse_cache_bytes: int = DEFAULT_MAX_BYTES):
         super().__init__()
         self.specs, self.seed, self.max_chars, self.rounds = list(extract_specs), seed, max_chars, rounds
+        self.parse_cache_bytes = parse_cache_bytes
         self.plans = quota_plans(filters_by_source)
         self.entries: dict[str, list] = {}
         for ex in self.specs:
             self.entries.setdefault(ex.source, []).append(ex)
 
     def _extract(self, records, label: str):
-        return records | label >> ExtractTemplates(self.specs, max_chars=self.max_chars, seed=self.seed)
+        return records | label >> ExtractTemplates(self.specs, max_chars=self.max_chars, seed=self.seed,
+                                                   parse_cache_bytes=self.parse_cache_bytes)
 
     def expand(self, records):
         if not self.plans:

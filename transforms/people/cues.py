@@ -143,24 +143,29 @@ def may_mention_person(texts: Iterable[str], path: str = GAZETTEER_PATH) -> bool
     gendered title (before a capitalised word when written in lower case: "mr Carter"), or a
     determiner right before a singular person noun ("a man", "the person's"). One set lookup per
     word, no model. (A pronoun alone never makes a template: it needs one of those before it.)"""
+    return any(_text_may_mention_person(text or "", path) for text in texts)
+
+
+@lru_cache(maxsize=4096)  # a passage comes again with each question exploded from it: judged once
+def _text_may_mention_person(text: str, path: str) -> bool:
     names = load_gazetteer(path)
-    for text in texts:
-        words = _WORD.findall(text or "")
-        prev = ""
-        for i, word in enumerate(words):
-            forms = [word] + _PIECE.findall(word)
-            if any(f[0].isupper() and f in names for f in forms):
-                return True
-            if any(f.lower() in GENDERED_TITLES for f in forms) and \
-                    (word[0].isupper() or (i + 1 < len(words) and words[i + 1][0].isupper())):
-                return True
-            base = _POSSESSIVE.split(word)[0].lower()  # "person's" -> "person"
-            if base in PERSON_NOUNS and prev in _DETERMINERS:
-                return True
-            prev = base
+    words = _WORD.findall(text)
+    prev = ""
+    for i, word in enumerate(words):
+        forms = [word] + _PIECE.findall(word)
+        if any(f[0].isupper() and f in names for f in forms):
+            return True
+        if any(f.lower() in GENDERED_TITLES for f in forms) and \
+                (word[0].isupper() or (i + 1 < len(words) and words[i + 1][0].isupper())):
+            return True
+        base = _POSSESSIVE.split(word)[0].lower()  # "person's" -> "person"
+        if base in PERSON_NOUNS and prev in _DETERMINERS:
+            return True
+        prev = base
     return False
 
 
+@lru_cache(maxsize=4096)
 def has_person_cue(text: str, path: str = GAZETTEER_PATH) -> bool:
     """Whether one text holds anything a mention could be: a word that is a first name in any case
     ("john" in a lower-case answer), a gendered title, a person noun or a gendered pronoun. A text

@@ -148,13 +148,14 @@ def _part_of_something_else(first, last) -> str:
 def _name_spans(doc) -> list[tuple[int, int, str, str]]:
     """(first token, end token, title gender or "", source) of candidate name mentions in a doc."""
     spans = []
-    for ent in doc.ents:
+    ents = doc.ents  # built anew on every read
+    for ent in ents:
         if ent.label_ == "PERSON" or (ent.label_ in ("GPE", "ORG", "NORP", "LOC") and len(ent) == 1
                                       and ent[0].pos_ == "PROPN" and ent[0].dep_ in _PERSON_ROLES):
             # the small model files some first names as places ("Bethany grabbed"): in a person's
             # place in the clause they are tried as names (the gazetteer decides)
             spans.append((ent.start, ent.end, "ent" if ent.label_ == "PERSON" else "ent?"))
-    ent_tokens = {t.i for e in doc.ents for t in e}
+    ent_tokens = {t.i for e in ents for t in e}
     i = 0
     while i < len(doc):
         tok = doc[i]
@@ -265,19 +266,22 @@ def find_people(items: Sequence[tuple[str, Any]], gazetteer: dict[str, str]) -> 
             shared |= {_norm(w) for n in p.names for w in n} & {_norm(w) for n in q.names for w in n}
     # later mentions by a name or a name word spaCy did not tag ("Mary" alone in an answer; TweetQA's
     # questions are written in lower case)
+    # each text's words as the forms are compared with them, read off the doc once (not once a referent)
+    lowers = {key: doc.text.islower() for key, doc in items}
+    words_of = {key: [t.lower_.rstrip(".") if lowers[key] else _norm(t.text) for t in doc] for key, doc in items}
     for ref in referents:
         forms = {tuple(_norm(w) for w in n) for n in ref.names} | \
             {(_norm(w),) for n in ref.names for w in n if _norm(w) not in shared and len(w.rstrip(".")) > 1}
         forms = sorted(forms, key=len, reverse=True)
         for key, doc in items:
-            lower = doc.text.islower()
-            words = [t.lower_.rstrip(".") if lower else _norm(t.text) for t in doc]
+            lower, words = lowers[key], words_of[key]
+            wants = [tuple(w.lower() for w in form) if lower else form for form in forms]
+            firsts = {want[0] for want in wants}
             for i in range(len(doc)):
-                if i in taken[key]:
+                if i in taken[key] or words[i] not in firsts:
                     continue
-                for form in forms:
+                for form, want in zip(forms, wants):
                     end = i + len(form)
-                    want = tuple(w.lower() for w in form) if lower else form
                     if end <= len(doc) and tuple(words[i:end]) == want and \
                             not any(k in taken[key] for k in range(i, end)) and \
                             not _part_of_something_else(doc[i], doc[end - 1]):
