@@ -26,7 +26,7 @@ from pipelines.manifest import build_manifest, input_hashes
 from pipelines.plots import import_matplotlib, write_png
 from pipelines.quarantine import progress_line, quarantine_counts, write_quarantine
 from pipelines.runners import described_job, pipeline_options
-from pipelines.shard_follower import follow_config_stats
+from pipelines.shard_follower import follow_config_stats, take_over
 from pipelines.release_store import commit_release, local_view, move_aside, release_exists, working_copy
 from pipelines.staging import make_staging_dir, missing_folders, remove_if_empty, remove_stale_staging
 from schemas import progress, storage
@@ -34,7 +34,8 @@ from schemas.errors import BiasbenchError, SpecError, ValidationFailed
 from schemas.paths import check_version, confined_join
 from schemas.release import (CODE_VERSION, MANIFEST, CorruptManifest, file_entries, first_problem, integrity_checks,
                              manifest_text, read_manifest)
-from transforms.shards import PLAN_DIR, SUMMARY_DIR, read_summaries, write_plan
+from transforms.shard_summaries import SUMMARY_DIR, read_summaries
+from transforms.shards import PLAN_DIR, write_plan
 from transforms.plan import filler_where_drops, layout_of, plan_shards
 from transforms import rules
 
@@ -207,10 +208,12 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         if beside:
             pending = gate.submit(grammar_from_plan, staging_dir, task_paths)
         following = gate is not None and gate.in_child
-        if following:  # the other core computes each config's figures as soon as its shards are written
-            notes["config_stats"] = gate.submit(follow_config_stats, staging_dir, spec,
-                                                dict(Counter(t.layout.name for t in tasks)))
-        if gate is not None and not (following and beside):  # the gate's process draws stats.png in finalize
+        if following:  # the gate's process computes figures as soon as their config's shards are written
+            shards = Counter(t.layout.name for t in tasks)
+            theirs = gate_share(tasks) if beside else list(shards)
+            notes["config_stats"] = (gate.submit(follow_config_stats, staging_dir, spec,
+                                                 {c: shards[c] for c in theirs}), set(theirs), staging_dir)
+        if gate is not None:  # the gate's process draws stats.png in finalize
             gate.submit(import_matplotlib)
         t2 = time.perf_counter()
         with beam.Pipeline(runner=make_runner(), options=options) as p:
@@ -237,6 +240,26 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
     if not following:  # otherwise the gate's process reads the shards' tallies until its figures are done
         storage.delete_tree(storage.join(staging_dir, SUMMARY_DIR))
     return summaries
+
+
+def gate_share(tasks: Sequence) -> list[str]:
+    """The configs whose figures the gate's process computes when it also checked grammar (it is then free
+    about when the driver's expansion ends): the first in plan order, up to half of the figures' work (a
+    config's text sample: its rows, at most ``SAMPLE_ROWS``), so the two processes finish together; the
+    driver computes the rest."""
+    from schemas.tally import SAMPLE_ROWS
+
+    rows = Counter()
+    for t in tasks:
+        rows[t.layout.name] += t.rows
+    cost = {c: min(n, SAMPLE_ROWS) for c, n in rows.items()}
+    half, done, share = sum(cost.values()) / 2, 0, []
+    for config, n in cost.items():
+        if done + n / 2 > half:
+            break
+        share.append(config)
+        done += n
+    return share
 
 
 def unused_article_overrides(spec, templates, lexicons: dict[str, list[dict]]) -> list[str]:
@@ -268,6 +291,17 @@ def near_dedup_line(filters, pairs: Sequence[dict]) -> str:
             f"{n:,} template{'' if n == 1 else 's'} dropped")
 
 
+def ours_config_stats(staging_dir: str, spec, tallies: dict, theirs: set[str]) -> dict[str, dict]:
+    """The figures of the configs the gate's process does not compute (``validation.stats.spec_config_stats``)."""
+    from validation.stats import read_templates, resolve_similarity_method, spec_config_stats
+
+    mine = [c for c in spec.configs if c.name not in theirs and c.name in tallies]
+    if not mine:
+        return {}
+    templates, method = read_templates(staging_dir), resolve_similarity_method(spec)
+    return {c.name: spec_config_stats(c, tallies[c.name], templates, method) for c in mine}
+
+
 def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], gate=None,
              changelog: Sequence[str] = (), grammar=None, config_stats=None) -> tuple[dict, dict]:
     """Stats, validation, card and manifest into the staging dir; return (configs, report).
@@ -275,14 +309,14 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     ``gate`` is a :class:`validation.worker.GateWorker` (one is made when None); ``changelog`` is the
     release's own changelog (what ``rebuild`` cut), kept in the manifest and shown in the card;
     ``grammar``: ``run_pipeline``'s function giving the grammar check's report (None: no such check);
-    ``config_stats``: ``run_pipeline``'s future of each config's figures (``pipelines.shard_follower``;
-    None: they are computed here).
+    ``config_stats``: ``run_pipeline``'s (future, configs, staging folder): the figures of those configs,
+    computed in the gate's process from the shards in that folder (``pipelines.shard_follower``; this
+    one takes them over when that has not started by now); None: all are computed here.
 
-    The two processes share the work. The gate's process computes each config's figures (without
-    ``config_stats``, this one does) and judges the gate. When it also ran the grammar check, it is the
-    busier one: this process then reads the shards back for their digests (unless the figures are done
-    already) and draws stats.png. Otherwise (this process parses for the grammar check, having loaded
-    spaCy, or computes the figures) the gate's process does both.
+    The two processes share the work: the gate's process judges the gate and draws stats.png; the figures
+    are computed in both (``gate_share``) when the gate's process checked grammar, else in the gate's
+    process (this one parses for the check then, having loaded spaCy); the rows digests by the process
+    that did not check grammar.
     """
     from dataclasses import replace
 
@@ -296,34 +330,36 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     own = GateWorker(warm=False) if gate is None else None
     worker = gate or own
     try:
-        # the gate's process computes the figures and, unless this one parses for the grammar check, it has
-        # checked grammar as well: then this one reads the shards back and draws stats.png
-        drawing_here = config_stats is not None and not (grammar is not None and not grammar.beside)
-        digests = digesting = None
-        if not drawing_here or config_stats.done():
-            digesting = worker.submit(rows_digests, staging_dir, configs)
-        else:
-            digests = rows_digests(staging_dir, configs)
-        if drawing_here:
-            import_matplotlib()
-        computed = config_stats.result() if config_stats is not None else None
-        storage.delete_tree(os.path.join(staging_dir, SUMMARY_DIR))  # what the figures were computed from
+        # the shards are read back for their digests by the process that did not check grammar
+        digests_here = grammar is not None and grammar.beside
+        digesting = None if digests_here else worker.submit(rows_digests, staging_dir, configs)
+        tallies = _merge_tallies(summaries)
+        computed, grammar_found = None, None
+        if config_stats is not None:
+            following, theirs, followed = config_stats
+            if take_over(followed):  # the gate's process is still busy: every config's figures are made here
+                theirs = set()
+            computed = ours_config_stats(staging_dir, spec, tallies, theirs)
+            if grammar is not None and not following.done():
+                grammar_found = grammar()  # parsed here while the gate's process finishes its figures
+            computed.update({c: r for c, r in following.result().items() if c in theirs})
+        for folder in {staging_dir, config_stats[2] if config_stats is not None else staging_dir}:
+            storage.delete_tree(storage.join(folder, SUMMARY_DIR))  # what the figures were computed from
         lint = _merge_lint(summaries)
-        stats = compute_stats(staging_dir, spec, lint.to_dict(), tallies=_merge_tallies(summaries), computed=computed)
+        stats = compute_stats(staging_dir, spec, lint.to_dict(), tallies=tallies, computed=computed)
         dropped = drop_counts(staging_dir)
         if dropped:
             stats["dropped"] = dropped  # shown in the card; the ids are in rejected.json
         write_stats(staging_dir, stats)
         versioned = replace(spec, version=version)  # validation.json records the version being built
         pending = worker.submit_gate(staging_dir, versioned, lint, stats)
-        png = ([(spec.benchmark, stats)], os.path.join(staging_dir, "stats.png"))
-        drawing = None if drawing_here else worker.submit(write_png, *png)
-        if drawing_here:
-            write_png(*png)
+        drawing = worker.submit(write_png, [(spec.benchmark, stats)], os.path.join(staging_dir, "stats.png"))
         hashes = input_hashes(spec)
-        grammar_found = grammar() if grammar is not None else None
-        if digests is None:
-            digests = digesting.result() if digesting is not None else rows_digests(staging_dir, configs)
+        digests = rows_digests(staging_dir, configs) if digests_here else None
+        if grammar_found is None and grammar is not None:
+            grammar_found = grammar()
+        if digesting is not None:
+            digests = digesting.result()
         report = pending.result()
         if grammar_found is not None:
             report = add_grammar_check(report, grammar_found, spec.validation.max_grammar_findings)
@@ -333,8 +369,7 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
                                rules_version=rules.RULES_VERSION, changelog=changelog, files=())
         with open(os.path.join(staging_dir, "README.md"), "w", encoding="utf-8") as f:
             f.write(render_card(draft.to_dict(), spec, stats, report))
-        if drawing is not None:
-            drawing.result()
+        drawing.result()
     finally:
         if own is not None:
             own.close()

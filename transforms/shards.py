@@ -12,7 +12,6 @@ stats and the gate need, so neither reads the shards again).
 from __future__ import annotations
 
 import functools
-import json
 import pickle
 import time
 from typing import Any, Mapping
@@ -27,6 +26,7 @@ from schemas.tally import RowTally, tally_state
 from transforms.lexicon_context import LexiconContext
 from transforms.plan import ShardTask
 from transforms.plan_files import CONTEXT_FILE, PLAN_DIR, WRITTEN_CONTEXTS, write_plan  # noqa: F401 - write_plan: its old home
+from transforms.shard_summaries import TALLY_SUFFIX, read_summaries, summary_path  # noqa: F401 - read_summaries: its old home
 from transforms.runs import render_runs
 from transforms.write import ParquetShardWriter
 
@@ -106,43 +106,6 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, *, lint:
     }
 
 
-SUMMARY_DIR = "_summaries"  # under the staging folder: what each worker hands back when its shard is done
-_TALLY = ".tally.pickle"  # beside each summary: the shard's RowTally (Arrow arrays, sets: not JSON)
-
-
-def summary_path(staging_dir: str, task: ShardTask) -> str:
-    """Where a finished shard's summary goes: its completion marker."""
-    return storage.join(staging_dir, SUMMARY_DIR, task.layout.name, f"{task.index:06d}.json")
-
-
-def finished_shards(staging_dir: str) -> list[tuple[str, int]]:
-    """``(config, index)`` of every shard whose completion marker is written, sorted."""
-    root = storage.join(staging_dir, SUMMARY_DIR)
-    found = []
-    for rel in storage.list_files(root):
-        config, _, name = rel.rpartition("/")
-        if name.endswith(".json") and config:
-            found.append((config, int(name[:-len(".json")])))
-    return sorted(found)
-
-
-def read_tally(staging_dir: str, config: str, index: int) -> dict[str, Any]:
-    """The tally state (``schemas.tally.tally_state``) a finished shard left beside its marker."""
-    return pickle.loads(storage.read_bytes(storage.join(staging_dir, SUMMARY_DIR, config, f"{index:06d}{_TALLY}")))
-
-
-def read_summaries(staging_dir: str, tasks_expected: int) -> list[dict[str, Any]]:
-    """Every shard's summary, sorted by (config, index); an error if a shard left none."""
-    root = storage.join(staging_dir, SUMMARY_DIR)
-    summaries = [json.loads(storage.read_bytes(storage.join(root, config, f"{index:06d}.json")))
-                 for config, index in finished_shards(staging_dir)]
-    if len(summaries) != tasks_expected:
-        raise RuntimeError(f"{len(summaries)} of {tasks_expected} shards reported back; the run is incomplete")
-    for s in summaries:
-        s["tally"] = read_tally(staging_dir, s["config"], s["index"])
-    return sorted(summaries, key=lambda s: (s["config"], s["index"]))
-
-
 class _WriteShardFn(beam.DoFn):
     def __init__(self, staging_dir: str, lint: bool):
         self.staging_dir, self.lint = staging_dir, lint
@@ -160,7 +123,7 @@ class _WriteShardFn(beam.DoFn):
                               article_overrides=self._ctx.article_overrides)
         tally = summary.pop("tally")
         marker = summary_path(self.staging_dir, task)
-        storage.write_bytes(marker[:-len(".json")] + _TALLY, pickle.dumps(tally, protocol=pickle.HIGHEST_PROTOCOL))
+        storage.write_bytes(marker[:-len(".json")] + TALLY_SUFFIX, pickle.dumps(tally, protocol=pickle.HIGHEST_PROTOCOL))
         storage.write_json(marker, summary)  # written last: the shard's completion marker
         self._rows.inc(summary["rows"])
         self._shards.inc()
