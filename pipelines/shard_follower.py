@@ -1,13 +1,16 @@
-"""Each config's figures computed while the shards are still being written, in the gate's process.
+"""Configs' figures computed in the gate's process, as soon as their shards are written.
 
-The driver spends the expansion writing shards on one core; the gate's process, once its grammar
-check is done, has the other core to itself. It follows the shards' completion markers
-(``transforms.shard_summaries.finished_shards``, the same hand-off through the filesystem the driver reads)
-and, as soon as the last shard of a config is written, merges that config's tallies in shard order
-and computes its report (``validation.stats.spec_config_stats``): the distinct-n, self-BLEU and
-similarity figures over the config's text sample are most of what ``compute_stats`` costs. The
-driver then takes the reports instead of computing them (``compute_stats(..., computed=…)``): the
-same tallies in the same order, so stats.json is byte for byte what the driver would have written.
+The driver spends the expansion writing shards on one core; the gate's process, once its earlier
+work is done (Great Expectations' import, the grammar check), has the other core to itself. It
+follows the shards' completion markers (``transforms.shard_summaries.finished_shards``, the same
+hand-off through the filesystem the driver reads) and, as soon as the last shard of one of its
+configs is written, merges that config's tallies in shard order and computes its report
+(``validation.stats.spec_config_stats``): the distinct-n, self-BLEU and similarity figures over the
+config's text sample are most of what ``compute_stats`` costs. The driver computes the other configs'
+(``pipelines.build.gate_share`` splits them), or all of them when this process has not started on its
+own by the time the driver is ready (``take_over``), and passes the reports to ``compute_stats(...,
+computed=…)``: the same tallies in the same order, so stats.json is byte for byte what one process
+would have written.
 """
 
 from __future__ import annotations
