@@ -334,7 +334,7 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
         digests_here = grammar is not None and grammar.beside
         digesting = None if digests_here else worker.submit(rows_digests, staging_dir, configs)
         tallies = _merge_tallies(summaries)
-        computed, grammar_found = None, None
+        computed, grammar_found, followed = None, None, staging_dir
         if config_stats is not None:
             following, theirs, followed = config_stats
             if take_over(followed):  # the gate's process is still busy: every config's figures are made here
@@ -343,7 +343,7 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
             if grammar is not None and not following.done():
                 grammar_found = grammar()  # parsed here while the gate's process finishes its figures
             computed.update({c: r for c, r in following.result().items() if c in theirs})
-        for folder in {staging_dir, config_stats[2] if config_stats is not None else staging_dir}:
+        for folder in {staging_dir, followed}:  # the same folder unless the staging is on an object store
             storage.delete_tree(storage.join(folder, SUMMARY_DIR))  # what the figures were computed from
         lint = _merge_lint(summaries)
         stats = compute_stats(staging_dir, spec, lint.to_dict(), tallies=tallies, computed=computed)

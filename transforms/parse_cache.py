@@ -70,10 +70,10 @@ class ParseCache:
                     self._docs.move_to_end(k)
                     found[k] = entry[0]
                     self.hits += 1
-        todo = {k: t for k, t in zip(keys, texts) if k not in found}
-        docs = list(nlp.pipe(todo.values()))
+        unparsed = {k: t for k, t in zip(keys, texts) if k not in found}
+        docs = list(nlp.pipe(unparsed.values()))
         with self._lock:
-            for k, doc in zip(todo, docs):
+            for k, doc in zip(unparsed, docs):
                 found[k] = doc
                 self.parsed += 1
                 self._put(k, doc)
