@@ -74,9 +74,9 @@ def grammar_from_plan(staging_dir: str, task_paths: Sequence[str]) -> tuple[dict
 
 def load_parser() -> None:
     """Load spaCy's pipeline in this process ahead of the check (the gate's process, while the driver plans)."""
-    from transforms.nlp import load_nlp
+    from transforms.nlp import load_tagger_parser
 
-    load_nlp()
+    load_tagger_parser()
 
 
 def check_texts(texts: Sequence[str], overrides=None, nlp=None) -> dict[str, list]:
@@ -85,9 +85,9 @@ def check_texts(texts: Sequence[str], overrides=None, nlp=None) -> dict[str, lis
     where a pronoun's verb could disagree with it (``needs_parse``). The tagger and the parser read only
     a doc's own tokens (through its tok2vec tensor), so the findings are those of parsing every text."""
     if nlp is None:
-        from transforms.nlp import load_nlp
+        from transforms.nlp import load_tagger_parser
 
-        nlp = load_nlp()
+        nlp = load_tagger_parser()
     # the attribute ruler only maps tags to POS, morphology and lemmas, except for whitespace tokens,
     # whose two rules are applied here instead
     tagging = [name for name in nlp.pipe_names if name not in ("ner", "lemmatizer", "attribute_ruler", "parser")]

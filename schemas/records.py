@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from functools import cached_property
 from typing import Any, Mapping, Sequence
 
@@ -184,10 +184,29 @@ class LexiconEntry:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "LexiconEntry":
-        data = dict(data)
-        data.pop("entry_id", None)
-        return _from_dict(cls, data)
+        """The entry of ``to_dict``'s dict (an ``entry_id`` in it is ignored: the id is always recomputed).
 
+        Filled in directly rather than through the frozen dataclass's ``__init__`` (a lexicon of 20,000
+        entries is read back by every build, and ``__init__`` sets each field through ``object.__setattr__``):
+        the same object, field for field; a dict the constructor would refuse still goes through it, for its
+        error."""
+        if not (data.keys() - {"entry_id"} <= _FIELD_SETS[cls] and _REQUIRED_ENTRY_FIELDS <= data.keys()):
+            data = dict(data)
+            data.pop("entry_id", None)
+            return _from_dict(cls, data)
+        entry = object.__new__(cls)
+        state = entry.__dict__
+        state.update(_ENTRY_DEFAULTS)
+        state["features"] = {}
+        state.update(data)
+        state.pop("entry_id", None)
+        return entry
+
+
+#: LexiconEntry's fields without a default, and the defaults of the others (``features``: a new dict each)
+_REQUIRED_ENTRY_FIELDS = frozenset(f.name for f in fields(LexiconEntry) if f.default is MISSING
+                                   and f.default_factory is MISSING)
+_ENTRY_DEFAULTS = {f.name: f.default for f in fields(LexiconEntry) if f.default is not MISSING}
 
 _encode_str = json.encoder.encode_basestring  # a JSON string literal, as json.dumps(ensure_ascii=False) writes it
 
