@@ -50,6 +50,39 @@ class ViewCachingOptions(PipelineOptions):
         return state
 
 
+def memoise_dofn_specs() -> None:
+    """Make Beam's ``userstate.get_dofn_specs`` answer once per DoFn object (this process, from now on).
+
+    It inspects the signature of every method of a DoFn (about thirty, most of them Beam's own) to find
+    state and timer parameters, and Beam asks again for the same object each time it translates, fuses
+    or runs the transform: 202 calls on 49 DoFns for phase 1 of a template-file build, ~0.3 s of the
+    in-process driver. A DoFn's methods do not change once it exists, so the answer is kept for as long
+    as the object lives (a weak reference drops it with the object; callers get their own sets).
+    """
+    import weakref
+
+    from apache_beam.transforms import userstate
+
+    inspect = userstate.get_dofn_specs
+    if getattr(inspect, "memoised", False):
+        return
+    known: dict[int, tuple] = {}
+
+    def get_dofn_specs(dofn):
+        got = known.get(id(dofn))
+        if got is None:
+            try:
+                ref = weakref.ref(dofn, lambda _, key=id(dofn): known.pop(key, None))
+            except TypeError:  # an object without weak references: asked every time, as Beam does
+                return inspect(dofn)
+            got = known[id(dofn)] = (ref, inspect(dofn))
+        states, timers = got[1]
+        return set(states), set(timers)
+
+    get_dofn_specs.memoised = True
+    userstate.get_dofn_specs = get_dofn_specs
+
+
 def project_setup_file() -> str:
     """This project's setup.py: Dataflow stages the sdist built from it, so it needs a source checkout."""
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
@@ -102,6 +135,7 @@ def pipeline_options(runner: str = "direct", workers: int = 1, dask_address: str
 
         if workers > 1:
             args += ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
+        memoise_dofn_specs()
         yield FnApiRunner, ViewCachingOptions(args)
     elif runner == "dask":
         try:
