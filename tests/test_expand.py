@@ -142,3 +142,44 @@ def test_expand_and_write_on_test_pipeline(tmp_path):
         write_shard(task, str(direct), ctx)
     for task in tasks:  # the pipeline wrote exactly what the plain function writes
         assert file_sha256(str(tmp_path / task.relative_path)) == file_sha256(str(direct / task.relative_path))
+
+
+def test_a_one_shard_config_has_its_rows_digest_from_the_writer(tmp_path):
+    from pipelines.build import written_digests
+    from schemas.release import canonical_rows_digest
+
+    ctx = LexiconContext({"names": lexicon()})
+    lay = layout(metadata_columns=("rank",))
+    (blocks,) = plan_config(lay, groups(), DesignSpec("sample", per_group=4), templates(4), ctx, seed=5,
+                            rows_per_shard=1000)
+    one = ShardTask(lay, blocks, 0, 1, "test", "sample", 5, 10)
+    summary = write_shard(one, str(tmp_path), ctx)
+    assert summary["rows_sha256"] == canonical_rows_digest([str(tmp_path / one.relative_path)])
+    _, several = _tasks()  # a config of several shards: its digest is read back from all its files
+    summaries = [write_shard(task, str(tmp_path / "several"), ctx) for task in several]
+    assert len(several) > 1 and not any("rows_sha256" in s for s in summaries)
+    assert written_digests([summary, *summaries]) == {"qa_gender": summary["rows_sha256"]}
+
+
+def test_rows_digest_of_written_batches_is_the_read_back_one(tmp_path):
+    """However the writer's batches are cut, the digest is the one of reading the file back, where Arrow cuts
+    READ_BATCH_ROWS-row batches across row groups (what ``RowsDigest.add`` assumes: checked here)."""
+    import pyarrow as pa
+
+    from schemas.release import READ_BATCH_ROWS, RowsDigest, canonical_rows_digest
+    from transforms.write import ParquetShardWriter
+
+    schema = pa.schema([("t", pa.string()), ("o", pa.list_(pa.string())), ("n", pa.int64())])
+    rows = 2 * READ_BATCH_ROWS + 1234
+    table = pa.table({"t": [None if i % 7 == 0 else "w" * (i % 5) for i in range(rows)],
+                      "o": [None if i % 11 == 0 else ["x"] * (i % 3) for i in range(rows)],
+                      "n": list(range(rows))}, schema=schema)
+    path = str(tmp_path / "rows.parquet")
+    digest = RowsDigest(schema)
+    with ParquetShardWriter(path, schema, row_group_size=50_000) as w:
+        for batch in table.to_batches(max_chunksize=9_999):
+            w.write(batch)
+            digest.add(batch)
+    assert [b.num_rows for b in pq.ParquetFile(path).iter_batches(batch_size=READ_BATCH_ROWS)] == \
+        [READ_BATCH_ROWS, READ_BATCH_ROWS, 1234]
+    assert digest.hexdigest() == canonical_rows_digest([path])

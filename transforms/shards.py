@@ -22,6 +22,7 @@ from apache_beam.metrics import Metrics
 from schemas import progress, storage
 from schemas.paths import confined_join
 from schemas.records import TASK_FIELDS, required_columns
+from schemas.release import RowsDigest
 from schemas.tally import RowTally, tally_state
 from transforms.lexicon_context import LexiconContext
 from transforms.plan import ShardTask
@@ -31,6 +32,8 @@ from transforms.runs import render_runs
 from transforms.write import ParquetShardWriter
 
 
+#: a shard summary's key for its config's rows digest (a config of one shard only)
+ROWS_DIGEST = "rows_sha256"
 #: ``lint="rows"``: row lint runs over batches gathered up to about this many rows.
 LINT_ROWS = 65_536
 #: how a shard's rows are linted: not at all, from template pieces and lexicon entries (what a build
@@ -78,6 +81,9 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, *, lint:
 
     tally = RowTally(TASK_FIELDS[task.layout.task][0], required_columns(task.layout.task), task.sample_step,
                      task.first_row)
+    # a config of one shard: its rows digest (the manifest's) computed here from the rows as they are
+    # written, so the driver need not read them back for it
+    digest = RowsDigest(task.layout.schema) if task.count == 1 else None
     started = time.perf_counter()
     path = confined_join(staging_dir, task.relative_path)  # config names are checked; this is the backstop
     with ParquetShardWriter(path, task.layout.schema, task.row_group_size) as w:
@@ -94,16 +100,21 @@ def write_shard(task: ShardTask, staging_dir: str, ctx: LexiconContext, *, lint:
                     pending, pending_rows = [], 0
             tally.add(batch)
             w.write(batch)
+            if digest is not None:
+                digest.add(batch)
         if pending:
             add(many(pending, text_columns))
     seconds = time.perf_counter() - started
     progress.say(f"[expand+write] {task.layout.name} shard {task.index + 1}/{task.count}: {w.rows:,} rows "
                  f"in {seconds:.1f}s ({w.rows / max(seconds, 1e-9):,.0f} rows/s)")
-    return {
+    summary = {
         "config": task.layout.name, "index": task.index, "count": task.count, "path": task.relative_path,
         "rows": w.rows, "groups": dict(sorted(tally.groups.items())), "seconds": round(seconds, 3),
         "lint": lint_total.to_dict() if lint_total is not None else {}, "tally": tally_state(tally),
     }
+    if digest is not None:
+        summary[ROWS_DIGEST] = digest.hexdigest()
+    return summary
 
 
 class _WriteShardFn(beam.DoFn):
