@@ -26,7 +26,7 @@ from pipelines.manifest import build_manifest, input_hashes
 from pipelines.plots import import_matplotlib, write_png
 from pipelines.quarantine import progress_line, quarantine_counts, write_quarantine
 from pipelines.runners import described_job, pipeline_options
-from pipelines.shard_follower import follow_config_stats, take_over
+from pipelines.shard_follower import driver_config_stats, follow_config_stats
 from pipelines.release_store import commit_release, local_view, move_aside, release_exists, working_copy
 from pipelines.staging import make_staging_dir, missing_folders, remove_if_empty, remove_stale_staging
 from schemas import progress, storage
@@ -207,14 +207,12 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         _say(f"[plan] {len(tasks)} shards, {sum(t.rows for t in tasks):,} rows planned")
         if beside:
             pending = gate.submit(grammar_from_plan, staging_dir, task_paths)
+        if gate is not None:  # the gate's process draws stats.png in finalize: it imports matplotlib before
+            gate.submit(import_matplotlib)  # the figures, which the driver shares, so the import is shared too
         following = gate is not None and gate.in_child
         if following:  # the gate's process computes figures as soon as their config's shards are written
-            shards = Counter(t.layout.name for t in tasks)
-            theirs = gate_share(tasks) if beside else list(shards)
             notes["config_stats"] = (gate.submit(follow_config_stats, staging_dir, spec,
-                                                 {c: shards[c] for c in theirs}), set(theirs), staging_dir)
-        if gate is not None:  # the gate's process draws stats.png in finalize
-            gate.submit(import_matplotlib)
+                                                 Counter(t.layout.name for t in tasks)), staging_dir)
         t2 = time.perf_counter()
         with beam.Pipeline(runner=make_runner(), options=options) as p:
             shard_graph(p, task_paths, staging_dir)
@@ -247,26 +245,6 @@ def written_digests(summaries: Sequence[dict]) -> dict[str, str]:
     return {s["config"]: s[ROWS_DIGEST] for s in summaries if s["count"] == 1 and ROWS_DIGEST in s}
 
 
-def gate_share(tasks: Sequence) -> list[str]:
-    """The configs whose figures the gate's process computes when it also checked grammar (it is then free
-    about when the driver's expansion ends): the first in plan order, up to half of the figures' work (a
-    config's text sample: its rows, at most ``SAMPLE_ROWS``), so the two processes finish together; the
-    driver computes the rest."""
-    from schemas.tally import SAMPLE_ROWS
-
-    rows = Counter()
-    for t in tasks:
-        rows[t.layout.name] += t.rows
-    cost = {c: min(n, SAMPLE_ROWS) for c, n in rows.items()}
-    half, done, share = sum(cost.values()) / 2, 0, []
-    for config, n in cost.items():
-        if done + n / 2 > half:
-            break
-        share.append(config)
-        done += n
-    return share
-
-
 def unused_article_overrides(spec, templates, lexicons: dict[str, list[dict]]) -> list[str]:
     """The spec's ``article_overrides`` keys that name no word of any template or lexicon entry: typos."""
     from schemas.articles import unused_overrides
@@ -296,17 +274,6 @@ def near_dedup_line(filters, pairs: Sequence[dict]) -> str:
             f"{n:,} template{'' if n == 1 else 's'} dropped")
 
 
-def ours_config_stats(staging_dir: str, spec, tallies: dict, theirs: set[str]) -> dict[str, dict]:
-    """The figures of the configs the gate's process does not compute (``validation.stats.spec_config_stats``)."""
-    from validation.stats import read_templates, resolve_similarity_method, spec_config_stats
-
-    mine = [c for c in spec.configs if c.name not in theirs and c.name in tallies]
-    if not mine:
-        return {}
-    templates, method = read_templates(staging_dir), resolve_similarity_method(spec)
-    return {c.name: spec_config_stats(c, tallies[c.name], templates, method) for c in mine}
-
-
 def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], gate=None,
              changelog: Sequence[str] = (), grammar=None, config_stats=None) -> tuple[dict, dict]:
     """Stats, validation, card and manifest into the staging dir; return (configs, report).
@@ -314,14 +281,14 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     ``gate`` is a :class:`validation.worker.GateWorker` (one is made when None); ``changelog`` is the
     release's own changelog (what ``rebuild`` cut), kept in the manifest and shown in the card;
     ``grammar``: ``run_pipeline``'s function giving the grammar check's report (None: no such check);
-    ``config_stats``: ``run_pipeline``'s (future, configs, staging folder): the figures of those configs,
-    computed in the gate's process from the shards in that folder (``pipelines.shard_follower``; this
-    one takes them over when that has not started by now); None: all are computed here.
+    ``config_stats``: ``run_pipeline``'s (future, staging folder): the gate's process following the shards
+    in that folder and computing configs' figures (``pipelines.shard_follower``); this process takes
+    configs from the other end (after parsing for the grammar check, when it is this one's to do); None:
+    all are computed here.
 
     The two processes share the work: the gate's process judges the gate and draws stats.png; the figures
-    are computed in both (``gate_share``) when the gate's process checked grammar, else in the gate's
-    process (this one parses for the check then, having loaded spaCy); the rows digests by the process
-    that did not check grammar.
+    are computed by whichever gets to a config first; the rows digests (of configs of several shards: a
+    one-shard config's comes with its shard) by the process that did not check grammar.
     """
     from dataclasses import replace
 
@@ -342,13 +309,11 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
         tallies = _merge_tallies(summaries)
         computed, grammar_found, followed = None, None, staging_dir
         if config_stats is not None:
-            following, theirs, followed = config_stats
-            if take_over(followed):  # the gate's process is still busy: every config's figures are made here
-                theirs = set()
-            computed = ours_config_stats(staging_dir, spec, tallies, theirs)
-            if grammar is not None and not following.done():
-                grammar_found = grammar()  # parsed here while the gate's process finishes its figures
-            computed.update({c: r for c, r in following.result().items() if c in theirs})
+            following, followed = config_stats
+            if grammar is not None and not grammar.beside:
+                grammar_found = grammar()  # only this process can: it parses while the other computes figures
+            computed = driver_config_stats(followed, spec, tallies)
+            computed.update({c: r for c, r in following.result().items() if c not in computed})
         for folder in {staging_dir, followed}:  # the same folder unless the staging is on an object store
             storage.delete_tree(storage.join(folder, SUMMARY_DIR))  # what the figures were computed from
         lint = _merge_lint(summaries)

@@ -117,15 +117,32 @@ def test_following_stops_when_the_staging_folder_is_removed(tmp_path):
         follow_config_stats(str(staging), spec, {"first": 2})
 
 
-def test_the_driver_takes_the_figures_over_when_the_gate_has_not_started_on_them(tmp_path):
-    from pipelines.shard_follower import STARTED_FILE, take_over
+def test_the_driver_takes_the_configs_the_gate_has_not_claimed_from_the_other_end(tmp_path):
+    from pipelines.shard_follower import DRIVER, GATE, claim, claimed, driver_config_stats
 
     spec = load_spec(str(_two_config_spec(tmp_path / "spec")))
-    idle, busy = str(tmp_path / "idle"), str(tmp_path / "busy")
-    for staging in (idle, busy):
-        _templates_file(staging)
-    storage.write_bytes(storage.join(idle, SUMMARY_DIR, STARTED_FILE), b"")  # the gate's process got there first
-    assert not take_over(idle)
-    assert take_over(busy)
-    # the gate's process, reaching its task late, computes nothing (no shard of "first" will ever be written)
-    assert follow_config_stats(busy, spec, {"first": 1}) == {}
+    shards = {"first": [("female", "Mary loved the film."), ("male", "John loved the film.")],
+              "second": [("female", "Anna said the meal was cold."), ("male", "Omar said the meal was cold.")]}
+    tallies = {c: _shard_tally(rows, 0) for c, rows in shards.items()}
+    config = {c.name: c for c in spec.configs}
+    expected = {c: spec_config_stats(config[c], tallies[c], {}, "tfidf-cosine") for c in shards}
+
+    # a gate's process still busy elsewhere: the driver claims and computes every config, last first, and the
+    # gate's process, reaching its task late, computes nothing (it claims, sees the driver's claim, backs off)
+    busy = str(tmp_path / "busy")
+    _templates_file(busy)
+    got = driver_config_stats(busy, spec, tallies)
+    assert list(got) == ["second", "first"] and got == expected
+    for c, rows in shards.items():
+        _write_marker(busy, c, 0, tallies[c])
+    assert follow_config_stats(busy, spec, {"first": 1, "second": 1}) == {}
+
+    # the gate's process got to "first": the driver computes only "second"; the gate's process, told the
+    # driver has "second", returns "first" alone without waiting for "second"'s shards
+    shared = str(tmp_path / "shared")
+    _templates_file(shared)
+    _write_marker(shared, "first", 0, tallies["first"])
+    claim(shared, GATE, "first")
+    assert driver_config_stats(shared, spec, tallies) == {"second": expected["second"]}
+    assert claimed(shared, DRIVER, "second") and not claimed(shared, DRIVER, "first")
+    assert follow_config_stats(shared, spec, {"first": 1, "second": 1}) == {"first": expected["first"]}
