@@ -283,7 +283,7 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     ``grammar``: ``run_pipeline``'s function giving the grammar check's report (None: no such check);
     ``config_stats``: ``run_pipeline``'s (future, staging folder): the gate's process following the shards
     in that folder and computing configs' figures (``pipelines.shard_follower``); this process takes
-    configs from the other end (after parsing for the grammar check, when it is this one's to do); None:
+    configs too, the largest first (after parsing for the grammar check, when it is this one's to do); None:
     all are computed here.
 
     The two processes share the work: the gate's process judges the gate and draws stats.png; the figures

@@ -7,9 +7,9 @@ through the filesystem the driver reads) and, as soon as the last shard of a con
 merges that config's tallies in shard order and computes its report
 (``validation.stats.spec_config_stats``): the distinct-n, self-BLEU and similarity figures over the
 config's text sample are most of what ``compute_stats`` costs. The driver, once the expansion (and
-any work only it can do) is over, takes configs from the other end (``driver_config_stats``), so the
-two meet wherever the machine's load puts them: a gate still busy with a long grammar check leaves
-every config to the driver, an idle one takes most of them.
+any work only it can do) is over, takes configs too (``driver_config_stats``), so the two share them
+however the machine's load falls: a gate still busy with a long grammar check leaves every config to
+the driver, an idle one takes most of them. Each takes the largest it can first.
 
 Each process claims a config with a marker under the shards' summaries before computing it
 (``CLAIMS_DIR``): the gate's process writes its claim and then backs off if the driver's is there;
@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from schemas import storage
-from schemas.tally import merged, tally_from_state
+from schemas.tally import SAMPLE_ROWS, merged, tally_from_state
 from transforms.shard_summaries import SUMMARY_DIR, finished_shards, read_tally
 from validation.stats import read_templates, resolve_similarity_method, spec_config_stats
 
@@ -46,10 +46,15 @@ def claimed(staging_dir: str, who: str, config: str) -> bool:
     return storage.exists(storage.join(staging_dir, SUMMARY_DIR, CLAIMS_DIR, f"{who}.{config}"))
 
 
+def figures_cost(tallies: Iterable[Any]) -> int:
+    """What computing a config's figures costs, roughly: its text sample's rows (``SAMPLE_ROWS`` at most)."""
+    return min(sum(t.rows for t in tallies), SAMPLE_ROWS)
+
+
 def follow_config_stats(staging_dir: str, spec, shards: Mapping[str, int]) -> dict[str, dict[str, Any]]:
     """``{config: report}`` for the configs of ``shards`` (config -> its number of shards) that the driver
-    has not claimed, each computed once its shards' markers are all written; returns when every config
-    is computed here or claimed by the driver.
+    has not claimed, each computed once its shards' markers are all written, the largest ready one
+    first; returns when every config is computed here or claimed by the driver.
 
     Raises when the staging folder loses its templates.parquet (written before the first shard; a
     failed build removes the folder) or the process that submitted this one is gone, so a failed build
@@ -63,27 +68,30 @@ def follow_config_stats(staging_dir: str, spec, shards: Mapping[str, int]) -> di
     reports: dict[str, dict[str, Any]] = {}
     theirs: set[str] = set()  # configs the driver claimed
     while True:
-        fresh = False
+        busy = False
         for config, index in finished_shards(staging_dir):
             if config in reports or config in theirs or config not in read or index in read[config]:
                 continue
             read[config][index] = tally_from_state(read_tally(staging_dir, config, index))
-            fresh = True
-            if len(read[config]) == shards[config]:
-                claim(staging_dir, GATE, config)
-                if claimed(staging_dir, DRIVER, config):
-                    theirs.add(config)
-                else:
-                    if templates is None:
-                        templates = read_templates(staging_dir)
-                    tally = merged(read[config][i] for i in sorted(read[config]))
-                    reports[config] = spec_config_stats(by_config[config], tally, templates, method)
-                read[config] = {}
+            busy = True
+        ready = [c for c in shards if c not in reports and c not in theirs and len(read[c]) == shards[c]]
+        if ready:  # the largest, then a fresh look: the driver may have claimed others meanwhile
+            config = max(ready, key=lambda c: figures_cost(read[c].values()))
+            busy = True
+            claim(staging_dir, GATE, config)
+            if claimed(staging_dir, DRIVER, config):
+                theirs.add(config)
+            else:
+                if templates is None:
+                    templates = read_templates(staging_dir)
+                tally = merged(read[config][i] for i in sorted(read[config]))
+                reports[config] = spec_config_stats(by_config[config], tally, templates, method)
+            read[config] = {}
         left = [c for c in shards if c not in reports and c not in theirs]
         theirs.update(c for c in left if claimed(staging_dir, DRIVER, c))
         if len(reports) + len(theirs) == len(shards):
             return reports
-        if not fresh:
+        if not busy:
             if os.getppid() != parent or not storage.exists(storage.join(staging_dir, TEMPLATES_FILE)):
                 raise RuntimeError(f"{staging_dir}: the build that wrote it is gone; stopped following its shards")
             time.sleep(poll)
@@ -91,11 +99,13 @@ def follow_config_stats(staging_dir: str, spec, shards: Mapping[str, int]) -> di
 
 def driver_config_stats(staging_dir: str, spec, tallies: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The driver's part of the figures, once every shard is written: each config of ``tallies`` (its merged
-    tally), from the last in spec order back, that the gate's process has not claimed, claimed here first
-    (every config when no process follows the shards)."""
+    tally) that the gate's process has not claimed, the largest first, claimed here before it is computed
+    (every config when no process follows the shards). Both taking the largest first, what is left when
+    one of them runs out of configs is the other's smallest: neither waits long for the other."""
     reports: dict[str, dict[str, Any]] = {}
     templates, method = None, resolve_similarity_method(spec)
-    for config in reversed([c for c in spec.configs if c.name in tallies]):
+    mine = [c for c in spec.configs if c.name in tallies]
+    for config in sorted(mine, key=lambda c: -figures_cost([tallies[c.name]])):  # stable: spec order in ties
         if claimed(staging_dir, GATE, config.name):
             continue
         claim(staging_dir, DRIVER, config.name)

@@ -117,22 +117,23 @@ def test_following_stops_when_the_staging_folder_is_removed(tmp_path):
         follow_config_stats(str(staging), spec, {"first": 2})
 
 
-def test_the_driver_takes_the_configs_the_gate_has_not_claimed_from_the_other_end(tmp_path):
+def test_each_process_takes_the_largest_config_the_other_has_not_claimed(tmp_path):
     from pipelines.shard_follower import DRIVER, GATE, claim, claimed, driver_config_stats
 
     spec = load_spec(str(_two_config_spec(tmp_path / "spec")))
     shards = {"first": [("female", "Mary loved the film."), ("male", "John loved the film.")],
               "second": [("female", "Anna said the meal was cold."), ("male", "Omar said the meal was cold.")]}
+    shards["first"].append(("female", "Anna ate."))  # the larger config
     tallies = {c: _shard_tally(rows, 0) for c, rows in shards.items()}
     config = {c.name: c for c in spec.configs}
     expected = {c: spec_config_stats(config[c], tallies[c], {}, "tfidf-cosine") for c in shards}
 
-    # a gate's process still busy elsewhere: the driver claims and computes every config, last first, and the
+    # a gate's process still busy elsewhere: the driver claims and computes every config, largest first, and the
     # gate's process, reaching its task late, computes nothing (it claims, sees the driver's claim, backs off)
     busy = str(tmp_path / "busy")
     _templates_file(busy)
     got = driver_config_stats(busy, spec, tallies)
-    assert list(got) == ["second", "first"] and got == expected
+    assert list(got) == ["first", "second"] and got == expected
     for c, rows in shards.items():
         _write_marker(busy, c, 0, tallies[c])
     assert follow_config_stats(busy, spec, {"first": 1, "second": 1}) == {}
@@ -146,3 +147,12 @@ def test_the_driver_takes_the_configs_the_gate_has_not_claimed_from_the_other_en
     assert driver_config_stats(shared, spec, tallies) == {"second": expected["second"]}
     assert claimed(shared, DRIVER, "second") and not claimed(shared, DRIVER, "first")
     assert follow_config_stats(shared, spec, {"first": 1, "second": 1}) == {"first": expected["first"]}
+
+    # a driver that has claimed nothing: the gate's process computes both, the larger first (here "second")
+    free = str(tmp_path / "free")
+    _templates_file(free)
+    smaller_first = {"first": _shard_tally(shards["first"][:1], 0), "second": tallies["second"]}
+    for c in ("first", "second"):
+        _write_marker(free, c, 0, smaller_first[c])
+    got = follow_config_stats(free, spec, {"first": 1, "second": 1})
+    assert list(got) == ["second", "first"] and got["second"] == expected["second"]
