@@ -23,7 +23,7 @@ from pipelines.extract_check import refuse_unclean
 from pipelines.grammar import grammar_from_plan, grammar_report, load_parser
 from pipelines.graph import load_drops, load_phase1, shard_graph, template_graph, write_catalogues
 from pipelines.manifest import build_manifest, input_hashes
-from pipelines.plots import import_matplotlib, write_png
+from pipelines.plots import PNG_FILE, import_matplotlib, write_png
 from pipelines.quarantine import progress_line, quarantine_counts, write_quarantine
 from pipelines.runners import described_job, pipeline_options
 from pipelines.shard_follower import driver_config_stats, follow_config_stats
@@ -207,12 +207,15 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         _say(f"[plan] {len(tasks)} shards, {sum(t.rows for t in tasks):,} rows planned")
         if beside:
             pending = gate.submit(grammar_from_plan, staging_dir, task_paths)
-        if gate is not None:  # the gate's process draws stats.png in finalize: it imports matplotlib before
-            gate.submit(import_matplotlib)  # the figures, which the driver shares, so the import is shared too
+        if gate is not None:  # the gate's process draws stats.png: it imports matplotlib before the figures,
+            gate.submit(import_matplotlib)  # which the driver shares, so the import is shared too
         following = gate is not None and gate.in_child
         if following:  # the gate's process computes figures as soon as their config's shards are written
+            # and, once all are, draws stats.png (into a local staging folder: on an object store finalize
+            # works on a copy, made when it starts, and draws it there)
+            png = None if storage.is_remote(staging_dir) else os.path.join(staging_dir, PNG_FILE)
             notes["config_stats"] = (gate.submit(follow_config_stats, staging_dir, spec,
-                                                 Counter(t.layout.name for t in tasks)), staging_dir)
+                                                 Counter(t.layout.name for t in tasks), png), staging_dir, png)
         t2 = time.perf_counter()
         with beam.Pipeline(runner=make_runner(), options=options) as p:
             shard_graph(p, task_paths, staging_dir)
@@ -281,18 +284,20 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     ``gate`` is a :class:`validation.worker.GateWorker` (one is made when None); ``changelog`` is the
     release's own changelog (what ``rebuild`` cut), kept in the manifest and shown in the card;
     ``grammar``: ``run_pipeline``'s function giving the grammar check's report (None: no such check);
-    ``config_stats``: ``run_pipeline``'s (future, staging folder): the gate's process following the shards
-    in that folder and computing configs' figures (``pipelines.shard_follower``); this process takes
-    configs too, the largest first (after parsing for the grammar check, when it is this one's to do); None:
-    all are computed here.
+    ``config_stats``: ``run_pipeline``'s (future, staging folder, stats.png's path or None): the gate's
+    process following the shards in that folder, computing configs' figures (``pipelines.shard_follower``)
+    and drawing stats.png at that path once every shard is written; this process takes configs too, the
+    largest first (after parsing for the grammar check, when it is this one's to do); None: all are
+    computed here.
 
-    The two processes share the work: the gate's process judges the gate and draws stats.png; the figures
-    are computed by whichever gets to a config first; the rows digests (of configs of several shards: a
-    one-shard config's comes with its shard) by the process that did not check grammar.
+    The two processes share the work: the gate's process judges the gate and draws stats.png (here, at
+    the end, unless it drew it while following the shards); the figures are computed by whichever gets to
+    a config first; the rows digests (of configs of several shards: a one-shard config's comes with its
+    shard) by the process that did not check grammar.
     """
     from dataclasses import replace
 
-    from pipelines.card import render_card
+    from pipelines.card import prepare_card, render_card
     from pipelines.manifest import rows_digests
     from validation.stats import compute_stats, write_stats
     from validation.gate import add_grammar_check, write_validation
@@ -307,9 +312,10 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
         written = written_digests(summaries)
         digesting = None if digests_here else worker.submit(rows_digests, staging_dir, configs, written)
         tallies = _merge_tallies(summaries)
-        computed, grammar_found, followed = None, None, staging_dir
+        computed, grammar_found, followed, drawn = None, None, staging_dir, None
         if config_stats is not None:
-            following, followed = config_stats
+            prepare_card()  # now, while the gate's process can take more of the figures, not at the end
+            following, followed, drawn = config_stats
             if grammar is not None and not grammar.beside:
                 grammar_found = grammar()  # only this process can: it parses while the other computes figures
             computed = driver_config_stats(followed, spec, tallies)
@@ -324,7 +330,8 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
         write_stats(staging_dir, stats)
         versioned = replace(spec, version=version)  # validation.json records the version being built
         pending = worker.submit_gate(staging_dir, versioned, lint, stats)
-        drawing = worker.submit(write_png, [(spec.benchmark, stats)], os.path.join(staging_dir, "stats.png"))
+        if drawn is None:  # else the gate's process drew it from the same figures while this one computed some
+            drawing = worker.submit(write_png, [(spec.benchmark, stats)], os.path.join(staging_dir, PNG_FILE))
         hashes = input_hashes(spec)
         digests = rows_digests(staging_dir, configs, written) if digests_here else None
         if grammar_found is None and grammar is not None:
@@ -340,7 +347,8 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
                                rules_version=rules.RULES_VERSION, changelog=changelog, files=())
         with open(os.path.join(staging_dir, "README.md"), "w", encoding="utf-8") as f:
             f.write(render_card(draft.to_dict(), spec, stats, report))
-        drawing.result()
+        if drawn is None:
+            drawing.result()
     finally:
         if own is not None:
             own.close()

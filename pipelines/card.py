@@ -438,6 +438,13 @@ def _template():
     return env.from_string(source)
 
 
+def prepare_card() -> None:
+    """Import what ``render_card`` needs and compile its template (a third of a second), ahead of the card."""
+    import huggingface_hub.repocard  # noqa: F401
+
+    _template()
+
+
 def render_card(manifest: Mapping[str, Any], spec, stats: Mapping[str, Any], validation: Mapping[str, Any]) -> str:
     """The README.md text of a release: YAML front matter (configs, licence, tasks) and a body.
 

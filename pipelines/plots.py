@@ -18,6 +18,8 @@ from typing import Any, Mapping, Sequence
 
 from schemas.tally import LENGTH_BINS
 
+#: The picture's name in a release.
+PNG_FILE = "stats.png"
 #: Settings that make the picture the same on every machine.
 _RC = {"font.family": "DejaVu Sans", "font.size": 8, "axes.titlesize": 9, "svg.hashsalt": "biasbench",
        "path.simplify": False,

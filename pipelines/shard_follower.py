@@ -28,7 +28,8 @@ from typing import Any, Iterable, Mapping
 from schemas import storage
 from schemas.tally import SAMPLE_ROWS, merged, tally_from_state
 from transforms.shard_summaries import SUMMARY_DIR, finished_shards, read_tally
-from validation.stats import read_templates, resolve_similarity_method, spec_config_stats
+from pipelines.plots import write_png
+from validation.stats import plot_stats, read_templates, resolve_similarity_method, spec_config_stats
 
 #: under the shards' summaries: one empty marker per config a process has claimed, ``<who>.<config>``
 CLAIMS_DIR = "_claims"
@@ -51,10 +52,14 @@ def figures_cost(tallies: Iterable[Any]) -> int:
     return min(sum(t.rows for t in tallies), SAMPLE_ROWS)
 
 
-def follow_config_stats(staging_dir: str, spec, shards: Mapping[str, int]) -> dict[str, dict[str, Any]]:
+def follow_config_stats(staging_dir: str, spec, shards: Mapping[str, int],
+                        png_path: str | None = None) -> dict[str, dict[str, Any]]:
     """``{config: report}`` for the configs of ``shards`` (config -> its number of shards) that the driver
     has not claimed, each computed once its shards' markers are all written, the largest ready one
     first; returns when every config is computed here or claimed by the driver.
+
+    ``png_path``: once every shard is written, stats.png is drawn there first (``plot_stats``: what the
+    picture shows is known from the tallies alone), while the driver takes configs' figures.
 
     Raises when the staging folder loses its templates.parquet (written before the first shard; a
     failed build removes the folder) or the process that submitted this one is gone, so a failed build
@@ -64,19 +69,28 @@ def follow_config_stats(staging_dir: str, spec, shards: Mapping[str, int]) -> di
     by_config = {c.name: c for c in spec.configs}
     method = resolve_similarity_method(spec)
     templates = None
-    read: dict[str, dict[int, Any]] = {name: {} for name in shards}
+    read: dict[str, dict[int, Any]] = {name: {} for name in shards}  # shard tallies, until their config is whole
+    whole: dict[str, Any] = {}  # configs whose every shard is read: their merged tally
     reports: dict[str, dict[str, Any]] = {}
     theirs: set[str] = set()  # configs the driver claimed
     while True:
         busy = False
         for config, index in finished_shards(staging_dir):
-            if config in reports or config in theirs or config not in read or index in read[config]:
-                continue
-            read[config][index] = tally_from_state(read_tally(staging_dir, config, index))
-            busy = True
-        ready = [c for c in shards if c not in reports and c not in theirs and len(read[c]) == shards[c]]
+            wanted = png_path is not None or (config not in reports and config not in theirs)
+            if config in read and config not in whole and index not in read[config] and wanted:
+                read[config][index] = tally_from_state(read_tally(staging_dir, config, index))
+                busy = True
+        for config in [c for c in shards if c not in whole and len(read[c]) == shards[c]]:
+            tallies, read[config] = read[config], {}
+            whole[config] = merged(tallies[i] for i in range(shards[config]))  # in shard order
+        if png_path is not None and len(whole) == len(shards):
+            if templates is None:
+                templates = read_templates(staging_dir)
+            write_png([(spec.benchmark, plot_stats(spec, whole, templates, method))], png_path)
+            png_path, busy = None, True
+        ready = [c for c in whole if c not in reports and c not in theirs]
         if ready:  # the largest, then a fresh look: the driver may have claimed others meanwhile
-            config = max(ready, key=lambda c: figures_cost(read[c].values()))
+            config = max(ready, key=lambda c: figures_cost([whole[c]]))
             busy = True
             claim(staging_dir, GATE, config)
             if claimed(staging_dir, DRIVER, config):
@@ -84,12 +98,10 @@ def follow_config_stats(staging_dir: str, spec, shards: Mapping[str, int]) -> di
             else:
                 if templates is None:
                     templates = read_templates(staging_dir)
-                tally = merged(read[config][i] for i in sorted(read[config]))
-                reports[config] = spec_config_stats(by_config[config], tally, templates, method)
-            read[config] = {}
+                reports[config] = spec_config_stats(by_config[config], whole[config], templates, method)
         left = [c for c in shards if c not in reports and c not in theirs]
         theirs.update(c for c in left if claimed(staging_dir, DRIVER, c))
-        if len(reports) + len(theirs) == len(shards):
+        if len(reports) + len(theirs) == len(shards) and png_path is None:
             return reports
         if not busy:
             if os.getppid() != parent or not storage.exists(storage.join(staging_dir, TEMPLATES_FILE)):

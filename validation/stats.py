@@ -137,7 +137,7 @@ def text_figures(tally: RowTally, template_texts: list[str] | None, groups: list
     pairwise = stride(tally.sample_texts().to_pylist(), PAIRWISE_SAMPLE)
     words = {g: length_figures_from_sums(*acc) for g, acc in tally.words.items()}
     total = [sum(acc[i] for acc in tally.words.values()) for i in range(3)]
-    declared = {g: tally.groups.get(g, 0) for g in groups} if groups else dict(tally.groups)
+    declared = _declared_groups(tally, groups)
     out: dict[str, Any] = {
         "templates": len(template_texts) if template_texts is not None else None,
         "sources": len(tally.sources),
@@ -176,15 +176,12 @@ def config_stats(tally: RowTally, task: str, groups: list[str], templates: Mappi
     """
     texts = tally.sample_texts()
     div = diversity(texts)
-    template_texts = None
-    if templates is not None:
-        template_texts = [templates[t]["text"] for t in tally.templates() if t in templates]
+    template_texts = _template_texts(tally, templates)
     return {
         "rows": tally.rows,
         "task": task,
         "text_field": tally.text_field,
-        "groups": {**{g: tally.groups.get(g, 0) for g in groups},
-                   **{str(g): n for g, n in tally.groups.items() if g not in groups}},
+        "groups": _group_rows(tally, groups),
         "balance": template_group_balance(tally.template_cells(), groups),
         "fill_types": {str(k): v for k, v in tally.fill_types.items()},
         "templates_per_source": {str(s): len(t) for s, t in tally.source_templates.items()},
@@ -192,8 +189,51 @@ def config_stats(tally: RowTally, task: str, groups: list[str], templates: Mappi
         "distinct_2": div["distinct_2"],  # the gated figure, also at the top for quick reports
         "figures": text_figures(tally, template_texts, groups, similarity_method),
         "integrity": integrity(tally, groups),
-        "length_histogram": {str(g): _trimmed(h) for g, h in tally.length_histogram.items()},
+        "length_histogram": _length_histograms(tally),
     }
+
+
+def plot_config_stats(tally: RowTally, groups: list[str], templates: Mapping[str, Mapping[str, Any]] | None,
+                      similarity_method: str | None = None) -> dict[str, Any]:
+    """What stats.png shows of a config (``pipelines.plots``), computed as ``config_stats`` computes it, at
+    a fraction of the cost (no distinct-n, self-BLEU or row figures): the picture can be drawn from the
+    tallies while the other figures are still being computed, and is the same picture."""
+    template_texts = _template_texts(tally, templates)
+    figures: dict[str, Any] = {"group_uniform_distance": uniform_distance(_declared_groups(tally, groups))}
+    if template_texts is not None:
+        figures["template_similarity"] = pairwise_similarity(stride(template_texts, PAIRWISE_SAMPLE),
+                                                             similarity_method)
+    if not figures.get("template_similarity"):  # the picture shows the rows' similarity then
+        figures["row_similarity"] = pairwise_similarity(stride(tally.sample_texts().to_pylist(), PAIRWISE_SAMPLE),
+                                                        similarity_method)
+    return {"groups": _group_rows(tally, groups), "length_histogram": _length_histograms(tally), "figures": figures}
+
+
+def plot_stats(spec, tallies: Mapping[str, RowTally], templates: Mapping[str, Mapping[str, Any]] | None,
+               method: str) -> dict[str, Any]:
+    """``plot_config_stats`` of every config of the spec with a tally, as ``compute_stats`` names them."""
+    configs = {c.name: plot_config_stats(tallies[c.name], [g.name for g in c.groups], templates, method)
+               for c in spec.configs if c.name in tallies}
+    return sorted_dicts({"benchmark": spec.benchmark, "version": spec.version, "configs": configs})
+
+
+def _template_texts(tally: RowTally, templates: Mapping[str, Mapping[str, Any]] | None) -> list[str] | None:
+    if templates is None:
+        return None
+    return [templates[t]["text"] for t in tally.templates() if t in templates]
+
+
+def _group_rows(tally: RowTally, groups: list[str]) -> dict[str, int]:
+    """Rows per group: the declared groups in order (0 where none), then any other group met."""
+    return {**{g: tally.groups.get(g, 0) for g in groups}, **{str(g): n for g, n in tally.groups.items() if g not in groups}}
+
+
+def _declared_groups(tally: RowTally, groups: list[str]) -> dict[str, int]:
+    return {g: tally.groups.get(g, 0) for g in groups} if groups else dict(tally.groups)
+
+
+def _length_histograms(tally: RowTally) -> dict[str, list[int]]:
+    return {str(g): _trimmed(h) for g, h in tally.length_histogram.items()}
 
 
 def _trimmed(hist) -> list[int]:
