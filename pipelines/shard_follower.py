@@ -9,7 +9,10 @@ merges that config's tallies in shard order and computes its report
 config's text sample are most of what ``compute_stats`` costs. The driver, once the expansion (and
 any work only it can do) is over, takes configs too (``driver_config_stats``), so the two share them
 however the machine's load falls: a gate still busy with a long grammar check leaves every config to
-the driver, an idle one takes most of them. Each takes the largest it can first.
+the driver, an idle one takes most of them. Each takes the largest it can first. Once every shard is
+written, the gate's process first draws stats.png (``validation.stats.plot_stats``: the picture needs
+only the tallies and the templates), while the driver goes on with the figures: drawn at the end, it
+left the driver idle for as long as it took.
 
 Each process claims a config with a marker under the shards' summaries before computing it
 (``CLAIMS_DIR``): the gate's process writes its claim and then backs off if the driver's is there;
