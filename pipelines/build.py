@@ -312,6 +312,10 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
         written = written_digests(summaries)
         digesting = None if digests_here else worker.submit(rows_digests, staging_dir, configs, written)
         tallies = _merge_tallies(summaries)
+        # this process's own work first: the gate's process may still be checking grammar (bbq-v1), and
+        # the figures, which either process takes, balance whatever is done before them
+        hashes = input_hashes(spec)
+        digests = rows_digests(staging_dir, configs, written) if digests_here else None
         computed, grammar_found, followed, drawn = None, None, staging_dir, None
         if config_stats is not None:
             prepare_card()  # now, while the gate's process can take more of the figures, not at the end
@@ -332,8 +336,6 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
         pending = worker.submit_gate(staging_dir, versioned, lint, stats)
         if drawn is None:  # else the gate's process drew it from the same figures while this one computed some
             drawing = worker.submit(write_png, [(spec.benchmark, stats)], os.path.join(staging_dir, PNG_FILE))
-        hashes = input_hashes(spec)
-        digests = rows_digests(staging_dir, configs, written) if digests_here else None
         if grammar_found is None and grammar is not None:
             grammar_found = grammar()
         if digesting is not None:
