@@ -13,6 +13,7 @@ prints the time on stderr.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Sequence
 
 from validation.grammar_check import RULES, check_doc, needs_parse, needs_tags
@@ -106,9 +107,16 @@ def _annotate(nlp, names: list[str], docs: list) -> None:
                 _mark_whitespace(doc)
 
 
+# a text the tokenizer makes a whitespace token of: a leading space, two in a row, or one that is not " "
+_SPACE_TOKEN = re.compile(r"^\s|\s\s|[^\S ]")
+
+
 def _mark_whitespace(doc) -> None:
     """What the English pipelines' attribute ruler does to whitespace tokens and nothing else
-    ``check_doc`` reads: tag ``_SP``, and dependency ``dep`` where the parser gave one."""
+    ``check_doc`` reads: tag ``_SP``, and dependency ``dep`` where the parser gave one. A text without
+    a whitespace token is not read token by token (most probes)."""
+    if not _SPACE_TOKEN.search(doc.text):
+        return
     for tok in doc:
         if tok.is_space:
             tok.tag_ = "_SP"

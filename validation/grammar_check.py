@@ -157,8 +157,9 @@ def needs_parse(doc) -> bool:
     """Whether a tagged probe needs the dependency parse: agreement can flag only a plural-verb subject
     pronoun with a ``VBZ`` or "was" in its sentence, or a singular one with a ``VBP`` or "were"."""
     plural, singular = _pronoun_numbers()
-    lows = [tok.lower_ for tok in doc]
-    tags = [tok.tag_ for tok in doc]
+    pairs = [(tok.lower_, tok.tag_) for tok in doc]  # one pass: each token read makes a Python object
+    lows = [low for low, _ in pairs]
+    tags = [tag for _, tag in pairs]
     return (any(low in plural for low in lows) and any(
         tag == "VBZ" or low in ("was", "wasn't") for low, tag in zip(lows, tags))) or \
         (any(low in singular for low in lows) and any(
