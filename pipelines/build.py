@@ -244,8 +244,9 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
 
 
 def written_digests(summaries: Sequence[dict]) -> dict[str, str]:
-    """The rows digests the shard writers computed (configs of one shard; the others are read back)."""
-    return {s["config"]: s[ROWS_DIGEST] for s in summaries if s["count"] == 1 and ROWS_DIGEST in s}
+    """The rows digests the shard writers computed (a writer does for a config of one shard only; the others
+    are read back)."""
+    return {s["config"]: s[ROWS_DIGEST] for s in summaries if ROWS_DIGEST in s}
 
 
 def unused_article_overrides(spec, templates, lexicons: dict[str, list[dict]]) -> list[str]:
