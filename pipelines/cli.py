@@ -27,6 +27,11 @@ import re
 import sys
 from typing import Sequence
 
+# Parallelism is by processes (runner workers, the gate's process, embedding helpers), never by BLAS
+# threads: a second BLAS thread competes with the build's other process for the second core and spins
+# while it waits. Set before numpy is first imported (below); child processes inherit it; a user's value stays.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 from pipelines.release_store import local_view
 from pipelines.run_lock import LockHeld, LockLost
 from schemas import progress, storage

@@ -13,7 +13,6 @@ prints the time on stderr.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Sequence
 
 from validation.grammar_check import RULES, check_doc, needs_parse, needs_tags
@@ -93,10 +92,10 @@ def check_texts(texts: Sequence[str], overrides=None, nlp=None) -> dict[str, lis
     # whose two rules are applied here instead
     tagging = [name for name in nlp.pipe_names if name not in ("ner", "lemmatizer", "attribute_ruler", "parser")]
     docs = [nlp.make_doc(text) for text in texts]
-    tagged = [doc for doc in docs if needs_tags(doc, overrides)]
+    tagged = [doc for text, doc in zip(texts, docs) if needs_tags(doc, overrides, text)]
     _annotate(nlp, tagging, tagged)
     _annotate(nlp, [name for name in nlp.pipe_names if name == "parser"], [doc for doc in tagged if needs_parse(doc)])
-    return {text: check_doc(doc, overrides) for text, doc in zip(texts, docs)}
+    return {text: check_doc(doc, overrides, text) for text, doc in zip(texts, docs)}
 
 
 def _annotate(nlp, names: list[str], docs: list) -> None:
@@ -107,18 +106,14 @@ def _annotate(nlp, names: list[str], docs: list) -> None:
                 _mark_whitespace(doc)
 
 
-# a text the tokenizer makes a whitespace token of: a leading space, two in a row, or one that is not " "
-_SPACE_TOKEN = re.compile(r"^\s|\s\s|[^\S ]")
-
-
 def _mark_whitespace(doc) -> None:
     """What the English pipelines' attribute ruler does to whitespace tokens and nothing else
-    ``check_doc`` reads: tag ``_SP``, and dependency ``dep`` where the parser gave one. A text without
-    a whitespace token is not read token by token (most probes)."""
-    if not _SPACE_TOKEN.search(doc.text):
-        return
-    for tok in doc:
-        if tok.is_space:
-            tok.tag_ = "_SP"
-            if tok.dep_:
-                tok.dep_ = "dep"
+    ``check_doc`` reads: tag ``_SP``, and dependency ``dep`` where the parser gave one. Only the
+    whitespace tokens are read one by one (most probes have none)."""
+    import numpy as np
+
+    for i in np.flatnonzero(doc.to_array("IS_SPACE")).tolist():
+        tok = doc[i]
+        tok.tag_ = "_SP"
+        if tok.dep_:
+            tok.dep_ = "dep"

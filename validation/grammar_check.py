@@ -48,6 +48,9 @@ RULES = ("agreement", "article", "doubled_word", "leftover_marker", "lowercase_s
 _LEFTOVER = re.compile(r"\{[^{}\s][^{}]*\}|<[A-Z][A-Z0-9_]*>|<[A-Za-z]+(?:/[A-Za-z]+)+>|\[[A-Z][A-Z0-9_]+\]")
 _ALLOWED_DOUBLES = ("that", "had")
 _SUBJUNCTIVE_MARKS = ("if", "wish", "though", "unless", "whether")
+_NUMBERS: dict[tuple, tuple[frozenset[str], frozenset[str]]] = {}  # _pronoun_numbers by the sets' names
+_HASHES: dict[frozenset[str], frozenset[int]] = {}
+_ARTICLES, _WAS, _WERE = frozenset(("a", "an")), frozenset(("was", "wasn't")), frozenset(("were", "weren't"))
 
 
 @dataclass(frozen=True)
@@ -59,9 +62,27 @@ class Finding:
 
 
 def _pronoun_numbers() -> tuple[frozenset[str], frozenset[str]]:
-    plural = frozenset(p.subj for p in PRONOUN_SETS.values() if p.plural_verbs)
-    singular = frozenset(p.subj for p in PRONOUN_SETS.values() if not p.plural_verbs)
-    return plural, singular
+    """Subject pronouns taking plural verbs, and those taking singular ones (a lexicon may register a set)."""
+    key = tuple(PRONOUN_SETS)
+    if key not in _NUMBERS:
+        plural = frozenset(p.subj for p in PRONOUN_SETS.values() if p.plural_verbs)
+        singular = frozenset(p.subj for p in PRONOUN_SETS.values() if not p.plural_verbs)
+        _NUMBERS[key] = plural, singular
+    return _NUMBERS[key]
+
+
+def _hashes(doc, words: frozenset[str]) -> frozenset[int]:
+    """The string-store hashes of ``words``, to compare with a doc's attribute arrays (hashes do not
+    depend on the vocabulary: the same string always hashes the same)."""
+    if words not in _HASHES:
+        _HASHES[words] = frozenset(doc.vocab.strings[w] for w in words)
+    return _HASHES[words]
+
+
+def _positions(lows: list[int], doc, words: frozenset[str]) -> list[int]:
+    """Indices of the tokens whose lower-case form is one of ``words`` (``lows``: the doc's LOWER hashes)."""
+    wanted = _hashes(doc, words)
+    return [i for i, h in enumerate(lows) if h in wanted]
 
 
 def _finite_verbs(pron) -> list:
@@ -88,12 +109,13 @@ def _subjunctive(pron) -> bool:
         clause.head.lower_ in ("wish", "wishes", "wished")
 
 
-def _agreement(toks) -> Iterable[Finding]:
+def _agreement(doc, lows) -> Iterable[Finding]:
     plural, singular = _pronoun_numbers()
-    for tok in toks:
-        low = tok.lower_
-        if not tok.dep_.startswith("nsubj") or low not in plural | singular:
+    for i in _positions(lows, doc, plural | singular):
+        tok = doc[i]
+        if not tok.dep_.startswith("nsubj"):
             continue
+        low = tok.lower_
         for verb in _finite_verbs(tok):
             vlow = verb.lower_
             if low in plural and (verb.tag_ == "VBZ" or vlow in ("was", "wasn't")):
@@ -109,29 +131,28 @@ def _next_word(text: str, tok) -> str:
     return m.group(1) if m else ""
 
 
-def _article_candidates(toks, text: str, overrides: Mapping[str, str] | None) -> Iterable[tuple]:
+def _article_candidates(doc, lows, text: str, overrides: Mapping[str, str] | None) -> Iterable[tuple]:
     """(token, next word, the article it takes) for every "a"/"an" whose next word takes the other one."""
-    for tok in toks:
-        low = tok.lower_
-        if low not in ("a", "an"):
-            continue
+    for i in _positions(lows, doc, _ARTICLES):
+        tok = doc[i]
         word = _next_word(text, tok)
         if not word or not re.match(r"[A-Za-z0-9]", word):
             continue
         want = indefinite_article(word, overrides)
-        if want != low:
+        if want != tok.lower_:
             yield tok, word, want
 
 
-def _articles(toks, text: str, overrides: Mapping[str, str] | None) -> Iterable[Finding]:
-    for tok, word, want in _article_candidates(toks, text, overrides):
+def _articles(doc, lows, text: str, overrides: Mapping[str, str] | None) -> Iterable[Finding]:
+    for tok, word, want in _article_candidates(doc, lows, text, overrides):
         if tok.tag_ == "DT":  # "a" as a letter or a grade is no article
             yield Finding("article", f"{tok.text} {word}: “{want}” by how “{word}” is read")
 
 
-def _doubled(toks) -> Iterable[Finding]:
-    for a, b in zip(toks, toks[1:]):
-        if a.is_alpha and a.whitespace_ and a.lower_ == b.lower_ and a.lower_ not in _ALLOWED_DOUBLES:
+def _doubled(doc, lows) -> Iterable[Finding]:
+    for i in [i for i, (a, b) in enumerate(zip(lows, lows[1:])) if a == b]:
+        a, b = doc[i], doc[i + 1]
+        if a.is_alpha and a.whitespace_ and a.lower_ not in _ALLOWED_DOUBLES:
             yield Finding("doubled_word", f"{a.text} {b.text}")
 
 
@@ -141,38 +162,42 @@ def _lowercase_starts(text: str) -> Iterable[Finding]:
         yield Finding("lowercase_start", f"{word}: a sentence starts in lower case")
 
 
-def needs_tags(doc, article_overrides: Mapping[str, str] | None = None) -> bool:
+# Tokens are read as attribute arrays (``Doc.to_array``) and made into Token objects only where a rule
+# looks closer: a Token object costs about a microsecond, and a probe paragraph has hundreds of tokens.
+# ``text`` is the doc's text when the caller has it (``Doc.text`` joins every token's text again).
+
+def needs_tags(doc, article_overrides: Mapping[str, str] | None = None, text: str | None = None) -> bool:
     """Whether a tokenized probe needs tags for ``check_doc`` to find all it finds on a full parse: a subject
     pronoun of a pronoun set is written (agreement, see ``needs_parse``), or an "a"/"an" precedes a word that
     takes the other article (only a determiner counts). Doubled words, markers and sentence starts read only
     the tokens and the text."""
-    toks = list(doc)
+    lows = doc.to_array("LOWER").tolist()
     plural, singular = _pronoun_numbers()
-    pronouns = plural | singular
-    return any(tok.lower_ in pronouns for tok in toks) or \
-        any(True for _ in _article_candidates(toks, doc.text, article_overrides))
+    return not _hashes(doc, plural | singular).isdisjoint(lows) or any(
+        True for _ in _article_candidates(doc, lows, doc.text if text is None else text, article_overrides))
 
 
 def needs_parse(doc) -> bool:
     """Whether a tagged probe needs the dependency parse: agreement can flag only a plural-verb subject
     pronoun with a ``VBZ`` or "was" in its sentence, or a singular one with a ``VBP`` or "were"."""
     plural, singular = _pronoun_numbers()
-    pairs = [(tok.lower_, tok.tag_) for tok in doc]  # one pass: each token read makes a Python object
-    lows = [low for low, _ in pairs]
-    tags = [tag for _, tag in pairs]
-    return (any(low in plural for low in lows) and any(
-        tag == "VBZ" or low in ("was", "wasn't") for low, tag in zip(lows, tags))) or \
-        (any(low in singular for low in lows) and any(
-            tag == "VBP" or low in ("were", "weren't") for low, tag in zip(lows, tags)))
+    lows, tags = (set(column) for column in doc.to_array(["LOWER", "TAG"]).T.tolist())
+
+    def verb(tag: str, words: frozenset[str]) -> bool:
+        return doc.vocab.strings[tag] in tags or not _hashes(doc, words).isdisjoint(lows)
+
+    return (not _hashes(doc, plural).isdisjoint(lows) and verb("VBZ", _WAS)) or \
+        (not _hashes(doc, singular).isdisjoint(lows) and verb("VBP", _WERE))
 
 
-def check_doc(doc, article_overrides: Mapping[str, str] | None = None) -> list[Finding]:
+def check_doc(doc, article_overrides: Mapping[str, str] | None = None, text: str | None = None) -> list[Finding]:
     """Every finding in one parsed probe sentence, in rule order, each detail once."""
-    text, toks = doc.text, list(doc)
+    text = doc.text if text is None else text
+    lows = doc.to_array("LOWER").tolist()
     found: list[Finding] = []
-    found += _agreement(toks)
-    found += _articles(toks, text, article_overrides)
-    found += _doubled(toks)
+    found += _agreement(doc, lows)
+    found += _articles(doc, lows, text, article_overrides)
+    found += _doubled(doc, lows)
     found += [Finding("leftover_marker", m.group(0)) for m in _LEFTOVER.finditer(text)]
     found += _lowercase_starts(text)
     return list(dict.fromkeys(found))
