@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 export GX_ANALYTICS_ENABLED := false
+# one BLAS thread a process, as the CLI sets it (pipelines/cli.py): the tests run a process per core
+export OPENBLAS_NUM_THREADS := 1
 
 .PHONY: build test test-fast install clean bench
 
