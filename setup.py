@@ -72,6 +72,6 @@ setup(
     include_package_data=True,
     install_requires=install_requires,
     extras_require=extras,
-    entry_points={"console_scripts": ["biasbench=pipelines.cli:main"]},
+    entry_points={"console_scripts": ["biasbench=pipelines.cli:run"]},
     license="MIT",
 )

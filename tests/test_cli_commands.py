@@ -83,3 +83,22 @@ def test_rebuild_cuts_a_version_only_when_inputs_change(default_release, tmp_pat
     log = card.split("## Changelog", 1)[1].split("\n## ", 1)[0]
     assert log.index("- 1.0.0: rebuilt from 0.1.0") < log.index(
         "- 1.0.1: rebuilt from 1.0.0 (patch; the diff implied none): rows +0 -0 ~0; spec changed")
+
+
+def test_the_installed_command_exits_with_mains_code_and_output(default_release, tmp_path):
+    """The console script runs ``pipelines.cli.run``: ``main``'s exit code and everything it printed, though
+    the process leaves its objects out of the last garbage collections."""
+    import os
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).with_name("biasbench")
+    assert script.exists(), f"{script}: the package is not installed in this environment (make install)"
+    env = dict(os.environ, GX_ANALYTICS_ENABLED="false")
+    done = subprocess.run([str(script), "stats", str(default_release), "--json"], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "qa_gender" in json.loads(done.stdout)["configs"]
+    done = subprocess.run([str(script), "validate", str(tmp_path / "nowhere")], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 2 and done.stderr.startswith("biasbench: "), done.stderr
