@@ -118,9 +118,9 @@ def _agreement(doc, lows) -> Iterable[Finding]:
         low = tok.lower_
         for verb in _finite_verbs(tok):
             vlow = verb.lower_
-            if low in plural and (verb.tag_ == "VBZ" or vlow in ("was", "wasn't")):
+            if low in plural and (verb.tag_ == "VBZ" or vlow in _WAS):
                 yield Finding("agreement", f"{tok.text} … {verb.text}: a singular verb for a plural subject")
-            elif low in singular and (verb.tag_ == "VBP" or (vlow in ("were", "weren't") and not _subjunctive(tok))):
+            elif low in singular and (verb.tag_ == "VBP" or (vlow in _WERE and not _subjunctive(tok))):
                 yield Finding("agreement", f"{tok.text} … {verb.text}: a plural verb for a singular subject")
 
 
