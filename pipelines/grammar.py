@@ -110,9 +110,7 @@ def _mark_whitespace(doc) -> None:
     """What the English pipelines' attribute ruler does to whitespace tokens and nothing else
     ``check_doc`` reads: tag ``_SP``, and dependency ``dep`` where the parser gave one. Only the
     whitespace tokens are read one by one (most probes have none)."""
-    import numpy as np
-
-    for i in np.flatnonzero(doc.to_array("IS_SPACE")).tolist():
+    for i in doc.to_array("IS_SPACE").nonzero()[0].tolist():
         tok = doc[i]
         tok.tag_ = "_SP"
         if tok.dep_:

@@ -1,8 +1,11 @@
 """The release commands through the CLI: validate, stats, diff, rebuild, publish --dry-run."""
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -88,10 +91,6 @@ def test_rebuild_cuts_a_version_only_when_inputs_change(default_release, tmp_pat
 def test_the_installed_command_exits_with_mains_code_and_output(default_release, tmp_path):
     """The console script runs ``pipelines.cli.run``: ``main``'s exit code and everything it printed, though
     the process leaves its objects out of the last garbage collections."""
-    import os
-    import subprocess
-    import sys
-
     script = Path(sys.executable).with_name("biasbench")
     assert script.exists(), f"{script}: the package is not installed in this environment (make install)"
     env = dict(os.environ, GX_ANALYTICS_ENABLED="false")

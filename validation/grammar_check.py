@@ -48,7 +48,7 @@ RULES = ("agreement", "article", "doubled_word", "leftover_marker", "lowercase_s
 _LEFTOVER = re.compile(r"\{[^{}\s][^{}]*\}|<[A-Z][A-Z0-9_]*>|<[A-Za-z]+(?:/[A-Za-z]+)+>|\[[A-Z][A-Z0-9_]+\]")
 _ALLOWED_DOUBLES = ("that", "had")
 _SUBJUNCTIVE_MARKS = ("if", "wish", "though", "unless", "whether")
-_NUMBERS: dict[tuple, tuple[frozenset[str], frozenset[str]]] = {}  # _pronoun_numbers by the sets' names
+_NUMBERS: dict[tuple, tuple[frozenset[str], ...]] = {}  # _pronoun_numbers by the sets' names
 _HASHES: dict[frozenset[str], frozenset[int]] = {}
 _ARTICLES, _WAS, _WERE = frozenset(("a", "an")), frozenset(("was", "wasn't")), frozenset(("were", "weren't"))
 
@@ -61,13 +61,14 @@ class Finding:
     detail: str
 
 
-def _pronoun_numbers() -> tuple[frozenset[str], frozenset[str]]:
-    """Subject pronouns taking plural verbs, and those taking singular ones (a lexicon may register a set)."""
+def _pronoun_numbers() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """Subject pronouns taking plural verbs, those taking singular ones, and both (a lexicon may register
+    a set)."""
     key = tuple(PRONOUN_SETS)
     if key not in _NUMBERS:
         plural = frozenset(p.subj for p in PRONOUN_SETS.values() if p.plural_verbs)
         singular = frozenset(p.subj for p in PRONOUN_SETS.values() if not p.plural_verbs)
-        _NUMBERS[key] = plural, singular
+        _NUMBERS[key] = plural, singular, plural | singular
     return _NUMBERS[key]
 
 
@@ -110,8 +111,8 @@ def _subjunctive(pron) -> bool:
 
 
 def _agreement(doc, lows) -> Iterable[Finding]:
-    plural, singular = _pronoun_numbers()
-    for i in _positions(lows, doc, plural | singular):
+    plural, singular, subjects = _pronoun_numbers()
+    for i in _positions(lows, doc, subjects):
         tok = doc[i]
         if not tok.dep_.startswith("nsubj"):
             continue
@@ -172,15 +173,14 @@ def needs_tags(doc, article_overrides: Mapping[str, str] | None = None, text: st
     takes the other article (only a determiner counts). Doubled words, markers and sentence starts read only
     the tokens and the text."""
     lows = doc.to_array("LOWER").tolist()
-    plural, singular = _pronoun_numbers()
-    return not _hashes(doc, plural | singular).isdisjoint(lows) or any(
+    return not _hashes(doc, _pronoun_numbers()[2]).isdisjoint(lows) or any(
         True for _ in _article_candidates(doc, lows, doc.text if text is None else text, article_overrides))
 
 
 def needs_parse(doc) -> bool:
     """Whether a tagged probe needs the dependency parse: agreement can flag only a plural-verb subject
     pronoun with a ``VBZ`` or "was" in its sentence, or a singular one with a ``VBP`` or "were"."""
-    plural, singular = _pronoun_numbers()
+    plural, singular, _ = _pronoun_numbers()
     lows, tags = (set(column) for column in doc.to_array(["LOWER", "TAG"]).T.tolist())
 
     def verb(tag: str, words: frozenset[str]) -> bool:
