@@ -32,8 +32,10 @@ sized), taken round-robin over the qa and nli sources in profile order. In one p
 
 - baseline ``exact``: exact dedup keys (``transforms.filter.dedup_key``) of every template;
 - ``minhash``: the lexical fallback (datasketch MinHash + LSH, threshold 0.6);
-- ``minilm``: the MiniLM model loaded, then every template embedded and compared
-  (cosine >= 0.9, chunked matrix products); skipped with a note without the semantic extra.
+- ``minilm``: the MiniLM model loaded, then the templates embedded a field at a time (the
+  cheaper field first, the other only for templates that can still reach the threshold; the
+  texts and tokens of each step are printed) and compared (cosine >= 0.9, chunked matrix
+  products); skipped with a note without the semantic extra.
   Prints the processes that embedded (this one and its helpers, one torch thread each), the CPU
   seconds of each (a helper's include its start) and the load average when it began.
 
@@ -370,18 +372,33 @@ def part_dedup(spec, args) -> int:
         t, cpu = time.perf_counter(), time.process_time()
         load_minilm()
         load, load_cpu = time.perf_counter() - t, time.process_time() - cpu
+        from schemas import embeddings
         from transforms.near_dedup import field_texts
 
-        distinct = len({f for x in templates for f in field_texts(x)})
+        distinct = {f for x in templates for f in field_texts(x) if f}
+        tokens = sum(map(len, embeddings.token_ids(sorted(distinct))))
+        embedded = []  # (texts, tokens) of each embedding call near_dedup makes: it embeds a field at a time
+        embed = embeddings.vectors_of_token_ids
+
+        def counted(ids, *rest, **options):
+            embedded.append((len(ids), sum(map(len, ids))))
+            return embed(ids, *rest, **options)
+
+        embeddings.vectors_of_token_ids = counted
         before = _machine()
         t, cpu = time.perf_counter(), time.process_time()
-        kept, pairs = near_dedup(templates, "minilm", None, sources)
+        try:
+            kept, pairs = near_dedup(templates, "minilm", None, sources)
+        finally:
+            embeddings.vectors_of_token_ids = embed
         results["minilm"] = time.perf_counter() - t
         cpu = time.process_time() - cpu
         helpers = {pid: _cpu_seconds(pid) for pid in helper_pids()}
         split = "".join(f" + helper {pid} {s:.1f}" for pid, s in helpers.items())
         print(f"  minilm (cosine {DEFAULT_THRESHOLD['minilm']}): model load {load:.1f}s ({load_cpu:.1f} CPU s); "
-              f"embed {distinct:,} distinct field texts + compare {results['minilm']:.1f}s wall, "
+              f"of {len(distinct):,} distinct field texts ({tokens:,} tokens) embedded "
+              f"{' then '.join(f'{n:,} ({k:,} tokens)' for n, k in embedded)}; embed + compare "
+              f"{results['minilm']:.1f}s wall, "
               f"{cpu + sum(helpers.values()):.1f} CPU s (this process {cpu:.1f}{split}; a helper's includes its "
               f"start), {1 + len(helpers)} process(es) of 1 torch thread (embedding_processes of 1M tokens: "
               f"{embedding_processes(10**6)}), {before} at the start; {len(pairs):,} dropped, {len(kept):,} "

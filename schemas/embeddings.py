@@ -116,28 +116,47 @@ def token_batches(lengths: Sequence[int], tokens_per_batch: int = TOKENS_PER_BAT
     return batches + [batch] if batch else batches
 
 
+def hidden_size() -> int:
+    """The length of a MiniLM vector."""
+    return load_minilm()[0].auto_model.config.hidden_size
+
+
+def token_ids(texts: Sequence[str]) -> list[list[int]]:
+    """MiniLM's token ids of each text (truncated to the model's longest input, as it embeds them)."""
+    texts = list(texts)
+    if not texts:
+        return []
+    model = load_minilm()
+    return model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"]
+
+
 def minilm_vectors(texts: Sequence[str], dtype=None, tokens_per_batch: int = TOKENS_PER_BATCH,
                    processes: int | None = None, tokens_per_share: int = TOKENS_PER_SHARE):
-    """Unit-length MiniLM embeddings of ``texts``, one row per text (float64 unless ``dtype`` says).
+    """Unit-length MiniLM embeddings of ``texts``, one row per text (float64 unless ``dtype`` says):
+    ``vectors_of_token_ids`` of their ``token_ids``."""
+    return vectors_of_token_ids(token_ids(texts), dtype, tokens_per_batch, processes, tokens_per_share)
 
-    The texts are tokenised once and embedded in batches of near-equal length (``token_batches``:
-    the model's cost is its padded tokens), run through the model's transformer under
-    ``torch.inference_mode`` and mean-pooled over their tokens, as sentence-transformers' ``encode``
-    does (the same vectors to float rounding). Consecutive batches of about ``tokens_per_share``
-    tokens go to ``processes`` processes (None: ``embedding_processes``), longest first, a share at a
-    time to whichever is free; each batch is embedded whole by one process on one thread, so the
-    vectors are the same bytes however many processes share the work.
+
+def vectors_of_token_ids(ids: Sequence[Sequence[int]], dtype=None, tokens_per_batch: int = TOKENS_PER_BATCH,
+                         processes: int | None = None, tokens_per_share: int = TOKENS_PER_SHARE):
+    """Unit-length MiniLM embeddings of texts given as their ``token_ids``, one row per text.
+
+    The texts are embedded in batches of near-equal length (``token_batches``: the model's cost is
+    its padded tokens), run through the model's transformer under ``torch.inference_mode`` and
+    mean-pooled over their tokens, as sentence-transformers' ``encode`` does (the same vectors to
+    float rounding). Consecutive batches of about ``tokens_per_share`` tokens go to ``processes``
+    processes (None: ``embedding_processes``), longest first, a share at a time to whichever is
+    free; each batch is embedded whole by one process on one thread, so the vectors are the same
+    bytes however many processes share the work.
     """
     import numpy as np
 
-    texts = list(texts)
-    if not texts:
+    ids = list(ids)
+    if not ids:
         return np.zeros((0, 0), dtype=dtype or np.float64)
-    model = load_minilm()
-    ids = model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"]
     shares = token_shares([len(x) for x in ids], tokens_per_batch, tokens_per_share)
     processes = processes or embedding_processes(sum(len(x) for x in ids))
-    out = np.zeros((len(texts), model[0].auto_model.config.hidden_size), dtype=dtype or np.float64)
+    out = np.zeros((len(ids), hidden_size()), dtype=dtype or np.float64)
     work = [[[ids[i] for i in batch] for batch in share] for share in shares]
     for share, vectors in zip(shares, _embedded(work, processes)):
         for batch, rows in zip(share, vectors):

@@ -138,6 +138,42 @@ def test_minilm_finds_a_paraphrase_minhash_does_not(minilm):
     assert near_dedup([a, b, c], "minhash", 0.6)[1] == []  # too few word 3-grams in common
 
 
+def test_minilm_embeds_a_passage_only_where_a_pair_can_still_reach_the_threshold(minilm, monkeypatch):
+    # questions are the cheaper field, so they are embedded first; a pair's mean of two cosines reaches
+    # 0.9 only if its questions reach 0.8, so only the passages of templates with such a question are embedded
+    import numpy as np
+    from schemas import embeddings
+    from transforms.near_dedup import minilm_pairs
+
+    market = ("Alice walked to the market on Saturday morning, bought bread, cheese and a bag of apples, "
+              "and talked with the baker about the rain that had flooded the lower road.")
+    rows = [[market, "Where did they go after the market closed?"],
+            [market.replace("Saturday", "Sunday"), "Where did they go after the market closed?"],
+            ["The committee met in the town hall to vote on the new budget for the harbour, which the "
+             "mayor had opposed for months.", "How many apples did the person buy at the farm?"],
+            [market, "What colour was the car the person drove to work?"],
+            ["A storm closed the airport for two days, and hundreds of travellers slept in the terminal "
+             "while the airlines rebooked their flights.", "Why was the person late for the meeting with the bank?"]]
+    embedded = []
+    real = embeddings.vectors_of_token_ids
+
+    def counted(ids, *args, **kwargs):
+        embedded.append(len(ids))
+        return real(ids, *args, **kwargs)
+
+    monkeypatch.setattr(embeddings, "vectors_of_token_ids", counted)
+    found = minilm_pairs(rows, 0.9)
+    assert embedded == [4, 2]  # the four distinct questions, then only the two passages the first pair holds
+
+    distinct = sorted({t for row in rows for t in row})
+    vector = dict(zip(distinct, real(embeddings.token_ids(distinct), np.float32)))
+    every = {(i, j): float(np.mean([vector[a] @ vector[b] for a, b in zip(rows[i], rows[j])]))
+             for i in range(len(rows)) for j in range(i + 1, len(rows))}
+    assert [(i, j) for i, j, _ in found] == [pair for pair, sim in every.items() if sim >= 0.9] == [(0, 1)]
+    assert found[0][2] == pytest.approx(every[(0, 1)], abs=1e-4)
+    assert every[(0, 3)] < 0.9  # the same passage, another question: pruned, rightly
+
+
 @pytest.mark.parametrize("method", ["minhash", pytest.param("minilm", marks=needs_semantic)])
 def test_near_dedup_ptransform_blocks_by_task(method):
     with TestPipeline(runner=FnApiRunner()) as p:

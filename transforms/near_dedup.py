@@ -106,40 +106,81 @@ def resolve_method(method: str) -> str:
     return method
 
 
-def template_vectors(field_texts: Sequence[Sequence[str]]):
-    """One unit vector per template from MiniLM embeddings of its fields: each distinct field text is
-    embedded once (a passage shared by many questions, once), and a template's vector is its field
-    vectors side by side, scaled so that the cosine of two templates is the mean of their fields'."""
-    import numpy as np
-    from schemas.embeddings import minilm_vectors
+# below the bound a pair's field cosines must reach, so float32 rounding never prunes a pair at the threshold
+BOUND_SLACK = 1e-3
 
-    distinct = sorted({t for texts in field_texts for t in texts if t})
-    embedded = dict(zip(distinct, minilm_vectors(distinct, dtype=np.float32))) if distinct else {}
-    width = max(len(texts) for texts in field_texts)
-    dim = next(iter(embedded.values())).shape[0] if embedded else 1
-    out = np.zeros((len(field_texts), width * dim), dtype=np.float32)
-    for i, texts in enumerate(field_texts):
-        for k, t in enumerate(texts):
-            if t:
-                out[i, k * dim:(k + 1) * dim] = embedded[t]
-    return out / np.sqrt(width, dtype=np.float32)
+
+def _with_partner(vectors, need: float, chunk: int = CHUNK):
+    """Which rows have another row whose dot product with them is at least ``need`` (upper triangle)."""
+    import numpy as np
+
+    hit = np.zeros(len(vectors), dtype=bool)
+    for start in range(0, len(vectors), chunk):
+        rows, cols = np.nonzero(np.triu(vectors[start:start + chunk] @ vectors[start:].T >= need, k=1))
+        hit[rows + start] = True
+        hit[cols + start] = True
+    return hit
 
 
 def minilm_pairs(field_texts: Sequence[Sequence[str]], threshold: float,
                  chunk: int = CHUNK) -> list[tuple[int, int, float]]:
     """``(i, j, cosine)`` with i < j for every pair of templates (given as their field texts, in one
-    order) at or above ``threshold``: batched embedding, then chunked matrix products."""
+    order) at or above ``threshold``, a pair's cosine being the mean of its fields' cosines (a field
+    one of them lacks counts 0).
+
+    Fields are embedded a field at a time, the one of fewest distinct tokens first, and a field
+    is embedded only for templates that can still reach the threshold: a cosine is at most 1,
+    so after the fields embedded so far a pair needs their cosines to sum to at least
+    ``width * threshold`` minus the fields still to come. On the dedup benchmark's qa templates
+    (context, question) a third of the templates have no question within 0.8 of any other
+    question, so their passages are never embedded. The last field embedded, the survivors'
+    similarities are chunked matrix products of their side-by-side field vectors (the upper
+    triangle), never a model call per pair.
+    """
     import numpy as np
+    from schemas.embeddings import embedding_processes, hidden_size, token_ids, vectors_of_token_ids
 
     if len(field_texts) < 2:
         return []
-    vectors = template_vectors(field_texts)
+    width = max(len(texts) for texts in field_texts)
+    rows = [list(texts) + [""] * (width - len(texts)) for texts in field_texts]
+    distinct = sorted({t for row in rows for t in row if t})
+    if not distinct:
+        return []
+    ids = dict(zip(distinct, token_ids(distinct)))
+    # one decision for all the fields: helpers started for the first field serve the rest
+    processes = embedding_processes(sum(len(x) for x in ids.values()))
+    tokens = [sum(len(ids[t]) for t in {row[k] for row in rows} if t) for k in range(width)]
+    embedded: dict[str, Any] = {}
+    dim = hidden_size()
+    live = np.arange(len(rows))  # the templates still able to reach the threshold
+    partial = np.zeros((len(rows), 0), dtype=np.float32)  # their embedded fields' unit vectors side by side
+    for done, k in enumerate(sorted(range(width), key=lambda k: (tokens[k], k)), start=1):
+        new = sorted({rows[i][k] for i in live if rows[i][k]} - embedded.keys())
+        embedded.update(zip(new, vectors_of_token_ids([ids[t] for t in new], np.float32, processes=processes)))
+        if done == width:
+            break
+        field = np.zeros((len(live), dim), dtype=np.float32)
+        for r, i in enumerate(live.tolist()):
+            if rows[i][k]:
+                field[r] = embedded[rows[i][k]]
+        partial = np.hstack([partial, field])
+        keep = _with_partner(partial, width * threshold - (width - done) - BOUND_SLACK, chunk)
+        live, partial = live[keep], partial[keep]
+        if len(live) < 2:
+            return []
+    vectors = np.zeros((len(live), width * dim), dtype=np.float32)
+    for r, i in enumerate(live.tolist()):
+        for k, t in enumerate(rows[i]):
+            if t:
+                vectors[r, k * dim:(k + 1) * dim] = embedded[t]
+    vectors /= np.sqrt(width, dtype=np.float32)
     pairs = []
-    for start in range(0, len(field_texts), chunk):
+    for start in range(0, len(live), chunk):
         sims = vectors[start:start + chunk] @ vectors[start:].T  # the upper triangle's band: j >= i only
-        rows, cols = np.nonzero(np.triu(sims >= threshold, k=1))
-        similarity = [round(s, 4) for s in sims[rows, cols].tolist()]
-        pairs += zip((rows + start).tolist(), (cols + start).tolist(), similarity)
+        r, c = np.nonzero(np.triu(sims >= threshold, k=1))
+        similarity = [round(x, 4) for x in sims[r, c].tolist()]
+        pairs += zip(live[r + start].tolist(), live[c + start].tolist(), similarity)
     return sorted(pairs)
 
 
