@@ -83,6 +83,29 @@ def memoise_dofn_specs() -> None:
     userstate.get_dofn_specs = get_dofn_specs
 
 
+#: how often the in-process runner's state samplers wake (Beam's default: 200 ms)
+SAMPLING_PERIOD_MS = 10
+
+
+def shorten_state_sampling() -> None:
+    """Make the state samplers Beam starts in this process wake every ``SAMPLING_PERIOD_MS``, not 200 ms.
+
+    Each bundle runs with a sampler thread that sleeps between samples of which step is running (the
+    steps' msec counters), up to 200 ms at a time, and ending the bundle joins that thread: the driver
+    waits out the rest of the sleep, on average 100 ms a long bundle. A build of holistic-bias spent
+    0.30 s of its wall time there (0.22 s at the end of the expansion), calm-v1 0.16 s. At 10 ms the
+    thread takes a lock and reads a clock a hundred times a second; the counters only get finer.
+    """
+    import inspect
+
+    from apache_beam.runners.worker import statesampler
+
+    init = statesampler.StateSampler.__init__
+    last = list(inspect.signature(init).parameters)[-1]
+    if last == "sampling_period_ms" and init.__defaults__ and len(init.__defaults__) == 1:
+        init.__defaults__ = (SAMPLING_PERIOD_MS,)
+
+
 def project_setup_file() -> str:
     """This project's setup.py: Dataflow stages the sdist built from it, so it needs a source checkout."""
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
@@ -136,6 +159,7 @@ def pipeline_options(runner: str = "direct", workers: int = 1, dask_address: str
         if workers > 1:
             args += ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
         memoise_dofn_specs()
+        shorten_state_sampling()
         yield FnApiRunner, ViewCachingOptions(args)
     elif runner == "dask":
         try:

@@ -1,5 +1,5 @@
 """The in-process runner's shortcuts (pipelines.runners): options views made once, DoFn specs inspected once,
-and Beam still running what needs them (state, options read by the runner)."""
+state samplers that wake often, and Beam still running what needs them (state, options read by the runner)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import pickle
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
+from apache_beam.runners.worker import statesampler
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms import userstate
 from apache_beam.transforms.userstate import BagStateSpec
 
-from pipelines.runners import ViewCachingOptions, memoise_dofn_specs, pipeline_options
+from pipelines.runners import SAMPLING_PERIOD_MS, ViewCachingOptions, memoise_dofn_specs, pipeline_options
 
 
 class _Collect(beam.DoFn):
@@ -70,3 +71,21 @@ def test_stateful_dofn_runs_on_the_memoised_in_process_runner(monkeypatch):
             got = (p | beam.Create([("a", 3), ("b", 1), ("a", 1), ("b", 2), ("a", 2), ("b", 3)], reshuffle=False)
                    | beam.ParDo(_Collect()))
             assert_that(got, equal_to([("a", [1, 2, 3]), ("b", [1, 2, 3])]))
+
+
+class _SamplingPeriod(beam.DoFn):
+    """The sampling period of the state sampler tracking the bundle this DoFn runs in."""
+
+    def process(self, _):
+        yield statesampler.get_current_tracker().sampling_period_ms
+
+
+def test_bundles_on_the_in_process_runner_are_sampled_often(monkeypatch):
+    # a bundle's end joins its sampler's thread, which sleeps up to a period: Beam's 200 ms made the driver wait
+    monkeypatch.setattr(statesampler.StateSampler.__init__, "__defaults__", (statesampler.DEFAULT_SAMPLING_PERIOD_MS,))
+    assert statesampler.StateSampler("before", None).sampling_period_ms == statesampler.DEFAULT_SAMPLING_PERIOD_MS
+    with pipeline_options("direct") as (make_runner, options):
+        with beam.Pipeline(runner=make_runner(), options=options) as p:
+            got = p | beam.Create([0]) | beam.ParDo(_SamplingPeriod())
+            assert_that(got, equal_to([SAMPLING_PERIOD_MS]))
+    assert SAMPLING_PERIOD_MS < statesampler.DEFAULT_SAMPLING_PERIOD_MS
