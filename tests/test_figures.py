@@ -1,6 +1,7 @@
 """The figures the field reports (validation.figures), their thresholds in the gate, stats.png and `stats`."""
 
 import json
+import random
 from dataclasses import replace
 
 import pyarrow as pa
@@ -27,6 +28,20 @@ def test_self_bleu_equals_sacrebleu_sentence_bleu_against_all_others():
     expected = sum(bleu.sentence_score(h, TEXTS[:i] + TEXTS[i + 1:]).score for i, h in enumerate(TEXTS)) / len(TEXTS)
     assert self_bleu(TEXTS) == round(expected, 4)
     assert self_bleu(["same words here"] * 3) == 100.0 and self_bleu(["alone"]) == 0.0
+
+
+def test_self_bleu_clips_repeated_and_tied_ngrams_as_sacrebleu_does():
+    # n-grams repeated within a text and held equally often by two texts: the clip is the most any *other*
+    # text holds; texts from a few words, so the same n-grams recur across them
+    from sacrebleu.metrics import BLEU
+
+    rng = random.Random(7)
+    texts = [" ".join(rng.choice("the a cat dog sat ran , .".split()) for _ in range(rng.randint(0, 14)))
+             for _ in range(60)]
+    texts += ["the cat the cat the cat", "the cat the cat the cat", ""]
+    bleu = BLEU(effective_order=True)
+    expected = sum(bleu.sentence_score(h, texts[:i] + texts[i + 1:]).score for i, h in enumerate(texts)) / len(texts)
+    assert self_bleu(texts) == round(expected, 4)
 
 
 def test_distinct_n_vocabulary_and_lengths():

@@ -150,44 +150,63 @@ def _closest_other_length(lengths: Counter, ordered: list[int], own: int) -> int
     return min(candidates, key=lambda r: (abs(r - own), r))
 
 
+def _clipped_counts(key: np.ndarray, owner: np.ndarray, texts: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per text, the count of its n-grams clipped by the most any other text holds of each (sacrebleu's
+    matches against all the others as references), and their count: two arrays of ``texts`` integers.
+
+    ``key``: each n-gram occurrence as an integer code; ``owner``: the text it is in."""
+    if not len(key):
+        return np.zeros(texts, np.int64), np.zeros(texts, np.int64)
+    # each (n-gram, text) once with its count, then per n-gram its texts by count, largest first
+    pair = np.lexsort((owner, key))
+    key, owner = key[pair], owner[pair]
+    starts = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]) | (owner[1:] != owner[:-1])])
+    count = np.diff(np.r_[starts, len(key)])
+    key, owner = key[starts], owner[starts]
+    ranked = np.lexsort((-count, key))
+    key, owner, count = key[ranked], owner[ranked], count[ranked]
+    first = np.r_[True, key[1:] != key[:-1]]  # the text holding the n-gram most often (the earliest of a tie)
+    heads = np.flatnonzero(first)
+    group = np.cumsum(first) - 1
+    second = np.where(np.r_[~first[1:], False], np.r_[count[1:], 0], 0)  # at a head: the runner-up's count
+    best_other = np.where(first, second[heads][group], count[heads][group])
+    return (np.bincount(owner, weights=np.minimum(count, best_other), minlength=texts).astype(np.int64),
+            np.bincount(owner, weights=count, minlength=texts).astype(np.int64))
+
+
 def self_bleu(texts: Sequence[str]) -> float:
-    """Mean sentence BLEU (0–100) of each text against all the others; 0.0 for fewer than two texts."""
+    """Mean sentence BLEU (0–100) of each text against all the others; 0.0 for fewer than two texts.
+
+    sacrebleu's ``sentence_bleu`` of each text with every other as a reference (13a tokens, exp
+    smoothing, effective order) from the same counts, found in numpy: every n-gram an integer code
+    (an (n-1)-gram's code and the next token's, renumbered densely order by order, so no code outgrows
+    an integer however large the vocabulary).
+    """
     if len(texts) < 2:
         return 0.0
     from sacrebleu.metrics.bleu import BLEU, MAX_NGRAM_ORDER
-    from sacrebleu.metrics.helpers import extract_all_word_ngrams
     from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
     tokenize = Tokenizer13a()
-    grams: list[Counter] = []
-    lengths = np.empty(len(texts), dtype=np.int64)
-    for i, text in enumerate(texts):
-        counter, lengths[i] = extract_all_word_ngrams(tokenize(text.rstrip()), 1, MAX_NGRAM_ORDER)
-        grams.append(counter)
-    # per n-gram: (largest count, text holding it, second largest count) over all texts
-    top: dict[tuple, list[int]] = {}
-    for i, counter in enumerate(grams):
-        for g, c in counter.items():
-            t = top.get(g)
-            if t is None:
-                top[g] = [c, i, 0]
-            elif c > t[0]:
-                t[0], t[1], t[2] = c, i, t[0]
-            elif c > t[2]:
-                t[2] = c
+    vocabulary: dict[str, int] = {}
+    code = vocabulary.setdefault
+    words = [tokenize(text.rstrip()).split() for text in texts]
+    ids = np.array([code(w, len(vocabulary)) for ws in words for w in ws], dtype=np.int64)
+    lengths = np.array([len(ws) for ws in words], dtype=np.int64)
+    text = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    counts, gram = [], ids
+    for order in range(1, MAX_NGRAM_ORDER + 1):
+        if order > 1:  # the n-grams starting at each position but the last n-1
+            gram = np.unique(gram[:-1] * len(vocabulary) + ids[order - 1:], return_inverse=True)[1].ravel()
+        within = text[:len(gram)] == text[order - 1:]  # the n-gram lies within one text
+        counts.append(_clipped_counts(gram[within], text[:len(gram)][within], len(texts)))
+    correct = np.stack([c for c, _ in counts], axis=1).tolist()
+    total = np.stack([t for _, t in counts], axis=1).tolist()
     length_counts = Counter(lengths.tolist())
     ordered = sorted(length_counts)
-    scores = []
-    for i, counter in enumerate(grams):
-        correct, total = [0] * MAX_NGRAM_ORDER, [0] * MAX_NGRAM_ORDER
-        for g, c in counter.items():
-            t = top[g]
-            best_other = t[2] if t[1] == i else t[0]
-            correct[len(g) - 1] += c if c < best_other else best_other
-            total[len(g) - 1] += c
-        ref_len = _closest_other_length(length_counts, ordered, int(lengths[i]))
-        scores.append(BLEU.compute_bleu(correct, total, int(lengths[i]), ref_len, smooth_method="exp",
-                                        effective_order=True).score)
+    scores = [BLEU.compute_bleu(correct[i], total[i], n, _closest_other_length(length_counts, ordered, n),
+                                smooth_method="exp", effective_order=True).score
+              for i, n in enumerate(lengths.tolist())]
     return round(float(np.mean(scores)), 4)
 
 
