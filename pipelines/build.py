@@ -26,7 +26,8 @@ from pipelines.manifest import build_manifest, input_hashes
 from pipelines.plots import PNG_FILE, import_matplotlib, write_png
 from pipelines.quarantine import progress_line, quarantine_counts, write_quarantine
 from pipelines.runners import described_job, pipeline_options
-from pipelines.shard_follower import driver_config_stats, follow_config_stats
+from pipelines.shard_follower import (DRIVER, claim_png, driver_config_stats, follow_config_stats,
+                                      import_matplotlib_unless_claimed)
 from pipelines.release_store import commit_release, local_view, move_aside, release_exists, working_copy
 from pipelines.staging import make_staging_dir, missing_folders, remove_if_empty, remove_stale_staging
 from schemas import progress, storage
@@ -207,13 +208,15 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         _say(f"[plan] {len(tasks)} shards, {sum(t.rows for t in tasks):,} rows planned")
         if beside:
             pending = gate.submit(grammar_from_plan, staging_dir, task_paths)
-        if gate is not None:  # the gate's process draws stats.png: it imports matplotlib before the figures,
-            gate.submit(import_matplotlib)  # which the driver shares, so the import is shared too
         following = gate is not None and gate.in_child
+        png = None if storage.is_remote(staging_dir) else os.path.join(staging_dir, PNG_FILE)
+        if following and png:  # the gate's process draws stats.png unless the driver gets to it first:
+            gate.submit(import_matplotlib_unless_claimed, staging_dir)  # it imports matplotlib ahead
+        elif gate is not None:  # the gate's process draws it at the end (in this one when it runs here)
+            gate.submit(import_matplotlib)
         if following:  # the gate's process computes figures as soon as their config's shards are written
             # and, once all are, draws stats.png (into a local staging folder: on an object store finalize
             # works on a copy, made when it starts, and draws it there)
-            png = None if storage.is_remote(staging_dir) else os.path.join(staging_dir, PNG_FILE)
             notes["config_stats"] = (gate.submit(follow_config_stats, staging_dir, spec,
                                                  Counter(t.layout.name for t in tasks), png), staging_dir, png)
         t2 = time.perf_counter()
@@ -291,16 +294,16 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
     largest first (after parsing for the grammar check, when it is this one's to do); None: all are
     computed here.
 
-    The two processes share the work: the gate's process judges the gate and draws stats.png (here, at
-    the end, unless it drew it while following the shards); the figures are computed by whichever gets to
-    a config first; the rows digests (of configs of several shards: a one-shard config's comes with its
+    The two processes share the work: the gate's process judges the gate and draws stats.png (at the end,
+    unless the picture was drawn while it followed the shards, by it or by this process when this one was
+    done with its figures first); the figures are computed by whichever gets to a config first; the rows digests (of configs of several shards: a one-shard config's comes with its
     shard) by the process that did not check grammar.
     """
     from dataclasses import replace
 
     from pipelines.card import prepare_card, render_card
     from pipelines.manifest import rows_digests
-    from validation.stats import compute_stats, write_stats
+    from validation.stats import compute_stats, plot_stats, read_templates, resolve_similarity_method, write_stats
     from validation.gate import add_grammar_check, write_validation
     from validation.worker import GateWorker
 
@@ -324,6 +327,9 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
             if grammar is not None and not grammar.beside:
                 grammar_found = grammar()  # only this process can: it parses while the other computes figures
             computed = driver_config_stats(followed, spec, tallies)
+            if drawn is not None and claim_png(followed, DRIVER):  # the gate's process is still busy
+                write_png([(spec.benchmark, plot_stats(spec, tallies, read_templates(followed),
+                                                       resolve_similarity_method(spec)))], drawn)
             computed.update({c: r for c, r in following.result().items() if c not in computed})
         for folder in {staging_dir, followed}:  # the same folder unless the staging is on an object store
             storage.delete_tree(storage.join(folder, SUMMARY_DIR))  # what the figures were computed from

@@ -9,10 +9,14 @@ merges that config's tallies in shard order and computes its report
 config's text sample are most of what ``compute_stats`` costs. The driver, once the expansion (and
 any work only it can do) is over, takes configs too (``driver_config_stats``), so the two share them
 however the machine's load falls: a gate still busy with a long grammar check leaves every config to
-the driver, an idle one takes most of them. Each takes the largest it can first. Once every shard is
-written, the gate's process first draws stats.png (``validation.stats.plot_stats``: the picture needs
-only the tallies and the templates), while the driver goes on with the figures: drawn at the end, it
-left the driver idle for as long as it took.
+the driver, an idle one takes most of them. Each takes the largest it can first. stats.png
+(``validation.stats.plot_stats``: the picture needs only the tallies and the templates) is drawn by
+whichever process is free first once every shard is written: the gate's process, when it is
+following the shards by then, draws it first while the driver goes on with the figures; a driver
+done with its figures while the gate's process is still checking grammar (calm-v1: the gate's
+process parsed for 1.2 s after the driver's last figure, then imported matplotlib and drew, while
+the driver waited 1 s) draws it itself. The picture is claimed exclusively (``claim_png``): one
+process draws it, never both.
 
 Each process claims a config with a marker under the shards' summaries before computing it
 (``CLAIMS_DIR``): the gate's process writes its claim and then backs off if the driver's is there;
@@ -31,12 +35,13 @@ from typing import Any, Iterable, Mapping
 from schemas import storage
 from schemas.tally import SAMPLE_ROWS, merged, tally_from_state
 from transforms.shard_summaries import SUMMARY_DIR, finished_shards, read_tally
-from pipelines.plots import write_png
+from pipelines.plots import import_matplotlib, write_png
 from validation.stats import plot_stats, read_templates, resolve_similarity_method, spec_config_stats
 
 #: under the shards' summaries: one empty marker per config a process has claimed, ``<who>.<config>``
 CLAIMS_DIR = "_claims"
 GATE, DRIVER = "gate", "driver"
+PNG_CLAIM = "stats.png"  # under CLAIMS_DIR: whoever created it draws the picture
 TEMPLATES_FILE = "templates.parquet"  # the driver writes it before the first shard; it stays in the release
 #: seconds between two looks at the markers: a local folder is cheap to list, an object store is not
 POLL_SECONDS = {"local": 0.05, "remote": 1.0}
@@ -48,6 +53,30 @@ def claim(staging_dir: str, who: str, config: str) -> None:
 
 def claimed(staging_dir: str, who: str, config: str) -> bool:
     return storage.exists(storage.join(staging_dir, SUMMARY_DIR, CLAIMS_DIR, f"{who}.{config}"))
+
+
+def claim_png(staging_dir: str, who: str) -> bool:
+    """Claim the drawing of stats.png for ``who``: True for the first process to ask, False for the other.
+    Created exclusively (only a local staging folder has a picture drawn beside the shards)."""
+    folder = os.path.join(staging_dir, SUMMARY_DIR, CLAIMS_DIR)
+    os.makedirs(folder, exist_ok=True)
+    try:
+        fd = os.open(os.path.join(folder, PNG_CLAIM), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as f:
+        f.write(who)
+    return True
+
+
+def png_claimed(staging_dir: str) -> bool:
+    return os.path.exists(os.path.join(staging_dir, SUMMARY_DIR, CLAIMS_DIR, PNG_CLAIM))
+
+
+def import_matplotlib_unless_claimed(staging_dir: str) -> None:
+    """``import_matplotlib`` ahead of drawing stats.png, unless the driver has already claimed the drawing."""
+    if not png_claimed(staging_dir):
+        import_matplotlib()
 
 
 def figures_cost(tallies: Iterable[Any]) -> int:
@@ -62,7 +91,8 @@ def follow_config_stats(staging_dir: str, spec, shards: Mapping[str, int],
     first; returns when every config is computed here or claimed by the driver.
 
     ``png_path``: once every shard is written, stats.png is drawn there first (``plot_stats``: what the
-    picture shows is known from the tallies alone), while the driver takes configs' figures.
+    picture shows is known from the tallies alone), while the driver takes configs' figures, unless the
+    driver has claimed the drawing (``claim_png``) by then.
 
     Raises when the staging folder loses its templates.parquet (written before the first shard; a
     failed build removes the folder) or the process that submitted this one is gone, so a failed build
@@ -78,6 +108,8 @@ def follow_config_stats(staging_dir: str, spec, shards: Mapping[str, int],
     theirs: set[str] = set()  # configs the driver claimed
     while True:
         busy = False
+        if png_path is not None and png_claimed(staging_dir):  # the driver draws it
+            png_path = None
         for config, index in finished_shards(staging_dir):
             wanted = png_path is not None or (config not in reports and config not in theirs)
             if config in read and config not in whole and index not in read[config] and wanted:
@@ -87,9 +119,10 @@ def follow_config_stats(staging_dir: str, spec, shards: Mapping[str, int],
             tallies, read[config] = read[config], {}
             whole[config] = merged(tallies[i] for i in range(shards[config]))  # in shard order
         if png_path is not None and len(whole) == len(shards):
-            if templates is None:
-                templates = read_templates(staging_dir)
-            write_png([(spec.benchmark, plot_stats(spec, whole, templates, method))], png_path)
+            if claim_png(staging_dir, GATE):
+                if templates is None:
+                    templates = read_templates(staging_dir)
+                write_png([(spec.benchmark, plot_stats(spec, whole, templates, method))], png_path)
             png_path, busy = None, True
         ready = [c for c in whole if c not in reports and c not in theirs]
         if ready:  # the largest, then a fresh look: the driver may have claimed others meanwhile

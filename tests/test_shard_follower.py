@@ -156,3 +156,42 @@ def test_each_process_takes_the_largest_config_the_other_has_not_claimed(tmp_pat
         _write_marker(free, c, 0, smaller_first[c])
     got = follow_config_stats(free, spec, {"first": 1, "second": 1})
     assert list(got) == ["second", "first"] and got["second"] == expected["second"]
+
+
+def test_stats_png_is_drawn_once_by_whichever_process_claims_it_first(tmp_path):
+    from pipelines.shard_follower import DRIVER, GATE, claim_png
+
+    spec = load_spec(str(_two_config_spec(tmp_path / "spec")))
+    tallies = {"first": _shard_tally([("female", "Mary loved the film."), ("male", "John loved the film.")], 0),
+               "second": _shard_tally([("female", "Anna ate."), ("male", "Omar ate.")], 0)}
+    for who, staging in ((DRIVER, tmp_path / "driver-first"), (GATE, tmp_path / "gate-first")):
+        _templates_file(str(staging))
+        for c, tally in tallies.items():
+            _write_marker(str(staging), c, 0, tally)
+        png = staging / "stats.png"
+        if who == DRIVER:
+            assert claim_png(str(staging), DRIVER)
+        follow_config_stats(str(staging), spec, {"first": 1, "second": 1}, str(png))
+        assert png.exists() == (who == GATE)  # the gate's process draws only a picture no one claimed
+        assert not claim_png(str(staging), DRIVER) and not claim_png(str(staging), GATE)  # claimed once
+
+
+def test_a_driver_done_while_the_gate_is_busy_draws_the_same_stats_png(tmp_path, monkeypatch):
+    import pipelines.build
+
+    pytest.importorskip("spacy")
+    spec = load_spec(str(_two_config_spec(tmp_path / "spec")))
+    drawn_here = []
+    draw = pipelines.build.write_png
+    monkeypatch.setattr(pipelines.build, "write_png", lambda *a: drawn_here.append(a[1]) or draw(*a))
+    busy = GateWorker(warm=False)
+    try:
+        busy.submit(time.sleep, 4)  # the gate's process is still at earlier work when the driver's figures are done
+        slow = build_release(spec, out_dir=str(tmp_path / "busy"), gate=busy)
+    finally:
+        busy.close()
+    assert [Path(p).name for p in drawn_here] == ["stats.png"]  # drawn by the driver, once
+    here = GateWorker(warm=False)
+    here.close()
+    driven = build_release(spec, out_dir=str(tmp_path / "here"), gate=here)
+    assert file_digests(Path(slow.release_dir)) == file_digests(Path(driven.release_dir))
