@@ -233,8 +233,11 @@ class _EntryCache:
     def __init__(self):
         self.blank: dict = {}  # slot key -> bool array (rendering matches ^\s*$)
         self.braces: dict = {}  # slot key -> "{", "}", "{}" or ""
-        self.junctions: dict = {}  # (overrides key, parts) -> {rule: bool array or None}
-        self.fields: dict = {}  # (overrides key, field text, referent) -> {rule: bool array or None}
+        # (overrides key, parts) -> {rule: bool array over the entries, or None} and under COVERED the entries
+        # linted so far (a bool array, or None: all of them); an entry not linted yet reads False
+        self.junctions: dict = {}
+        self.generation = 0  # counts the junctions' coverage growing: field flags of an older one are stale
+        self.fields: dict = {}  # (overrides key, field text, referent) -> (generation, {rule: bool array or None})
         self.leftover: dict = {}  # field text -> bool array: whole-field leftover (brace fields only)
 
 
@@ -280,47 +283,99 @@ def _join(parts: Sequence, column, length: int) -> pa.Array:
 _BATCH_STRINGS = 1 << 20
 
 
-def _fill_junctions(pairs: Sequence[tuple], overrides, okey) -> None:
-    """Lint the junctions of ``(cols, junction)`` pairs not yet cached, for all their entries at once.
+COVERED = "covered"
 
-    Strings are deduplicated first: a junction often renders alike for many entries ("hours. They
-    were tired" for every entry of a they-group), and those are linted once.
+
+def _missing(cache: dict | None, wanted: np.ndarray | None, size: int) -> np.ndarray | None:
+    """The entries of ``wanted`` (indices; None: all ``size``) that a junction's cache entry has not linted:
+    indices, or None for all of them."""
+    if cache is None:
+        return wanted
+    covered = cache[COVERED]
+    if covered is None:
+        return np.zeros(0, np.int64)
+    if wanted is None:
+        return np.flatnonzero(~covered)
+    return wanted[~covered[wanted]]
+
+
+def _fill_junctions(pairs: Sequence[tuple], overrides, okey) -> None:
+    """Lint the junctions of ``(cols, junction, entries)`` triples for the entries not yet linted: ``entries``
+    are indices into ``cols.entries`` (None: every entry), all at once.
+
+    Only the entries rows use are linted: calm-v1 draws some names of thousands for each template, and
+    linting every name in every junction cost more than linting the rows. Strings are deduplicated
+    first: a junction often renders alike for many entries ("hours. They were tired" for every entry of
+    a they-group), and those are linted once.
     """
-    pending, seen = [], set()
-    for cols, j in pairs:
-        key = (okey, j.parts)
-        if key not in _cache(cols).junctions and (id(cols), key) not in seen:
-            seen.add((id(cols), key))
-            pending.append((cols, j))
+    pending, wanted = [], {}
+    for cols, j, entries in pairs:
+        key = (id(cols), okey, j.parts)
+        if key not in wanted:
+            wanted[key] = []
+            pending.append((cols, j, key))
+        wanted[key].append(entries)
+    work = []
+    for cols, j, key in pending:
+        lists = wanted[key]
+        entries = None if any(e is None for e in lists) else np.unique(np.concatenate(lists)).astype(np.int64)
+        if entries is not None and len(entries) == len(cols.entries):  # every entry (HolisticBias: all of them)
+            entries = None
+        missing = _missing(_cache(cols).junctions.get((okey, j.parts)), entries, len(cols.entries))
+        if missing is None or len(missing):
+            work.append((cols, j, missing))
     start = 0
-    while start < len(pending):
+    while start < len(work):
         chunk, size = [], 0
-        while start < len(pending) and (not chunk or size < _BATCH_STRINGS):
-            chunk.append(pending[start])
-            size += len(pending[start][0].entries)
+        while start < len(work) and (not chunk or size < _BATCH_STRINGS):
+            cols, _, missing = work[start]
+            chunk.append(work[start])
+            size += len(cols.entries) if missing is None else len(missing)
             start += 1
-        joined = [_join(j.parts, cols.column, len(cols.entries)) for cols, j in chunk]
+        joined = [_join(j.parts, cols.column, len(cols.entries)) if missing is None else
+                  _join(j.parts, lambda slot, c=cols, m=missing: c.column(slot).take(m), len(missing))
+                  for cols, j, missing in chunk]
         if size:
             encoded = pc.dictionary_encode(pa.concat_arrays(joined))
             distinct = _flags_of(encoded.dictionary, overrides)
             codes = encoded.indices.to_numpy(zero_copy_only=False)
             flags = {r: distinct[r][codes] for r in TOKEN_RULES}
         at = 0
-        for cols, j in chunk:
-            n = len(cols.entries)
-            got = {}
+        for cols, j, missing in chunk:
+            c = _cache(cols)
+            n = len(cols.entries) if missing is None else len(missing)
+            got = c.junctions.get((okey, j.parts))
+            if got is None:
+                got = {r: None for r in TOKEN_RULES}
+                got[COVERED] = np.zeros(len(cols.entries), bool)
             for r in TOKEN_RULES:
                 v = flags[r][at:at + n] if n else None
-                got[r] = v if v is not None and v.any() else None
-            _cache(cols).junctions[(okey, j.parts)] = got
+                if v is None or not v.any():
+                    continue
+                if missing is None:
+                    got[r] = v
+                else:
+                    if got[r] is None:
+                        got[r] = np.zeros(len(cols.entries), bool)
+                    got[r][missing] = v
+            if missing is None:
+                got[COVERED] = None
+            else:
+                got[COVERED][missing] = True
+                if got[COVERED].all():
+                    got[COVERED] = None
+            c.junctions[(okey, j.parts)] = got
+            c.generation += 1
             at += n
 
 
 def _junction_flags(cols, junctions: Sequence[_Junction], overrides, okey) -> list[dict]:
-    """Per junction (one referent, filled from ``cols``), per rule, a bool array over the entries (None: none)."""
+    """Per junction (one referent, filled from ``cols``), per rule, a bool array over the entries (None: none),
+    right at every entry linted so far (``BoundaryLinter.prepare`` lints those its blocks' rows use; a
+    junction never linted is linted here for every entry)."""
     c = _cache(cols)
     if any((okey, j.parts) not in c.junctions for j in junctions):
-        _fill_junctions([(cols, j) for j in junctions], overrides, okey)
+        _fill_junctions([(cols, j, None) for j in junctions if (okey, j.parts) not in c.junctions], overrides, okey)
     return [c.junctions[(okey, j.parts)] for j in junctions]
 
 
@@ -339,8 +394,8 @@ def _field_entry_flags(plan: _FieldPlan, text: str, ref: str, cols, overrides, o
     """
     c = _cache(cols)
     key = (okey, text, ref)
-    got = c.fields.get(key)
-    if got is None:
+    generation, got = c.fields.get(key, (None, None))
+    if got is None or generation != c.generation:
         mine = [j for j in plan.junctions if j.referents == (ref,)]
         got = {r: None for r in TOKEN_RULES}
         for jf in _junction_flags(cols, mine, overrides, okey):
@@ -354,7 +409,7 @@ def _field_entry_flags(plan: _FieldPlan, text: str, ref: str, cols, overrides, o
             if not blank.any():
                 blank = None
         got["empty_field"] = blank
-        c.fields[key] = got
+        c.fields[key] = (c.generation, got)
     return got
 
 
@@ -405,7 +460,7 @@ class BoundaryLinter:
         self.okey = tuple(sorted(self.overrides.items()))
         self.strategy, self.seed, self.id_column = strategy, seed, id_column
         self._prepared: set[str] = set()
-        self._prepared_groups: set[tuple] = set()
+        self._rows: dict[int, tuple[Block, _Rows]] = {}  # id(block) -> the block and its rows, until linted
         fields = set(TASK_FIELDS[layout.task]) | {"answer"}
         missing = [c for c in self.text_columns if c not in fields]
         if missing:
@@ -416,37 +471,34 @@ class BoundaryLinter:
         return [template.answer if c == "answer" else template.fields[c] for c in self.text_columns]
 
     def prepare(self, blocks: Sequence[Block]) -> None:
-        """Plan every field of these blocks' templates, and lint their one-referent junctions for
-        every entry of the blocks' groups, at once (fewer, larger kernel calls)."""
+        """Plan every field of these blocks' templates, and lint their one-referent junctions for the
+        entries the blocks' rows use, at once (fewer, larger kernel calls)."""
         seen, texts, fresh = self._prepared, [], []
         for b in blocks:
             if b.template.template_id not in seen:
                 seen.add(b.template.template_id)
                 texts += self._texts(b.template)
-            fresh.append(b)
+            if id(b) not in self._rows:
+                fresh.append(b)
         if texts:
             _plan_fields(texts)
             _const_flags([_PLANS[t] for t in dict.fromkeys(texts)], self.overrides, self.okey)
-        pairs, done = [], self._prepared_groups
+        pairs = []
         for b in fresh:
-            key = (b.template.template_id, b.lexicon_group)
-            if key in done:
-                continue
-            done.add(key)
-            groups = self._groups(b)
+            rows = _Rows(b, self.layout, self.ctx, self.strategy, self.seed)
+            self._rows[id(b)] = (b, rows)  # the block too: its id stays its own while it is held here
             for text in self._texts(b.template):
                 for j in _PLANS[text].junctions:
                     if len(j.referents) == 1:
-                        pairs.append((groups[j.referents[0]], j))
+                        cols, idx = rows.refs[j.referents[0]]
+                        pairs.append((cols, j, np.arange(rows.n, dtype=np.int64) if idx is None else idx))
         if pairs:
             _fill_junctions(pairs, self.overrides, self.okey)
 
-    def _groups(self, block: Block) -> dict:
-        """Per referent of the block's template, the LexiconColumns it is filled from (as render_block does)."""
-        layout, template = self.layout, block.template
-        primary = self.ctx.group(layout.lexicon, layout.axis, block.lexicon_group, filler_where(template))
-        bound = bind_referents(template, layout, self.ctx, primary, np.zeros(0, dtype=np.int64))
-        return {ref: cols for ref, (cols, _) in bound.items()}
+    def _block_rows(self, block: Block) -> _Rows:
+        """The block's rows, as ``prepare`` bound them (then forgotten: a block is linted once)."""
+        held = self._rows.pop(id(block), None)
+        return held[1] if held is not None else _Rows(block, self.layout, self.ctx, self.strategy, self.seed)
 
     def _field_masks(self, plan: _FieldPlan, text: str, rows: _Rows) -> dict:
         """Per rule: True (every row), None (no row) or a bool array over the block's rows."""
@@ -525,7 +577,7 @@ class BoundaryLinter:
         found: dict[tuple[int, int], list[tuple[int, Block, int]]] = {}  # (rule, column) -> [(row, block, local)]
         offset = 0
         for block in blocks:
-            rows = _Rows(block, self.layout, self.ctx, self.strategy, self.seed)
+            rows = self._block_rows(block)
             n = rows.n
             if n:
                 for ci, text in enumerate(self._texts(block.template)):
