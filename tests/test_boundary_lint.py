@@ -180,6 +180,21 @@ def test_article_overrides_are_the_lints_own():
                 == lint_batch(batch, COLUMNS, article_overrides=overrides).to_dict())
 
 
+def test_junctions_are_linted_for_the_entries_rows_use_and_again_when_later_rows_use_more():
+    # two blocks of one template and group drawing different entries, linted one after the other by one
+    # linter: the second block's entries (one of them doubles "the") are linted when it comes
+    t = Template.create(task="qa", fields={"context": "I know the {person} well.", "question": "Who?"}, answer="x")
+    lex = [LexiconEntry("names", "gender", "g1", v, pronoun_set="he") for v in ("Bo", "Al", "Cy", "the", "Ed", "Flo")]
+    ctx = LexiconContext({"names": lex})
+    layout = ConfigLayout("qa", "gender", "names", name="qa_gender")
+    first, second = Block("qa_gender", t, "g1", 0, [0, 1]), Block("qa_gender", t, "g1", 1, [3, 4])
+    linter = BoundaryLinter(layout, ctx, COLUMNS)
+    for block, doubled in ((first, 0), (second, 1), (first, 0)):
+        batch = render_block(block, layout, ctx)
+        got = linter.lint_run([block], batch).to_dict()
+        assert got == lint_batch(batch, COLUMNS).to_dict() and got["counts"]["doubled_word"] == doubled
+
+
 def test_write_shard_reports_what_row_lint_of_its_file_reports(tmp_path):
     t = Template.create(task="qa", fields={"context": "They {person:was} {a:person} and they was a {person}.",
                                            "question": "Is {person} the {person}?"}, answer="{person}")
