@@ -252,14 +252,14 @@ def written_digests(summaries: Sequence[dict]) -> dict[str, str]:
     return {s["config"]: s[ROWS_DIGEST] for s in summaries if ROWS_DIGEST in s}
 
 
-def unused_article_overrides(spec, templates, lexicons: dict[str, list[dict]]) -> list[str]:
+def unused_article_overrides(spec, templates, lexicons: dict[str, list]) -> list[str]:
     """The spec's ``article_overrides`` keys that name no word of any template or lexicon entry: typos."""
     from schemas.articles import unused_overrides
 
     if not spec.article_overrides:
         return []
     texts = [text for t in templates for _, text in t.slot_texts()]
-    texts += [e.get("value", "") for entries in lexicons.values() for e in entries]
+    texts += [e.value for entries in lexicons.values() for e in entries]
     return unused_overrides(spec.article_overrides, texts)
 
 

@@ -168,7 +168,7 @@ def shard_graph(p: beam.Pipeline, task_paths: list[str], staging_dir: str) -> No
          | "ExpandLintWrite" >> ExpandAndWriteShards(staging_dir))
 
 
-def load_phase1(staging_dir: str) -> tuple[list[Template], dict[str, list[dict]], int, list[dict], list[dict]]:
+def load_phase1(staging_dir: str) -> tuple[list[Template], dict[str, list[LexiconEntry]], int, list[dict], list[dict]]:
     """Read back and remove what phase 1 left: templates, lexicons, how many records extraction rejected,
     the records quarantined, and the near-duplicate pairs decided (``NearPair`` dicts; empty unless
     ``filters.dedup: near``)."""

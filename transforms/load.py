@@ -10,7 +10,7 @@ from __future__ import annotations
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from schemas.records import fill_entry_ids
+from schemas.records import LexiconEntry, fill_entry_ids
 from transforms.importers import import_templates
 from transforms.lexicons import load_lexicon
 
@@ -23,18 +23,21 @@ def _import_file(item):
         yield template.to_dict()
 
 
-def _load_all(items) -> dict[str, list[dict]]:
-    """{lexicon name: [entry dicts in lexicon order]}: one element, used as a side input.
+def _load_all(items) -> dict[str, list[LexiconEntry]]:
+    """{lexicon name: [entries in lexicon order]}: one element, used as a side input.
 
-    Each dict carries its entry's ``entry_id`` (``LexiconEntry.to_dict`` leaves it out), computed here
-    once, so the planner need not hash 20,000 entries again (``transforms.plan.entries_of``)."""
+    Each entry carries its ``entry_id``, computed here once (``fill_entry_ids``), so the planner need
+    not hash 20,000 entries again; the entries travel as they are (pickled with the id they keep),
+    not as dicts to be turned back into entries: HolisticBias's 22,029 cost 0.3 s each way."""
     out = {}
     for spec, path in items:
         if spec.name in out:
             raise ValueError(f"lexicon {spec.name!r} is defined twice")
         entries = list(load_lexicon(spec, path))
         fill_entry_ids(entries)
-        out[spec.name] = [{**e.to_dict(), "entry_id": e.entry_id} for e in entries]
+        for e in entries:
+            e.entry_id  # noqa: B018 - an id fill_entry_ids left to the property, kept now (cached_property)
+        out[spec.name] = entries
     return out
 
 
@@ -50,7 +53,7 @@ class ImportTemplateFiles(beam.PTransform):
 
 
 class LoadLexicons(beam.PTransform):
-    """``[(LexiconSpec, path)]`` → one dict of every lexicon's entries."""
+    """``[(LexiconSpec, path)]`` → one dict of every lexicon's entries (``LexiconEntry``, ids filled)."""
 
     def __init__(self, lexicons):
         super().__init__()

@@ -32,7 +32,7 @@ from typing import Iterable, Mapping, Sequence
 import pyarrow as pa
 
 from schemas.ids import stable_seed
-from schemas.records import TASK_FIELDS, LexiconEntry, Template, fill_entry_ids, row_schema
+from schemas.records import TASK_FIELDS, LexiconEntry, Template, row_schema
 from schemas.slots import SlotError, parse_slots
 from schemas.tally import sample_step
 from transforms.lexicon_context import LexiconContext, filler_where
@@ -375,20 +375,9 @@ def filler_where_drops(spec, templates: Sequence[Template], ctx: LexiconContext)
     return out
 
 
-def entries_of(rows: list[dict]) -> list[LexiconEntry]:
-    """Lexicon entries from their dicts, each with its ``entry_id``: the one a dict carries (phase 1's
-    ``transforms.load`` computed it from the same fields), else computed here."""
-    entries = [LexiconEntry.from_dict(e) for e in rows]
-    for entry, row in zip(entries, rows):
-        if "entry_id" in row:
-            entry.__dict__["entry_id"] = row["entry_id"]  # where ``functools.cached_property`` keeps it
-    fill_entry_ids(entries)
-    return entries
-
-
-def plan_shards(spec, templates: list[Template], lexicons: dict[str, list[dict]]):
+def plan_shards(spec, templates: list[Template], lexicons: dict[str, list[LexiconEntry]]):
     """The shard tasks (a pure function of spec, templates and lexicons: same on every run), and the
     LexiconContext they were planned with, which the shard workers render with."""
-    entries = {name: entries_of(rows) for name, rows in lexicons.items()}
+    entries = {name: list(rows) for name, rows in lexicons.items()}
     ctx = LexiconContext(entries, spec.article_overrides)
     return plan_release(spec, templates, entries, ctx), ctx
