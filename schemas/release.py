@@ -26,7 +26,7 @@ import json
 import os
 import stat
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -232,20 +232,25 @@ def read_release_json(path: str) -> dict:
         raise InputError(f"{path}: cannot read JSON: {e}") from None
 
 
-def _feed_column(chunk: pa.Array, lengths, values) -> None:
-    if pa.types.is_list(chunk.type):
-        lengths.update(np.asarray(pc.list_value_length(chunk).fill_null(-1), dtype=np.int64).tobytes())
-        _feed_column(pc.list_flatten(chunk), lengths, values)
-    elif pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type):
-        lengths.update(np.asarray(pc.utf8_length(chunk).fill_null(-1), dtype=np.int64).tobytes())
+def _feed_column(chunks: Sequence[pa.Array], typ: pa.DataType, lengths, values) -> None:
+    """One column of a batch into its two streams, the batch given as consecutive chunks of one type:
+    the same bytes as for the chunks concatenated, without concatenating them."""
+    if pa.types.is_list(typ):
+        for chunk in chunks:
+            lengths.update(np.asarray(pc.list_value_length(chunk).fill_null(-1), dtype=np.int64).tobytes())
+        _feed_column([pc.list_flatten(chunk) for chunk in chunks], typ.value_type, lengths, values)
+    elif pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        for chunk in chunks:
+            lengths.update(np.asarray(pc.utf8_length(chunk).fill_null(-1), dtype=np.int64).tobytes())
         # the values' bytes straight from the Arrow buffers: no Python strings
-        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        _, offsets_buf, data_buf = chunk.buffers()
-        offsets = np.frombuffer(offsets_buf, dtype=width)[chunk.offset:chunk.offset + len(chunk) + 1]
-        if data_buf is not None and len(offsets):
-            values.update(memoryview(data_buf)[int(offsets[0]):int(offsets[-1])])
+        width = np.int64 if pa.types.is_large_string(typ) else np.int32
+        for chunk in chunks:
+            _, offsets_buf, data_buf = chunk.buffers()
+            offsets = np.frombuffer(offsets_buf, dtype=width)[chunk.offset:chunk.offset + len(chunk) + 1]
+            if data_buf is not None and len(offsets):
+                values.update(memoryview(data_buf)[int(offsets[0]):int(offsets[-1])])
     else:
-        values.update(repr(chunk.to_pylist()).encode("utf-8"))
+        values.update(repr([v for chunk in chunks for v in chunk.to_pylist()]).encode("utf-8"))
 
 
 #: rows per batch ``canonical_rows_digest`` reads a file in: Arrow cuts a file's rows into batches of
@@ -278,15 +283,14 @@ class RowsDigest:
     def _feed_pending(self, rows: int) -> None:
         table = pa.Table.from_batches(self._pending, schema=self.schema)
         head, tail = table.slice(0, rows), table.slice(rows)
-        for batch in head.combine_chunks().to_batches():  # one batch
-            self.feed(batch)
+        for f in self.schema:  # the head's chunks as one batch, never copied into one
+            _feed_column([c for c in head.column(f.name).chunks if len(c)], f.type, *self._streams[f.name])
         self._pending, self._pending_rows = tail.to_batches(), tail.num_rows
 
     def feed(self, batch: pa.RecordBatch) -> None:
         """One batch as read back (``add`` cuts them)."""
-        for name in self.schema.names:
-            lengths, values = self._streams[name]
-            _feed_column(batch.column(name), lengths, values)
+        for f in self.schema:
+            _feed_column([batch.column(f.name)], f.type, *self._streams[f.name])
 
     def hexdigest(self) -> str:
         if self._pending_rows:
