@@ -26,8 +26,8 @@ from pipelines.manifest import build_manifest, input_hashes
 from pipelines.plots import PNG_FILE, import_matplotlib, write_png
 from pipelines.quarantine import progress_line, quarantine_counts, write_quarantine
 from pipelines.runners import described_job, pipeline_options
-from pipelines.shard_follower import (DRIVER, claim_png, driver_config_stats, follow_config_stats,
-                                      import_matplotlib_unless_claimed)
+from pipelines.shard_follower import (CARD_CLAIM, DRIVER, PNG_CLAIM, claim_once, driver_config_stats,
+                                      follow_config_stats, import_matplotlib_unless_claimed)
 from pipelines.release_store import commit_release, local_view, move_aside, release_exists, working_copy
 from pipelines.staging import make_staging_dir, missing_folders, remove_if_empty, remove_stale_staging
 from schemas import progress, storage
@@ -218,7 +218,8 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
             # and, once all are, draws stats.png (into a local staging folder: on an object store finalize
             # works on a copy, made when it starts, and draws it there)
             notes["config_stats"] = (gate.submit(follow_config_stats, staging_dir, spec,
-                                                 Counter(t.layout.name for t in tasks), png), staging_dir, png)
+                                                 Counter(t.layout.name for t in tasks), png, png is not None),
+                                     staging_dir, png)
         t2 = time.perf_counter()
         with beam.Pipeline(runner=make_runner(), options=options) as p:
             shard_graph(p, task_paths, staging_dir)
@@ -296,12 +297,14 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
 
     The two processes share the work: the gate's process judges the gate and draws stats.png (at the end,
     unless the picture was drawn while it followed the shards, by it or by this process when this one was
-    done with its figures first); the figures are computed by whichever gets to a config first; the rows digests (of configs of several shards: a one-shard config's comes with its
-    shard) by the process that did not check grammar.
+    done with its figures first); the figures are computed by whichever gets to a config first; the card
+    is rendered by the process that ran out of figures first (``pipelines.shard_follower``); the rows
+    digests (of configs of several shards: a one-shard config's comes with its shard) by the process that
+    did not check grammar.
     """
     from dataclasses import replace
 
-    from pipelines.card import prepare_card, render_card
+    from pipelines.card import judge_and_write_card, prepare_card, render_card
     from pipelines.manifest import rows_digests
     from validation.stats import compute_stats, plot_stats, read_templates, resolve_similarity_method, write_stats
     from validation.gate import add_grammar_check, write_validation
@@ -320,16 +323,20 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
         # the figures, which either process takes, balance whatever is done before them
         hashes = input_hashes(spec)
         digests = rows_digests(staging_dir, configs, written) if digests_here else None
-        computed, grammar_found, followed, drawn = None, None, staging_dir, None
+        computed, grammar_found, followed, drawn, card_here = None, None, staging_dir, None, True
         if config_stats is not None:
-            prepare_card()  # now, while the gate's process can take more of the figures, not at the end
             following, followed, drawn = config_stats
             if grammar is not None and not grammar.beside:
                 grammar_found = grammar()  # only this process can: it parses while the other computes figures
             computed = driver_config_stats(followed, spec, tallies)
-            if drawn is not None and claim_png(followed, DRIVER):  # the gate's process is still busy
+            if drawn is not None and claim_once(followed, PNG_CLAIM, DRIVER):  # the gate's process is still busy
                 write_png([(spec.benchmark, plot_stats(spec, tallies, read_templates(followed),
                                                        resolve_similarity_method(spec)))], drawn)
+            # the card is the gate's process's when it ran out of configs first (and claimed it, a local staging
+            # folder only); else this one prepares it now, while it waits for the other
+            card_here = drawn is None or claim_once(followed, CARD_CLAIM, DRIVER)
+            if card_here:
+                prepare_card()
             computed.update({c: r for c, r in following.result().items() if c not in computed})
         for folder in {staging_dir, followed}:  # the same folder unless the staging is on an object store
             storage.delete_tree(storage.join(folder, SUMMARY_DIR))  # what the figures were computed from
@@ -340,22 +347,27 @@ def finalize(spec, staging_dir: str, version: str, summaries: Sequence[dict], ga
             stats["dropped"] = dropped  # shown in the card; the ids are in rejected.json
         write_stats(staging_dir, stats)
         versioned = replace(spec, version=version)  # validation.json records the version being built
-        pending = worker.submit_gate(staging_dir, versioned, lint, stats)
+        if card_here:
+            pending = worker.submit_gate(staging_dir, versioned, lint, stats)
         if drawn is None:  # else the gate's process drew it from the same figures while this one computed some
             drawing = worker.submit(write_png, [(spec.benchmark, stats)], os.path.join(staging_dir, PNG_FILE))
         if grammar_found is None and grammar is not None:
             grammar_found = grammar()
         if digesting is not None:
             digests = digesting.result()
-        report = pending.result()
-        if grammar_found is not None:
-            report = add_grammar_check(report, grammar_found, spec.validation.max_grammar_findings)
-        write_validation(staging_dir, report)
         # the card reads no file list: the files are listed once, when README.md and stats.png are written
         draft = build_manifest(staging_dir, spec, version, configs, hashes, CODE_VERSION, rows_sha256=digests,
                                rules_version=rules.RULES_VERSION, changelog=changelog, files=())
-        with open(os.path.join(staging_dir, "README.md"), "w", encoding="utf-8") as f:
-            f.write(render_card(draft.to_dict(), spec, stats, report))
+        if card_here:
+            report = pending.result()
+            if grammar_found is not None:
+                report = add_grammar_check(report, grammar_found, spec.validation.max_grammar_findings)
+            write_validation(staging_dir, report)
+            with open(os.path.join(staging_dir, "README.md"), "w", encoding="utf-8") as f:
+                f.write(render_card(draft.to_dict(), spec, stats, report))
+        else:  # the gate's process judges, then writes validation.json and the card it prepared
+            report = worker.submit(judge_and_write_card, staging_dir, versioned, lint, stats, grammar_found,
+                                   draft.to_dict(), spec).result()
         if drawn is None:
             drawing.result()
     finally:

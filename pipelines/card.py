@@ -30,7 +30,6 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from schemas.records import TASK_FIELDS
-from transforms.curation import curation_counts
 
 #: Hub task categories per biasbench task.
 TASK_CATEGORIES = {
@@ -355,7 +354,7 @@ def _build_command(spec) -> tuple[str, str]:
 
 def _curation(spec) -> str:
     """What a curator decided about the extracted templates (the spec's ``curation``), or ""."""
-    decisions = curation_counts(spec.curation)
+    decisions = spec.curation.counts()
     if not any(decisions.values()):
         return ""
     only = " Only accepted or edited templates are kept." if spec.curation.only_accepted else ""
@@ -457,3 +456,19 @@ def render_card(manifest: Mapping[str, Any], spec, stats: Mapping[str, Any], val
     card = DatasetCard.from_template(card_data(manifest, spec), template_str="---\n{{ card_data }}\n---\n\n{{ body }}",
                                      body=body)
     return str(card).rstrip("\n") + "\n"
+
+
+def judge_and_write_card(release_dir: str, versioned_spec, lint, stats: Mapping[str, Any],
+                         grammar: Mapping[str, Any] | None, manifest: Mapping[str, Any], spec) -> dict:
+    """The gate's report (``validation.gate.run_gate`` with the grammar check's figures, when there is one)
+    written as validation.json, then the card written as README.md from it: what the build's last steps do
+    in the process that prepared the card (``pipelines.shard_follower``). Returns the report."""
+    from validation.gate import add_grammar_check, run_gate, write_validation
+
+    report = run_gate(release_dir, versioned_spec, lint, stats)
+    if grammar is not None:
+        report = add_grammar_check(report, grammar, spec.validation.max_grammar_findings)
+    write_validation(release_dir, report)
+    with open(os.path.join(release_dir, "README.md"), "w", encoding="utf-8") as f:
+        f.write(render_card(manifest, spec, stats, report))
+    return report

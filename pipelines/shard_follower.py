@@ -15,8 +15,11 @@ whichever process is free first once every shard is written: the gate's process,
 following the shards by then, draws it first while the driver goes on with the figures; a driver
 done with its figures while the gate's process is still checking grammar (calm-v1: the gate's
 process parsed for 1.2 s after the driver's last figure, then imported matplotlib and drew, while
-the driver waited 1 s) draws it itself. The picture is claimed exclusively (``claim_png``): one
-process draws it, never both.
+the driver waited 1 s) draws it itself. The picture is claimed exclusively (``claim_once``): one
+process draws it, never both. So is the dataset card: a gate's process that runs out of configs while
+the driver still computes some (holistic-bias: 0.2 s idle at the end) prepares the card (``prepare_card``:
+the Hub's card module imported, the template compiled) and later renders it after judging the gate;
+otherwise the driver does, while it waits.
 
 Each process claims a config with a marker under the shards' summaries before computing it
 (``CLAIMS_DIR``): the gate's process writes its claim and then backs off if the driver's is there;
@@ -42,6 +45,7 @@ from validation.stats import plot_stats, read_templates, resolve_similarity_meth
 CLAIMS_DIR = "_claims"
 GATE, DRIVER = "gate", "driver"
 PNG_CLAIM = "stats.png"  # under CLAIMS_DIR: whoever created it draws the picture
+CARD_CLAIM = "README.md"  # under CLAIMS_DIR: whoever created it renders the dataset card
 TEMPLATES_FILE = "templates.parquet"  # the driver writes it before the first shard; it stays in the release
 #: seconds between two looks at the markers: a local folder is cheap to list, an object store is not
 POLL_SECONDS = {"local": 0.05, "remote": 1.0}
@@ -55,13 +59,13 @@ def claimed(staging_dir: str, who: str, config: str) -> bool:
     return storage.exists(storage.join(staging_dir, SUMMARY_DIR, CLAIMS_DIR, f"{who}.{config}"))
 
 
-def claim_png(staging_dir: str, who: str) -> bool:
-    """Claim the drawing of stats.png for ``who``: True for the first process to ask, False for the other.
-    Created exclusively (only a local staging folder has a picture drawn beside the shards)."""
+def claim_once(staging_dir: str, what: str, who: str) -> bool:
+    """Claim ``what`` (``PNG_CLAIM``, ``CARD_CLAIM``) for ``who``: True for the first process to ask, False for
+    the other. Created exclusively (only a local staging folder has these shared between the processes)."""
     folder = os.path.join(staging_dir, SUMMARY_DIR, CLAIMS_DIR)
     os.makedirs(folder, exist_ok=True)
     try:
-        fd = os.open(os.path.join(folder, PNG_CLAIM), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        fd = os.open(os.path.join(folder, what), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
         return False
     with os.fdopen(fd, "w") as f:
@@ -69,13 +73,13 @@ def claim_png(staging_dir: str, who: str) -> bool:
     return True
 
 
-def png_claimed(staging_dir: str) -> bool:
-    return os.path.exists(os.path.join(staging_dir, SUMMARY_DIR, CLAIMS_DIR, PNG_CLAIM))
+def claimed_once(staging_dir: str, what: str) -> bool:
+    return os.path.exists(os.path.join(staging_dir, SUMMARY_DIR, CLAIMS_DIR, what))
 
 
 def import_matplotlib_unless_claimed(staging_dir: str) -> None:
     """``import_matplotlib`` ahead of drawing stats.png, unless the driver has already claimed the drawing."""
-    if not png_claimed(staging_dir):
+    if not claimed_once(staging_dir, PNG_CLAIM):
         import_matplotlib()
 
 
@@ -84,15 +88,16 @@ def figures_cost(tallies: Iterable[Any]) -> int:
     return min(sum(t.rows for t in tallies), SAMPLE_ROWS)
 
 
-def follow_config_stats(staging_dir: str, spec, shards: Mapping[str, int],
-                        png_path: str | None = None) -> dict[str, dict[str, Any]]:
+def follow_config_stats(staging_dir: str, spec, shards: Mapping[str, int], png_path: str | None = None,
+                        card: bool = False) -> dict[str, dict[str, Any]]:
     """``{config: report}`` for the configs of ``shards`` (config -> its number of shards) that the driver
     has not claimed, each computed once its shards' markers are all written, the largest ready one
     first; returns when every config is computed here or claimed by the driver.
 
     ``png_path``: once every shard is written, stats.png is drawn there first (``plot_stats``: what the
     picture shows is known from the tallies alone), while the driver takes configs' figures, unless the
-    driver has claimed the drawing (``claim_png``) by then.
+    driver has claimed the drawing (``claim_once``) by then. ``card``: once nothing is left to compute here,
+    claim the dataset card for this process unless the driver has, and prepare it (``prepare_card``).
 
     Raises when the staging folder loses its templates.parquet (written before the first shard; a
     failed build removes the folder) or the process that submitted this one is gone, so a failed build
@@ -108,7 +113,7 @@ def follow_config_stats(staging_dir: str, spec, shards: Mapping[str, int],
     theirs: set[str] = set()  # configs the driver claimed
     while True:
         busy = False
-        if png_path is not None and png_claimed(staging_dir):  # the driver draws it
+        if png_path is not None and claimed_once(staging_dir, PNG_CLAIM):  # the driver draws it
             png_path = None
         for config, index in finished_shards(staging_dir):
             wanted = png_path is not None or (config not in reports and config not in theirs)
@@ -119,7 +124,7 @@ def follow_config_stats(staging_dir: str, spec, shards: Mapping[str, int],
             tallies, read[config] = read[config], {}
             whole[config] = merged(tallies[i] for i in range(shards[config]))  # in shard order
         if png_path is not None and len(whole) == len(shards):
-            if claim_png(staging_dir, GATE):
+            if claim_once(staging_dir, PNG_CLAIM, GATE):
                 if templates is None:
                     templates = read_templates(staging_dir)
                 write_png([(spec.benchmark, plot_stats(spec, whole, templates, method))], png_path)
@@ -138,6 +143,10 @@ def follow_config_stats(staging_dir: str, spec, shards: Mapping[str, int],
         left = [c for c in shards if c not in reports and c not in theirs]
         theirs.update(c for c in left if claimed(staging_dir, DRIVER, c))
         if len(reports) + len(theirs) == len(shards) and png_path is None:
+            if card and claim_once(staging_dir, CARD_CLAIM, GATE):
+                from pipelines.card import prepare_card
+
+                prepare_card()
             return reports
         if not busy:
             if os.getppid() != parent or not storage.exists(storage.join(staging_dir, TEMPLATES_FILE)):

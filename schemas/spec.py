@@ -145,6 +145,10 @@ class CurationSpec:
     edits: dict[str, dict[str, str]] = field(default_factory=dict)
     only_accepted: bool = False
 
+    def counts(self) -> dict[str, int]:
+        """What the card reports: decisions by kind."""
+        return {"accepted": len(self.accept), "rejected": len(self.reject), "edited": len(self.edits)}
+
     def __post_init__(self):
         both = sorted(set(self.accept) & set(self.reject))
         if both:

@@ -11,7 +11,7 @@ from schemas.spec import CurationSpec
 from schemas.spec import ExtractSpec
 from transforms.candidate_filters import (KEPT, REJECTED, FilterCandidates, SampleRecords, apply_filters, check,
                                           check_rules, record_sample_rates, sample_key)
-from transforms.curation import curate, curation_counts
+from transforms.curation import curate
 
 
 def tmpl(rid, premise="{person} is in the park.", hypothesis="{person} is outside.", source="snli", label="x",
@@ -91,7 +91,7 @@ def test_curation():
     edited = curate(c, cur)
     assert edited.fields["hypothesis"] == "{person} is in a park." and edited.template_id != c.template_id
     assert curate(tmpl(4), CurationSpec(accept=[a.template_id], only_accepted=True)) is None
-    assert curation_counts(cur) == {"accepted": 1, "rejected": 1, "edited": 1}
+    assert cur.counts() == {"accepted": 1, "rejected": 1, "edited": 1}
     with pytest.raises(ValueError, match="both accepted and rejected"):
         CurationSpec(accept=["t-1"], reject=["t-1"])
     with pytest.raises(ValueError, match="no text 'context'"):

@@ -159,7 +159,7 @@ def test_each_process_takes_the_largest_config_the_other_has_not_claimed(tmp_pat
 
 
 def test_stats_png_is_drawn_once_by_whichever_process_claims_it_first(tmp_path):
-    from pipelines.shard_follower import DRIVER, GATE, claim_png
+    from pipelines.shard_follower import DRIVER, GATE, PNG_CLAIM, claim_once
 
     spec = load_spec(str(_two_config_spec(tmp_path / "spec")))
     tallies = {"first": _shard_tally([("female", "Mary loved the film."), ("male", "John loved the film.")], 0),
@@ -170,10 +170,10 @@ def test_stats_png_is_drawn_once_by_whichever_process_claims_it_first(tmp_path):
             _write_marker(str(staging), c, 0, tally)
         png = staging / "stats.png"
         if who == DRIVER:
-            assert claim_png(str(staging), DRIVER)
+            assert claim_once(str(staging), PNG_CLAIM, DRIVER)
         follow_config_stats(str(staging), spec, {"first": 1, "second": 1}, str(png))
         assert png.exists() == (who == GATE)  # the gate's process draws only a picture no one claimed
-        assert not claim_png(str(staging), DRIVER) and not claim_png(str(staging), GATE)  # claimed once
+        assert not claim_once(str(staging), PNG_CLAIM, DRIVER) and not claim_once(str(staging), PNG_CLAIM, GATE)
 
 
 def test_a_driver_done_while_the_gate_is_busy_draws_the_same_stats_png(tmp_path, monkeypatch):
@@ -195,3 +195,33 @@ def test_a_driver_done_while_the_gate_is_busy_draws_the_same_stats_png(tmp_path,
     here.close()
     driven = build_release(spec, out_dir=str(tmp_path / "here"), gate=here)
     assert file_digests(Path(slow.release_dir)) == file_digests(Path(driven.release_dir))
+
+
+def test_a_gate_out_of_configs_first_renders_the_same_card(tmp_path, monkeypatch):
+    # the driver slow to its figures: the gate's process computes every config, claims the card and prepares it,
+    # then judges the gate and writes validation.json and README.md; the driver renders nothing
+    import pipelines.build
+    import pipelines.card
+
+    pytest.importorskip("spacy")
+    spec = load_spec(str(_two_config_spec(tmp_path / "spec")))
+    driver_figures = pipelines.build.driver_config_stats
+
+    def slow(*args):
+        time.sleep(4)
+        return driver_figures(*args)
+
+    rendered_here = []
+    render = pipelines.card.render_card
+    monkeypatch.setattr(pipelines.build, "driver_config_stats", slow)
+    monkeypatch.setattr(pipelines.card, "render_card", lambda *a: rendered_here.append(1) or render(*a))
+    gate = RecordingGate(warm=False)
+    try:
+        late = build_release(spec, out_dir=str(tmp_path / "late"), gate=gate)
+    finally:
+        gate.close()
+    assert "judge_and_write_card" in gate.submitted and not rendered_here
+    here = GateWorker(warm=False)
+    here.close()
+    driven = build_release(spec, out_dir=str(tmp_path / "here"), gate=here)
+    assert file_digests(Path(late.release_dir)) == file_digests(Path(driven.release_dir))

@@ -54,11 +54,6 @@ def curate(template: Template, curation) -> Template | None:
     return template
 
 
-def curation_counts(curation) -> dict[str, int]:
-    """What the card reports: decisions by kind."""
-    return {"accepted": len(curation.accept), "rejected": len(curation.reject), "edited": len(curation.edits)}
-
-
 def _curate_dict(t: Mapping[str, Any], curation):
     out = curate(Template.from_dict(t), curation)
     if out is not None:
