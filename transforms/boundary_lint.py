@@ -283,11 +283,11 @@ def _join(parts: Sequence, column, length: int) -> pa.Array:
 _BATCH_STRINGS = 1 << 20
 
 
-COVERED = "covered"
+COVERED = "covered"  # a junction's cache entry: beside its rules' flags, which entries they hold
 
 
-def _missing(cache: dict | None, wanted: np.ndarray | None, size: int) -> np.ndarray | None:
-    """The entries of ``wanted`` (indices; None: all ``size``) that a junction's cache entry has not linted:
+def _missing(cache: dict | None, wanted: np.ndarray | None) -> np.ndarray | None:
+    """The entries of ``wanted`` (indices; None: every entry) that a junction's cache entry has not linted:
     indices, or None for all of them."""
     if cache is None:
         return wanted
@@ -321,7 +321,7 @@ def _fill_junctions(pairs: Sequence[tuple], overrides, okey) -> None:
         entries = None if any(e is None for e in lists) else np.unique(np.concatenate(lists)).astype(np.int64)
         if entries is not None and len(entries) == len(cols.entries):  # every entry (HolisticBias: all of them)
             entries = None
-        missing = _missing(_cache(cols).junctions.get((okey, j.parts)), entries, len(cols.entries))
+        missing = _missing(_cache(cols).junctions.get((okey, j.parts)), entries)
         if missing is None or len(missing):
             work.append((cols, j, missing))
     start = 0
