@@ -118,7 +118,8 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
          | "DumpTemplates" >> beam.Map(_dump, staging_dir, TEMPLATES_DUMP,
                                        sort_key=lambda t: (t["ordinal"], t["template_id"])))
     _ = (p | "LoadLexicons" >> LoadLexicons([(lx, spec.resolve(lx.path) if lx.path else "") for lx in spec.lexicons])
-         | "DumpLexicons" >> beam.Map(_dump, staging_dir, LEXICONS_DUMP))
+         | "DumpLexicons" >> beam.Map(lambda pickled: storage.write_bytes(
+             storage.join(staging_dir, PHASE1_DIR, LEXICONS_DUMP), pickled)))
 
 
 def resolved_filters(spec, ex) -> list[dict]:
