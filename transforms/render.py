@@ -14,6 +14,7 @@ kernel calls instead of a Python loop per row.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Mapping, Sequence
 
 import pyarrow as pa
@@ -96,8 +97,16 @@ class LexiconColumns:
         self.entries = list(entries)
         self.article_overrides = dict(article_overrides or {})
         self._cache: dict[tuple, pa.Array] = {}
-        self.values = pa.array([e.value for e in self.entries], pa.string())
-        self.entry_ids = pa.array([e.entry_id for e in self.entries], pa.string())
+
+    # built when first read: the grammar check's probes read a group's entries only (175 groups of
+    # HolisticBias's, in the gate's process)
+    @cached_property
+    def values(self) -> pa.Array:
+        return pa.array([e.value for e in self.entries], pa.string())
+
+    @cached_property
+    def entry_ids(self) -> pa.Array:
+        return pa.array([e.entry_id for e in self.entries], pa.string())
 
     def feature_column(self, name: str) -> pa.Array:
         key = ("feature", name)
