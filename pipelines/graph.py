@@ -55,10 +55,14 @@ DROPS_DUMP = "drops.pickle"
 NEAR_DUMP = "near_pairs.pickle"
 
 
+def _write(pickled: bytes, staging_dir: str, name: str) -> None:
+    storage.write_bytes(storage.join(staging_dir, PHASE1_DIR, name), pickled)
+
+
 def _dump(value, staging_dir: str, name: str, sort_key=None) -> None:
     if sort_key is not None:
         value = sorted(value, key=sort_key)
-    storage.write_bytes(storage.join(staging_dir, PHASE1_DIR, name), pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    _write(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), staging_dir, name)
 
 
 def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
@@ -118,8 +122,7 @@ def template_graph(p: beam.Pipeline, spec, staging_dir: str) -> None:
          | "DumpTemplates" >> beam.Map(_dump, staging_dir, TEMPLATES_DUMP,
                                        sort_key=lambda t: (t["ordinal"], t["template_id"])))
     _ = (p | "LoadLexicons" >> LoadLexicons([(lx, spec.resolve(lx.path) if lx.path else "") for lx in spec.lexicons])
-         | "DumpLexicons" >> beam.Map(lambda pickled: storage.write_bytes(
-             storage.join(staging_dir, PHASE1_DIR, LEXICONS_DUMP), pickled)))
+         | "DumpLexicons" >> beam.Map(_write, staging_dir, LEXICONS_DUMP))  # pickled where they were loaded
 
 
 def resolved_filters(spec, ex) -> list[dict]:

@@ -186,8 +186,8 @@ class LexiconEntry:
     def from_dict(cls, data: Mapping[str, Any]) -> "LexiconEntry":
         """The entry of ``to_dict``'s dict (an ``entry_id`` in it is ignored: the id is always recomputed).
 
-        Filled in directly rather than through the frozen dataclass's ``__init__`` (a lexicon of 20,000
-        entries is read back by every build, and ``__init__`` sets each field through ``object.__setattr__``):
+        Filled in directly rather than through the frozen dataclass's ``__init__`` (a JSON Lines lexicon may
+        hold tens of thousands of entries, and ``__init__`` sets each field through ``object.__setattr__``):
         the same object, field for field; a dict the constructor would refuse still goes through it, for its
         error."""
         if not (data.keys() - {"entry_id"} <= _FIELD_SETS[cls] and _REQUIRED_ENTRY_FIELDS <= data.keys()):

@@ -26,7 +26,7 @@ def _import_file(item):
 
 
 def _load_all(items) -> dict[str, list[LexiconEntry]]:
-    """{lexicon name: [entries in lexicon order]}: one element, used as a side input.
+    """{lexicon name: [entries in lexicon order]}, for the driver's planner (``LoadLexicons`` pickles it).
 
     Each entry carries its ``entry_id``, computed here once (``fill_entry_ids``), so the planner need
     not hash 20,000 entries again; the entries travel as they are (pickled with the id they keep), not

@@ -110,16 +110,19 @@ def resolve_method(method: str) -> str:
 BOUND_SLACK = 1e-3
 
 
-def _with_partner(vectors, need: float, chunk: int = CHUNK):
-    """Which rows have another row whose dot product with them is at least ``need`` (upper triangle)."""
+def _pairs_at_least(vectors, need: float, chunk: int = CHUNK):
+    """``(rows, cols, products)`` of every pair i < j of rows whose dot product is at least ``need``: matrix
+    products of ``chunk`` rows against the rows from there on (the upper triangle's band only)."""
     import numpy as np
 
-    hit = np.zeros(len(vectors), dtype=bool)
+    rows, cols, products = [], [], []
     for start in range(0, len(vectors), chunk):
-        rows, cols = np.nonzero(np.triu(vectors[start:start + chunk] @ vectors[start:].T >= need, k=1))
-        hit[rows + start] = True
-        hit[cols + start] = True
-    return hit
+        band = vectors[start:start + chunk] @ vectors[start:].T  # j >= i only
+        r, c = np.nonzero(np.triu(band >= need, k=1))
+        rows.append(r + start)
+        cols.append(c + start)
+        products.append(band[r, c])
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(products)
 
 
 def minilm_pairs(field_texts: Sequence[Sequence[str]], threshold: float,
@@ -165,7 +168,9 @@ def minilm_pairs(field_texts: Sequence[Sequence[str]], threshold: float,
             if rows[i][k]:
                 field[r] = embedded[rows[i][k]]
         partial = np.hstack([partial, field])
-        keep = _with_partner(partial, width * threshold - (width - done) - BOUND_SLACK, chunk)
+        one, other, _ = _pairs_at_least(partial, width * threshold - (width - done) - BOUND_SLACK, chunk)
+        keep = np.zeros(len(live), dtype=bool)
+        keep[one] = keep[other] = True  # with a partner that may still reach the threshold
         live, partial = live[keep], partial[keep]
         if len(live) < 2:
             return []
@@ -175,13 +180,8 @@ def minilm_pairs(field_texts: Sequence[Sequence[str]], threshold: float,
             if t:
                 vectors[r, k * dim:(k + 1) * dim] = embedded[t]
     vectors /= np.sqrt(width, dtype=np.float32)
-    pairs = []
-    for start in range(0, len(live), chunk):
-        sims = vectors[start:start + chunk] @ vectors[start:].T  # the upper triangle's band: j >= i only
-        r, c = np.nonzero(np.triu(sims >= threshold, k=1))
-        similarity = [round(x, 4) for x in sims[r, c].tolist()]
-        pairs += zip(live[r + start].tolist(), live[c + start].tolist(), similarity)
-    return sorted(pairs)
+    r, c, sims = _pairs_at_least(vectors, threshold, chunk)
+    return sorted(zip(live[r].tolist(), live[c].tolist(), [round(x, 4) for x in sims.tolist()]))
 
 
 def shingles(text: str, size: int = SHINGLE) -> set[str]:

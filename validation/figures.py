@@ -113,9 +113,9 @@ def distinct_n(texts: pa.Array, orders: Sequence[int] = (1, 2, 3), codes=None) -
             continue
         m = n - order + 1
         same = parent[:m] == parent[order - 1:]  # first and last token in one text
-        # an n-gram as one integer (base: vocabulary size); past 63 bits, as a row of a 2-D array
         if order == 1:
             distinct = vocabulary  # every token code is some token's
+        # an n-gram as one integer (base: vocabulary size); past 63 bits, as a row of a 2-D array
         elif vocabulary ** order < 2 ** 62:
             key = np.zeros(m, np.int64)
             for k in range(order):
