@@ -188,7 +188,7 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
             _say(near_dedup_line(spec.filters, near_pairs))
         beside = gate is not None and bool(templates) and "spacy" not in sys.modules
         if beside:
-            gate.submit(load_parser)
+            gate.submit_loading(load_parser)
         quarantine = progress_line(write_quarantine(spec, staging_dir, quarantined))
         if quarantine:
             _say(quarantine)
@@ -211,9 +211,9 @@ def run_pipeline(spec, staging_dir: str, runner: str, workers: int, dask_address
         following = gate is not None and gate.in_child
         png = None if storage.is_remote(staging_dir) else os.path.join(staging_dir, PNG_FILE)
         if following and png:  # the gate's process draws stats.png unless the driver gets to it first:
-            gate.submit(import_matplotlib_unless_claimed, staging_dir)  # it imports matplotlib ahead
+            gate.submit_loading(import_matplotlib_unless_claimed, staging_dir)  # it imports matplotlib ahead
         elif gate is not None:  # the gate's process draws it at the end (in this one when it runs here)
-            gate.submit(import_matplotlib)
+            gate.submit_loading(import_matplotlib)
         if following:  # the gate's process computes figures as soon as their config's shards are written
             # and, once all are, draws stats.png (into a local staging folder: on an object store finalize
             # works on a copy, made when it starts, and draws it there)

@@ -128,9 +128,10 @@ class Template:
         return cls(template_id=tid, task=task, fields=dict(fields), answer=answer, options=tuple(options),
                    source_dataset=source_dataset, source_record_id=source_record_id, **rest)
 
-    @property
+    @cached_property
     def referents(self) -> tuple[str, ...]:
-        """Referents in order of first appearance across fields, then answer and options."""
+        """Referents in order of first appearance across fields, then answer and options (kept once read: every
+        block of a template asks again, in the expansion, the lint and the grammar check)."""
         seen: dict[str, None] = {}
         for name, text in self.slot_texts():
             for slot in parse_slots(text, template_id=self.template_id, field=name).slots:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from difflib import get_close_matches
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Union
 
 from schemas.pronouns import PRONOUN_CASES
@@ -75,8 +75,8 @@ Piece = Union[str, Slot]
 class ParsedText:
     pieces: tuple[Piece, ...]
 
-    @property
-    def slots(self) -> tuple[Slot, ...]:
+    @cached_property
+    def slots(self) -> tuple[Slot, ...]:  # parsed texts are shared (``parse_slots`` caches them): kept once read
         return tuple(p for p in self.pieces if isinstance(p, Slot))
 
 

@@ -101,3 +101,31 @@ def test_the_installed_command_exits_with_mains_code_and_output(default_release,
     done = subprocess.run([str(script), "validate", str(tmp_path / "nowhere")], capture_output=True, text=True,
                           env=env, timeout=300)
     assert done.returncode == 2 and done.stderr.startswith("biasbench: "), done.stderr
+
+
+_FREEZE_PROBE = """
+import gc, sys
+import pipelines.build
+
+def report(*args, **kwargs):  # stands in for the build: what matters is what the CLI did before it
+    print("frozen", gc.get_freeze_count())
+    raise SystemExit(0)
+
+pipelines.build.build_release = report
+import pipelines.cli as cli
+sys.argv = ["biasbench", "build", sys.argv[1], "--out", sys.argv[2]]
+cli.{entry}()
+"""
+
+
+def test_the_biasbench_process_freezes_what_its_imports_made_and_main_called_by_a_caller_does_not(tmp_path):
+    def frozen(entry: str) -> int:
+        done = subprocess.run([sys.executable, "-c", _FREEZE_PROBE.format(entry=entry), default_spec_path(),
+                               str(tmp_path / entry)], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "GX_ANALYTICS_ENABLED": "false"})
+        found = re.search(r"^frozen (\d+)$", done.stdout, re.M)
+        assert found, done.stdout + done.stderr
+        return int(found.group(1))
+
+    assert frozen("run") > 10_000  # Beam's, pyarrow's and the CLI's objects
+    assert frozen("main") == 0

@@ -141,3 +141,20 @@ def test_property_vectorised_rendering_equals_scalar(names, data):
 def test_every_pronoun_set_has_every_case():
     for pset in PRONOUN_SETS.values():
         assert all(pset.case(c) for c in PRONOUN_CASES)
+
+
+def test_a_templates_referents_are_read_once_and_a_replaced_template_reads_its_own():
+    import dataclasses
+    import pickle
+
+    from schemas.records import Template
+
+    t = Template.create(task="qa", fields={"context": "{b} met {a.obj}.", "question": "Who did {a} meet?"},
+                        answer="{b}")
+    assert t.referents == ("b", "a")
+    assert t.referents is t.referents  # kept: every block of the template asks again
+    assert parse_slots("{b} met {a.obj}.").slots is parse_slots("{b} met {a.obj}.").slots
+    other = dataclasses.replace(t, fields={"context": "{c} left.", "question": "Who left?"}, answer="{c}")
+    assert other.referents == ("c",)
+    copy = pickle.loads(pickle.dumps(t))
+    assert copy == t and copy.referents == ("b", "a") and copy.to_dict() == t.to_dict()

@@ -14,6 +14,7 @@ calls ``gate.run_gate(staging_dir, spec, lint, stats)``.
 from __future__ import annotations
 
 import atexit
+import gc
 import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -37,6 +38,20 @@ def _warm_up() -> None:
     import great_expectations.expectations  # noqa: F401
 
     import validation.gate  # noqa: F401
+
+    gc.freeze()
+
+
+def _then_freeze(fn, *args):
+    """``fn(*args)``, then every object this process holds left out of its later garbage collections
+    (``gc.freeze``). For work that imports or loads (spaCy's model, matplotlib): what it makes lives as long
+    as the process, and a collection that walks it finds nothing to free. Unfrozen, Great Expectations',
+    spaCy's and matplotlib's objects made every later full collection long: in a holistic-bias build the
+    gate's process spent 0.5 s collecting after its imports, 0.06 s with them frozen (``_warm_up`` freezes
+    Great Expectations' the same way)."""
+    result = fn(*args)
+    gc.freeze()
+    return result
 
 
 def _run_gate(staging_dir, spec, lint, stats):
@@ -77,6 +92,13 @@ class GateWorker:
             done.set_result(fn(*args))
             return done
         return self._pool.submit(fn, *args)
+
+    def submit_loading(self, fn, *args) -> Future:
+        """``submit`` for work that imports or loads what the process keeps (``_then_freeze``); in this process
+        when there is no child (this process's collections are left as they are)."""
+        if self._pool is None:
+            return self.submit(fn, *args)
+        return self._pool.submit(_then_freeze, fn, *args)
 
     def terminate(self) -> None:
         """End the child now (a failed or interrupted build): no waiting for a gate run in flight."""
