@@ -149,6 +149,7 @@ def cmd_extract(args) -> int:
     from pipelines.extract_run import run_extract, summary_text
     from pipelines.spec import load_spec
 
+    _freeze_imports()
     spec = load_spec(args.spec, data_dir=args.data_dir, confine_inputs=args.confine_inputs)
     if not spec.extract:
         raise SpecError(f"{args.spec}: no 'extract' rules: nothing to extract")
@@ -546,8 +547,9 @@ _OWN_PROCESS = False
 
 
 def _freeze_imports() -> None:
-    """In the ``biasbench`` process, leave what its imports made (Beam's modules, pyarrow's, ...) out of its
-    later garbage collections (``gc.freeze``): they live as long as the process, and a full collection that
+    """In the ``biasbench`` process (build, extract), leave what its imports made (Beam's modules,
+    pyarrow's, ...) out of its later garbage collections (``gc.freeze``): they live as long as the process, and
+    a full collection that
     walked them found nothing to free (a holistic-bias build's driver collected for 0.3 s after its imports,
     0.06 s with them frozen). A process that calls ``main`` itself keeps its collector as it is."""
     if _OWN_PROCESS:

@@ -232,25 +232,35 @@ def read_release_json(path: str) -> dict:
         raise InputError(f"{path}: cannot read JSON: {e}") from None
 
 
-def _feed_column(chunks: Sequence[pa.Array], typ: pa.DataType, lengths, values) -> None:
-    """One column of a batch into its two streams, the batch given as consecutive chunks of one type:
-    the same bytes as for the chunks concatenated, without concatenating them."""
+def _feed_column(column: pa.ChunkedArray | Sequence[pa.Array], typ: pa.DataType, lengths, values) -> None:
+    """One column of a batch into its two streams, the batch given as consecutive chunks of one type: the same
+    bytes as for the chunks concatenated, without concatenating them. Each kernel runs once over all the
+    chunks (a shard's writer hands over batches of a few thousand rows: chunk by chunk, the rows digest of a
+    holistic-bias build cost 0.3 s)."""
+    if not isinstance(column, pa.ChunkedArray):
+        column = pa.chunked_array(column, type=typ)
     if pa.types.is_list(typ):
-        for chunk in chunks:
-            lengths.update(np.asarray(pc.list_value_length(chunk).fill_null(-1), dtype=np.int64).tobytes())
-        _feed_column([pc.list_flatten(chunk) for chunk in chunks], typ.value_type, lengths, values)
+        lengths.update(_lengths_bytes(pc.list_value_length(column)))
+        _feed_column(pc.list_flatten(column), typ.value_type, lengths, values)
     elif pa.types.is_string(typ) or pa.types.is_large_string(typ):
-        for chunk in chunks:
-            lengths.update(np.asarray(pc.utf8_length(chunk).fill_null(-1), dtype=np.int64).tobytes())
+        lengths.update(_lengths_bytes(pc.utf8_length(column)))
         # the values' bytes straight from the Arrow buffers: no Python strings
         width = np.int64 if pa.types.is_large_string(typ) else np.int32
-        for chunk in chunks:
+        for chunk in column.chunks:
             _, offsets_buf, data_buf = chunk.buffers()
+            if data_buf is None or not len(chunk):
+                continue
             offsets = np.frombuffer(offsets_buf, dtype=width)[chunk.offset:chunk.offset + len(chunk) + 1]
-            if data_buf is not None and len(offsets):
-                values.update(memoryview(data_buf)[int(offsets[0]):int(offsets[-1])])
+            values.update(memoryview(data_buf)[int(offsets[0]):int(offsets[-1])])
     else:
-        values.update(repr([v for chunk in chunks for v in chunk.to_pylist()]).encode("utf-8"))
+        values.update(repr(column.to_pylist()).encode("utf-8"))
+
+
+def _lengths_bytes(lengths: pa.ChunkedArray) -> bytes:
+    """Lengths as int64 bytes, a null as -1."""
+    if lengths.null_count:
+        lengths = lengths.fill_null(-1)
+    return np.asarray(lengths.to_numpy(), dtype=np.int64).tobytes()
 
 
 #: rows per batch ``canonical_rows_digest`` reads a file in: Arrow cuts a file's rows into batches of
@@ -284,7 +294,7 @@ class RowsDigest:
         table = pa.Table.from_batches(self._pending, schema=self.schema)
         head, tail = table.slice(0, rows), table.slice(rows)
         for f in self.schema:  # the head's chunks as one batch, never copied into one
-            _feed_column([c for c in head.column(f.name).chunks if len(c)], f.type, *self._streams[f.name])
+            _feed_column(head.column(f.name), f.type, *self._streams[f.name])
         self._pending, self._pending_rows = tail.to_batches(), tail.num_rows
 
     def feed(self, batch: pa.RecordBatch) -> None:

@@ -87,8 +87,30 @@ def pair_counts(a: pa.ChunkedArray | pa.Array, b: pa.ChunkedArray | pa.Array) ->
 
 
 def word_counts(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Whitespace tokens per text (null stays null)."""
+    """Whitespace tokens per text (null stays null).
+
+    Texts of plain ASCII (``_plain_ascii``) are counted with the ASCII kernels, twice as fast as the UTF-8
+    ones and the same counts on trimmed ASCII texts: the two split alike but for a trailing run of
+    whitespace (``utf8_split_whitespace`` makes two empty tokens of it, the ASCII kernel one), and trimmed
+    texts have none. The UTF-8 kernels also split at the information separators 0x1c-0x1f, so texts holding
+    one take the UTF-8 path.
+    """
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if _plain_ascii(texts):
+        return pc.list_value_length(pc.ascii_split_whitespace(pc.ascii_trim_whitespace(texts)))
     return pc.list_value_length(split_whitespace(pc.utf8_trim_whitespace(texts)))
+
+
+def _plain_ascii(texts: pa.Array) -> bool:
+    """Whether the strings' bytes are all ASCII and none an information separator (0x1c-0x1f)."""
+    _, offsets_buf, data_buf = texts.buffers()
+    if data_buf is None or not len(texts):
+        return True
+    width = np.int64 if pa.types.is_large_string(texts.type) else np.int32
+    offsets = np.frombuffer(offsets_buf, dtype=width)[texts.offset:texts.offset + len(texts) + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8)[int(offsets[0]):int(offsets[-1])]
+    return not len(data) or (int(data.max()) < 0x80 and not np.any((data >= 0x1c) & (data <= 0x1f)))
 
 
 class RowTally:

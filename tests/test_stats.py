@@ -81,3 +81,33 @@ def test_shard_tallies_merge_to_the_tally_of_the_whole(release):
                                                                        whole.words)
     assert joined.duplicate_ids() == 0
     assert [list(h) for h in joined.length_histogram.values()] == [list(h) for h in whole.length_histogram.values()]
+
+
+def test_word_counts_of_plain_ascii_texts_are_those_of_the_utf8_kernels():
+    """The ASCII kernels count trimmed ASCII texts as the UTF-8 ones do; a text holding a non-ASCII byte or an
+    information separator (which only the UTF-8 kernels split at) sends the batch the UTF-8 way."""
+    import random
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from schemas.lint import split_whitespace
+    from schemas.tally import _plain_ascii, word_counts
+
+    def utf8_counts(arr):
+        return pc.list_value_length(split_whitespace(pc.utf8_trim_whitespace(arr)))
+
+    rng = random.Random(7)
+    alphabet = "ab.,' \t\n\x0b\x0c\r"
+    for _ in range(300):
+        texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(rng.randint(1, 30))]
+        arr = pa.array(texts + [None])
+        assert _plain_ascii(arr)
+        assert word_counts(arr).equals(utf8_counts(arr))
+        assert word_counts(arr.slice(1)).equals(utf8_counts(arr.slice(1)))
+    for odd in ("a\x1cb c", "caf\u00e9 au\u00a0lait", "x\u2009y z"):
+        arr = pa.array(["one two", odd])
+        assert not _plain_ascii(arr)
+        assert word_counts(arr).to_pylist() == utf8_counts(arr).to_pylist()
+    assert word_counts(pa.array(["a\x1cb c"])).to_pylist() == [3]  # the separator splits, as in UTF-8
+    assert word_counts(pa.chunked_array([["a b"], ["c  d e "]])).to_pylist() == [2, 3]
