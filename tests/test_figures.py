@@ -174,3 +174,13 @@ def test_stats_of_files_without_the_named_text_field_is_one_line_exit_2(publishe
     assert code == 2 and "none of the text fields context" in err and len(err.strip().splitlines()) == 1
     code, _, err = run(["stats", str(published)], capsys)
     assert code == 2 and "--text-field" in err
+
+
+def test_stride_texts_takes_what_stride_takes_of_the_python_list():
+    import pyarrow as pa
+
+    from validation.figures import stride, stride_texts
+
+    for n in (0, 1, 199, 200, 201, 1_000, 12_345):
+        texts = pa.array([f"row {i}" if i % 9 else None for i in range(n)], pa.string())
+        assert stride_texts(texts, 200) == stride(texts.to_pylist(), 200)

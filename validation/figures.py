@@ -53,6 +53,13 @@ def stride(values: Sequence, limit: int) -> list:
     return list(values[::step])
 
 
+def stride_texts(texts: pa.Array, limit: int) -> list:
+    """``stride`` of an Arrow array, as Python values: only the values taken leave Arrow (a config's text
+    sample holds up to 200,000 rows, of which 200 are taken)."""
+    step = max(1, math.ceil(len(texts) / limit))
+    return texts.take(pa.array(np.arange(0, len(texts), step, dtype=np.int64))).to_pylist()
+
+
 def template_text(fields: Sequence[str]) -> str:
     """A template's text fields as one text, each slot marker one word (``PERSON``)."""
     return " ".join(_SLOT.sub(lambda m: "PERSON", f) for f in fields if f)

@@ -52,7 +52,8 @@ from schemas.records import FILL_TYPES, TASK_FIELDS, required_columns
 from schemas.tally import SAMPLE_ROWS, RowTally, sample_step, tally_files
 from validation.figures import (PAIRWISE_SAMPLE, distinct_n, length_figures, length_figures_from_sums,
                                 length_parity, mean_type_token_ratio, pairwise_similarity, self_bleu,
-                                semantic_available, shares, stride, template_text, token_codes, uniform_distance)
+                                semantic_available, shares, stride, stride_texts, template_text, token_codes,
+                                uniform_distance)
 
 #: Unbalanced templates listed per config (all are counted).
 MAX_LISTED_TEMPLATES = 20
@@ -137,7 +138,7 @@ def read_templates(release_dir: str) -> dict[str, dict[str, Any]]:
 def text_figures(tally: RowTally, template_texts: list[str] | None, groups: list[str],
                  similarity_method: str | None = None) -> dict[str, Any]:
     """The ``figures`` of one config from its merged tally and its templates' texts (None: unknown)."""
-    pairwise = stride(tally.sample_texts().to_pylist(), PAIRWISE_SAMPLE)
+    pairwise = stride_texts(tally.sample_texts(), PAIRWISE_SAMPLE)
     words = {g: length_figures_from_sums(*acc) for g, acc in tally.words.items()}
     total = [sum(acc[i] for acc in tally.words.values()) for i in range(3)]
     declared = _declared_groups(tally, groups)
@@ -207,7 +208,7 @@ def plot_config_stats(tally: RowTally, groups: list[str], templates: Mapping[str
         figures["template_similarity"] = pairwise_similarity(stride(template_texts, PAIRWISE_SAMPLE),
                                                              similarity_method)
     if not figures.get("template_similarity"):  # the picture shows the rows' similarity then
-        figures["row_similarity"] = pairwise_similarity(stride(tally.sample_texts().to_pylist(), PAIRWISE_SAMPLE),
+        figures["row_similarity"] = pairwise_similarity(stride_texts(tally.sample_texts(), PAIRWISE_SAMPLE),
                                                         similarity_method)
     return {"groups": _group_rows(tally, groups), "length_histogram": _length_histograms(tally), "figures": figures}
 
