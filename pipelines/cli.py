@@ -548,10 +548,10 @@ _OWN_PROCESS = False
 
 def _freeze_imports() -> None:
     """In the ``biasbench`` process (build, extract), leave what its imports made (Beam's modules,
-    pyarrow's, ...) out of its later garbage collections (``gc.freeze``): they live as long as the process, and
-    a full collection that
-    walked them found nothing to free (a holistic-bias build's driver collected for 0.3 s after its imports,
-    0.06 s with them frozen). A process that calls ``main`` itself keeps its collector as it is."""
+    pyarrow's, ...) out of its later garbage collections (``gc.freeze``): they live as long as the process,
+    and a full collection that walked them found nothing to free (a holistic-bias build's driver collected
+    for 0.3 s after its imports, 0.06 s with them frozen). A process that calls ``main`` itself keeps its
+    collector as it is."""
     if _OWN_PROCESS:
         import gc
 
