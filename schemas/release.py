@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from schemas import __version__
+from schemas.arrow_strings import value_bytes
 from schemas.errors import InputError
 from schemas.ids import file_sha256
 from schemas.records import FileEntry
@@ -244,14 +245,8 @@ def _feed_column(column: pa.ChunkedArray | Sequence[pa.Array], typ: pa.DataType,
         _feed_column(pc.list_flatten(column), typ.value_type, lengths, values)
     elif pa.types.is_string(typ) or pa.types.is_large_string(typ):
         lengths.update(_lengths_bytes(pc.utf8_length(column)))
-        # the values' bytes straight from the Arrow buffers: no Python strings
-        width = np.int64 if pa.types.is_large_string(typ) else np.int32
         for chunk in column.chunks:
-            _, offsets_buf, data_buf = chunk.buffers()
-            if data_buf is None or not len(chunk):
-                continue
-            offsets = np.frombuffer(offsets_buf, dtype=width)[chunk.offset:chunk.offset + len(chunk) + 1]
-            values.update(memoryview(data_buf)[int(offsets[0]):int(offsets[-1])])
+            values.update(value_bytes(chunk))
     else:
         values.update(repr(column.to_pylist()).encode("utf-8"))
 

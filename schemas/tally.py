@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from schemas.arrow_strings import value_bytes
 from schemas.lint import split_whitespace  # pyarrow's kernel reads past the last string: see there
 
 
@@ -104,12 +105,7 @@ def word_counts(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 def _plain_ascii(texts: pa.Array) -> bool:
     """Whether the strings' bytes are all ASCII and none an information separator (0x1c-0x1f)."""
-    _, offsets_buf, data_buf = texts.buffers()
-    if data_buf is None or not len(texts):
-        return True
-    width = np.int64 if pa.types.is_large_string(texts.type) else np.int32
-    offsets = np.frombuffer(offsets_buf, dtype=width)[texts.offset:texts.offset + len(texts) + 1]
-    data = np.frombuffer(data_buf, dtype=np.uint8)[int(offsets[0]):int(offsets[-1])]
+    data = np.frombuffer(value_bytes(texts), dtype=np.uint8)
     return not len(data) or (int(data.max()) < 0x80 and not np.any((data >= 0x1c) & (data <= 0x1f)))
 
 

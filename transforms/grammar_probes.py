@@ -71,12 +71,8 @@ def entry_class(entry: LexiconEntry, overrides: Mapping[str, str] | None = None,
     parts = [entry.pronoun_set, lead]
     if entry.features.get("number") == "plural":
         parts.append("plural")
-    mismatched = set()  # ``article_mismatches`` of each of the entry's own texts, its loop inline (22,029
-    for text in {entry.value, entry.plural or "", f"{entry.article or lead} {entry.value}"}:  # HolisticBias
-        for m in _ARTICLE_PAIR.finditer(text):  # entries, three texts each: the calls were most of the cost)
-            if article_of(m.group(2)) != m.group(1).lower():
-                mismatched.add(f"{m.group(1)} {m.group(2)}")
-    parts += sorted(mismatched)
+    own = {entry.value, entry.plural or "", f"{entry.article or lead} {entry.value}"}
+    parts += sorted({pair for text in own for pair in article_mismatches(text, overrides, article_of)})
     return "/".join(parts)
 
 

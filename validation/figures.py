@@ -49,15 +49,17 @@ _SLOT = re.compile(r"\{[^{}]*\}")
 
 def stride(values: Sequence, limit: int) -> list:
     """Every k-th value (k = ceil(n / limit)): a deterministic sample spread over the whole list."""
-    step = max(1, math.ceil(len(values) / limit))
-    return list(values[::step])
+    return list(values[::_stride_step(len(values), limit)])
+
+
+def _stride_step(n: int, limit: int) -> int:
+    return max(1, math.ceil(n / limit))
 
 
 def stride_texts(texts: pa.Array, limit: int) -> list:
     """``stride`` of an Arrow array, as Python values: only the values taken leave Arrow (a config's text
     sample holds up to 200,000 rows, of which 200 are taken)."""
-    step = max(1, math.ceil(len(texts) / limit))
-    return texts.take(pa.array(np.arange(0, len(texts), step, dtype=np.int64))).to_pylist()
+    return texts.take(pa.array(np.arange(0, len(texts), _stride_step(len(texts), limit), dtype=np.int64))).to_pylist()
 
 
 def template_text(fields: Sequence[str]) -> str:
